@@ -1,0 +1,94 @@
+//! Builds the connector for `wasm32-unknown-unknown` and encodes it as a
+//! component, so that `cargo run`/`cargo test` on this crate need nothing else.
+//! As wasmtime's `crates/test-programs/artifacts/build.rs` does for its guests.
+//!
+//! The component is always built with the release profile: it is what ships,
+//! and what the size test and benchmarks must see.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> Result<()> {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let root = manifest_dir.parent().context("host-test has a parent")?;
+    for input in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(input).display());
+    }
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+
+    // A target directory of its own: the outer cargo holds a lock on its own.
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("component");
+    ensure_wasm_target()?;
+
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "mde-connector",
+            "--target",
+            TARGET,
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // Flags meant for the host (target-cpu=native, clippy's wrapper) do not apply to wasm.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .status()
+        .context("running cargo to build the component")?;
+    if !status.success() {
+        bail!("building mde-connector for {TARGET} failed");
+    }
+
+    let module_path = target_dir.join(TARGET).join("release/mde_connector.wasm");
+    let module = std::fs::read(&module_path)
+        .with_context(|| format!("reading {}", module_path.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)?
+        .validate(true)
+        .encode()
+        .context("encoding the component")?;
+    // Next to the core module, for `wasm-tools component wit` and other hosts.
+    let component_path = target_dir.join("mde_connector.component.wasm");
+    std::fs::write(&component_path, &component)?;
+    println!(
+        "cargo:rustc-env=MDE_CONNECTOR_COMPONENT={}",
+        component_path.display()
+    );
+    Ok(())
+}
+
+/// A fresh machine has rustup and cargo but not the wasm target: add it.
+fn ensure_wasm_target() -> Result<()> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .context("asking rustc for its sysroot")?;
+    let sysroot = String::from_utf8(sysroot.stdout)?;
+    if Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(TARGET)
+        .exists()
+    {
+        return Ok(());
+    }
+    println!("cargo:warning=installing the {TARGET} target with rustup");
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .context("the wasm target is missing and rustup could not be run; run `rustup target add wasm32-unknown-unknown`")?;
+    if !status.success() {
+        bail!("`rustup target add {TARGET}` failed");
+    }
+    Ok(())
+}

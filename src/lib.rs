@@ -1,0 +1,23 @@
+//! Microsoft Defender for Endpoint `GET /api/domains/{domain}/machines`, as a
+//! WebAssembly component.
+//!
+//! The modules below are the pure core: plain Rust over strings and bytes,
+//! tested natively. `bindings` (wasm32 only) converts between them and the
+//! types wit-bindgen generates from `wit/`.
+
+pub mod connector;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod machine;
+pub mod request;
+pub mod response;
+pub mod settings;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+
+pub use connector::{Connector, Host, Level, Lookup, MACHINE_CAP};
+pub use error::Error;
+pub use machine::Machine;
+pub use settings::Settings;

@@ -1,0 +1,208 @@
+//! Reading the service's answers: machines, tokens, and every kind of error.
+
+use crate::error::{Error, InvalidResponse, RateLimit, Service, ServiceError};
+use crate::http::Response;
+use crate::machine::Machine;
+use serde::Deserialize;
+
+/// How much of a body an error may quote.
+const EXCERPT_CHARS: usize = 200;
+/// How much of a parser's message a reason may quote.
+const REASON_CHARS: usize = 300;
+
+/// The answer to `GET /api/domains/{domain}/machines`.
+pub fn machines(response: &Response) -> Result<Vec<Machine>, Error> {
+    match response.status {
+        200 => {}
+        // Older revisions of the service answered an unknown domain with 404.
+        404 => return Ok(Vec::new()),
+        _ => return Err(error_answer(Service::Api, response)),
+    }
+    #[derive(Deserialize)]
+    struct Collection {
+        value: Option<Vec<Machine>>,
+    }
+    let text = utf8(Service::Api, response)?;
+    match serde_json::from_str::<Collection>(text) {
+        Ok(Collection {
+            value: Some(machines),
+        }) => Ok(machines),
+        Ok(Collection { value: None }) => Err(invalid(
+            Service::Api,
+            response,
+            "the collection has no \"value\" array".into(),
+        )),
+        Err(e) => Err(invalid(Service::Api, response, json_reason(&e))),
+    }
+}
+
+/// A token from the identity platform, or why there is none.
+pub fn access_token(response: &Response) -> Result<String, Error> {
+    if response.status != 200 {
+        return Err(error_answer(Service::IdentityPlatform, response));
+    }
+    #[derive(Deserialize)]
+    struct Token {
+        access_token: String,
+    }
+    // A token answer is never quoted: whatever it holds may be a credential.
+    let withheld = |reason: String| {
+        Error::InvalidResponse(InvalidResponse {
+            service: Service::IdentityPlatform,
+            status: response.status,
+            reason,
+            excerpt: "[token answer withheld]".into(),
+        })
+    };
+    let token = std::str::from_utf8(&response.body)
+        .map_err(|_| withheld("the body is not UTF-8".into()))
+        .and_then(|text| {
+            serde_json::from_str::<Token>(text)
+                .map_err(|e| withheld(format!("not a token answer ({})", json_category(&e))))
+        })?;
+    if token.access_token.is_empty()
+        || !token
+            .access_token
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b))
+    {
+        return Err(withheld("access_token is not a header-safe token".into()));
+    }
+    Ok(token.access_token)
+}
+
+/// Maps a status other than success to its error case.
+fn error_answer(service: Service, response: &Response) -> Error {
+    let details = service_error(service, response);
+    match (response.status, service) {
+        (401, _) | (400, Service::IdentityPlatform) => Error::Unauthorized(details),
+        (403, _) => Error::Forbidden(details),
+        (429, _) => Error::RateLimited(RateLimit {
+            retry_after_seconds: response.header("retry-after").and_then(retry_after_seconds),
+            details,
+        }),
+        (500..=599, _) => Error::ServiceUnavailable(details),
+        (400..=499, _) if details.code.is_some() => Error::ApiError(details),
+        (status, _) => Error::InvalidResponse(InvalidResponse {
+            service,
+            status,
+            reason: if (400..=499).contains(&status) {
+                "an error answer without the service's error envelope".into()
+            } else {
+                format!("unexpected status {status}")
+            },
+            excerpt: excerpt(&response.body),
+        }),
+    }
+}
+
+/// The service's own words about an error, from whichever envelope it used:
+/// the API's `{"error": {"code", "message", "target"}}` or the identity
+/// platform's `{"error", "error_description", "correlation_id"}`.
+fn service_error(service: Service, response: &Response) -> ServiceError {
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Option<Inner>,
+        error_description: Option<String>,
+        correlation_id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Inner {
+        Api {
+            code: Option<String>,
+            message: Option<String>,
+            target: Option<String>,
+        },
+        Code(String),
+    }
+    let envelope = serde_json::from_slice::<Envelope>(&response.body).ok();
+    let (code, message, correlation_id) = match envelope {
+        Some(Envelope {
+            error:
+                Some(Inner::Api {
+                    code,
+                    message,
+                    target,
+                }),
+            ..
+        }) => (code, message, target),
+        Some(Envelope {
+            error: Some(Inner::Code(code)),
+            error_description,
+            correlation_id,
+        }) => (Some(code), error_description, correlation_id),
+        _ => (None, None, None),
+    };
+    ServiceError {
+        service,
+        status: response.status,
+        code,
+        message,
+        correlation_id,
+    }
+}
+
+/// `Retry-After` in seconds. The HTTP-date form is not understood here: the
+/// component has no clock. Huge values saturate; the host caps its waits.
+pub fn retry_after_seconds(value: &str) -> Option<u64> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
+fn utf8<'a>(service: Service, response: &'a Response) -> Result<&'a str, Error> {
+    std::str::from_utf8(&response.body).map_err(|e| {
+        invalid(
+            service,
+            response,
+            format!("the body is not UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })
+}
+
+fn invalid(service: Service, response: &Response, reason: String) -> Error {
+    Error::InvalidResponse(InvalidResponse {
+        service,
+        status: response.status,
+        reason,
+        excerpt: excerpt(&response.body),
+    })
+}
+
+fn json_reason(e: &serde_json::Error) -> String {
+    if e.is_eof() && e.line() == 1 && e.column() == 0 {
+        return "the body is empty".into();
+    }
+    // serde quotes offending strings whole; keep the reason short.
+    let reason: String = e.to_string().chars().take(REASON_CHARS).collect();
+    format!("the body is not the expected JSON: {reason}")
+}
+
+/// The start of a body, safe to print: lossy UTF-8, control characters escaped.
+pub fn excerpt(body: &[u8]) -> String {
+    let head = &body[..body.len().min(EXCERPT_CHARS * 4)];
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::new();
+    for c in text.chars().take(EXCERPT_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// serde's message may quote the offending value: for a token answer, that
+/// value could be a credential, so only the class of the fault is reported.
+fn json_category(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "I/O",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "wrong shape",
+        serde_json::error::Category::Eof => "truncated",
+    }
+}

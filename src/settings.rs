@@ -1,0 +1,304 @@
+//! Clouds, their hosts, and how to authenticate: the WIT `settings` interface in Rust.
+
+/// A regional host of the commercial cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Geo {
+    Us,
+    Eu,
+    Uk,
+    Au,
+    Swa,
+    Ina,
+}
+
+/// A national or regional cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cloud {
+    #[default]
+    Commercial,
+    Geo(Geo),
+    Gcc,
+    GccHigh,
+    Dod,
+    Custom(Endpoints),
+}
+
+/// The hosts and scope of a cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `https://host[:port]`, no trailing slash.
+    pub api_base: String,
+    /// `https://host[:port]`, no trailing slash.
+    pub login_host: String,
+    pub scope: String,
+}
+
+/// OAuth 2.0 client credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+// Written by hand so that `{:?}` can never print the secret.
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// How API requests are authenticated.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum Auth {
+    #[default]
+    HostManaged,
+    BearerToken(String),
+    ClientCredentials(ClientCredentials),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::HostManaged => f.write_str("HostManaged"),
+            Auth::BearerToken(_) => f.write_str("BearerToken([redacted])"),
+            Auth::ClientCredentials(c) => c.fmt(f),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub cloud: Cloud,
+    pub auth: Auth,
+}
+
+const COMMERCIAL_LOGIN: &str = "https://login.microsoftonline.com";
+const GOVERNMENT_LOGIN: &str = "https://login.microsoftonline.us";
+/// The audience commercial hosts accept, including `api.security.microsoft.com`.
+const COMMERCIAL_SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
+
+impl Cloud {
+    /// The hosts and scope of this cloud, checked when the operator gave them.
+    pub fn endpoints(&self) -> Result<Endpoints, String> {
+        let known = |api: &str, login: &str, scope: &str| Endpoints {
+            api_base: api.into(),
+            login_host: login.into(),
+            scope: scope.into(),
+        };
+        Ok(match self {
+            Cloud::Commercial => known(
+                "https://api.security.microsoft.com",
+                COMMERCIAL_LOGIN,
+                COMMERCIAL_SCOPE,
+            ),
+            Cloud::Geo(geo) => known(geo.api_base(), COMMERCIAL_LOGIN, COMMERCIAL_SCOPE),
+            Cloud::Gcc => known(
+                "https://api-gcc.securitycenter.microsoft.us",
+                COMMERCIAL_LOGIN,
+                "https://api-gcc.securitycenter.microsoft.us/.default",
+            ),
+            Cloud::GccHigh | Cloud::Dod => known(
+                "https://api-gov.securitycenter.microsoft.us",
+                GOVERNMENT_LOGIN,
+                "https://api-gov.securitycenter.microsoft.us/.default",
+            ),
+            Cloud::Custom(custom) => Endpoints {
+                api_base: origin("api base", &custom.api_base)?,
+                login_host: origin("login host", &custom.login_host)?,
+                scope: non_empty("scope", &custom.scope)?.into(),
+            },
+        })
+    }
+}
+
+impl Geo {
+    pub fn api_base(self) -> &'static str {
+        match self {
+            Geo::Us => "https://us.api.security.microsoft.com",
+            Geo::Eu => "https://eu.api.security.microsoft.com",
+            Geo::Uk => "https://uk.api.security.microsoft.com",
+            Geo::Au => "https://au.api.security.microsoft.com",
+            Geo::Swa => "https://swa.api.security.microsoft.com",
+            Geo::Ina => "https://ina.api.security.microsoft.com",
+        }
+    }
+}
+
+impl Auth {
+    /// Refuse credentials that cannot be sent as they are. Never echoes a secret.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Auth::HostManaged => Ok(()),
+            Auth::BearerToken(token) => header_safe("bearer token", token),
+            Auth::ClientCredentials(c) => {
+                let tenant = non_empty("tenant id", &c.tenant_id)?;
+                if let Some(bad) = tenant
+                    .chars()
+                    .find(|ch| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_')))
+                {
+                    return Err(format!(
+                        "tenant id {tenant:?} contains {bad:?}; expected a GUID or a domain name"
+                    ));
+                }
+                if tenant.len() > 256 {
+                    return Err("tenant id is longer than 256 characters".into());
+                }
+                no_controls("client id", non_empty("client id", &c.client_id)?)?;
+                non_empty("client secret", &c.client_secret).map(|_| ())
+            }
+        }
+    }
+}
+
+fn non_empty<'a>(what: &str, value: &'a str) -> Result<&'a str, String> {
+    if value.trim().is_empty() {
+        Err(format!("{what} is empty"))
+    } else {
+        Ok(value)
+    }
+}
+
+fn no_controls(what: &str, value: &str) -> Result<(), String> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "{what} contains a control character (U+{:04X})",
+            c as u32
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A secret that goes into a header: visible ASCII only. The error names the
+/// position, never the value.
+fn header_safe(what: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    match value.bytes().position(|b| !(0x21..=0x7e).contains(&b)) {
+        Some(i) => Err(format!(
+            "{what} has a character at byte {} that a header cannot carry",
+            i + 1
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `scheme://host[:port]` with nothing after it (one trailing slash is dropped).
+fn origin(what: &str, value: &str) -> Result<String, String> {
+    let value = non_empty(what, value)?;
+    let value = value.strip_suffix('/').unwrap_or(value);
+    let Some((scheme, authority)) = value.split_once("://") else {
+        return Err(format!("{what} {value:?} must start with https://"));
+    };
+    if !matches!(scheme, "https" | "http") {
+        return Err(format!(
+            "{what} {value:?} must use https (or http for a loopback test server)"
+        ));
+    }
+    if authority.is_empty() {
+        return Err(format!("{what} {value:?} has no host"));
+    }
+    if let Some(c) = authority.chars().find(|c| {
+        matches!(c, '/' | '?' | '#' | '@' | '\\' | '%') || c.is_whitespace() || c.is_control()
+    }) {
+        return Err(format!(
+            "{what} {value:?} may hold only a scheme, a host and a port, not {c:?}"
+        ));
+    }
+    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom(api: &str, login: &str, scope: &str) -> Cloud {
+        Cloud::Custom(Endpoints {
+            api_base: api.into(),
+            login_host: login.into(),
+            scope: scope.into(),
+        })
+    }
+
+    #[test]
+    fn known_clouds_have_the_documented_hosts() {
+        let gov = Cloud::GccHigh.endpoints().unwrap();
+        assert_eq!(gov.api_base, "https://api-gov.securitycenter.microsoft.us");
+        assert_eq!(gov.login_host, "https://login.microsoftonline.us");
+        assert_eq!(Cloud::Dod.endpoints().unwrap(), gov);
+        let gcc = Cloud::Gcc.endpoints().unwrap();
+        assert_eq!(gcc.login_host, "https://login.microsoftonline.com");
+        assert_eq!(
+            gcc.scope,
+            "https://api-gcc.securitycenter.microsoft.us/.default"
+        );
+        let eu = Cloud::Geo(Geo::Eu).endpoints().unwrap();
+        assert_eq!(eu.api_base, "https://eu.api.security.microsoft.com");
+        assert_eq!(eu.scope, COMMERCIAL_SCOPE);
+    }
+
+    #[test]
+    fn custom_cloud_is_normalised_and_checked() {
+        let ok = custom(
+            "https://API.example.test/",
+            "http://127.0.0.1:8080",
+            "s/.default",
+        );
+        let e = ok.endpoints().unwrap();
+        assert_eq!(e.api_base, "https://api.example.test");
+        assert_eq!(e.login_host, "http://127.0.0.1:8080");
+        let err = |c: Cloud| c.endpoints().unwrap_err();
+        assert!(
+            err(custom("api.example.test", "https://l", "s")).contains("must start with https://")
+        );
+        assert!(err(custom("ftp://a", "https://l", "s")).contains("must use https"));
+        assert!(err(custom("https://a/path", "https://l", "s")).contains("'/'"));
+        assert!(err(custom("https://a?x", "https://l", "s")).contains("'?'"));
+        assert!(err(custom("https://u@a", "https://l", "s")).contains("'@'"));
+        assert!(err(custom("https://a", "https://", "s")).contains("login host"));
+        assert!(err(custom("https://a", "https://l", " ")).contains("scope is empty"));
+    }
+
+    #[test]
+    fn credentials_are_checked_without_echoing_secrets() {
+        let creds = |tenant: &str, client: &str, secret: &str| {
+            Auth::ClientCredentials(ClientCredentials {
+                tenant_id: tenant.into(),
+                client_id: client.into(),
+                client_secret: secret.into(),
+            })
+        };
+        assert!(creds("contoso.onmicrosoft.com", "c", "s").check().is_ok());
+        assert!(
+            creds("", "c", "s")
+                .check()
+                .unwrap_err()
+                .contains("tenant id is empty")
+        );
+        assert!(creds("a/b", "c", "s").check().unwrap_err().contains("'/'"));
+        assert!(
+            creds("t", "c\n", "s")
+                .check()
+                .unwrap_err()
+                .contains("client id")
+        );
+        assert!(
+            creds("t", "c", "")
+                .check()
+                .unwrap_err()
+                .contains("client secret is empty")
+        );
+        let bad_token = Auth::BearerToken("SECRET\r\nX-Evil: 1".into())
+            .check()
+            .unwrap_err();
+        assert!(bad_token.contains("byte 7"));
+        assert!(!bad_token.contains("SECRET"));
+        assert!(!format!("{:?}", creds("t", "c", "SECRET")).contains("SECRET"));
+        assert!(!format!("{:?}", Auth::BearerToken("SECRET".into())).contains("SECRET"));
+    }
+}
