@@ -22,8 +22,12 @@ pub fn machines(response: &Response) -> Result<Vec<Machine>, Error> {
     struct Collection {
         value: Option<Vec<Machine>>,
     }
-    let text = utf8(Service::Api, response)?;
-    match serde_json::from_str::<Collection>(text) {
+    // A clearer reason than the parser's for a body that is not text at all.
+    if let Err(e) = std::str::from_utf8(&response.body) {
+        let reason = format!("the body is not UTF-8 (at byte {})", e.valid_up_to());
+        return Err(invalid(Service::Api, response, reason));
+    }
+    match serde_json::from_slice::<Collection>(&response.body) {
         Ok(Collection {
             value: Some(machines),
         }) => Ok(machines),
@@ -54,12 +58,8 @@ pub fn access_token(response: &Response) -> Result<String, Error> {
             excerpt: "[token answer withheld]".into(),
         })
     };
-    let token = std::str::from_utf8(&response.body)
-        .map_err(|_| withheld("the body is not UTF-8".into()))
-        .and_then(|text| {
-            serde_json::from_str::<Token>(text)
-                .map_err(|e| withheld(format!("not a token answer ({})", json_category(&e))))
-        })?;
+    let token = serde_json::from_slice::<Token>(&response.body)
+        .map_err(|e| withheld(format!("not a token answer ({})", json_category(&e))))?;
     if token.access_token.is_empty()
         || !token
             .access_token
@@ -100,40 +100,32 @@ fn error_answer(service: Service, response: &Response) -> Error {
 /// the API's `{"error": {"code", "message", "target"}}` or the identity
 /// platform's `{"error", "error_description", "correlation_id"}`.
 fn service_error(service: Service, response: &Response) -> ServiceError {
+    /// `{"error": {"code": ..., "message": ..., "target": ...}}`
     #[derive(Deserialize)]
-    struct Envelope {
-        error: Option<Inner>,
+    struct ApiEnvelope {
+        error: ApiDetails,
+    }
+    #[derive(Deserialize)]
+    struct ApiDetails {
+        code: Option<String>,
+        message: Option<String>,
+        target: Option<String>,
+    }
+    /// `{"error": ..., "error_description": ..., "correlation_id": ...}`
+    #[derive(Deserialize)]
+    struct IdentityEnvelope {
+        error: String,
         error_description: Option<String>,
         correlation_id: Option<String>,
     }
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Inner {
-        Api {
-            code: Option<String>,
-            message: Option<String>,
-            target: Option<String>,
-        },
-        Code(String),
-    }
-    let envelope = serde_json::from_slice::<Envelope>(&response.body).ok();
-    let (code, message, correlation_id) = match envelope {
-        Some(Envelope {
-            error:
-                Some(Inner::Api {
-                    code,
-                    message,
-                    target,
-                }),
-            ..
-        }) => (code, message, target),
-        Some(Envelope {
-            error: Some(Inner::Code(code)),
-            error_description,
-            correlation_id,
-        }) => (Some(code), error_description, correlation_id),
-        _ => (None, None, None),
-    };
+    let (code, message, correlation_id) =
+        if let Ok(api) = serde_json::from_slice::<ApiEnvelope>(&response.body) {
+            (api.error.code, api.error.message, api.error.target)
+        } else if let Ok(id) = serde_json::from_slice::<IdentityEnvelope>(&response.body) {
+            (Some(id.error), id.error_description, id.correlation_id)
+        } else {
+            (None, None, None)
+        };
     ServiceError {
         service,
         status: response.status,
@@ -151,16 +143,6 @@ pub fn retry_after_seconds(value: &str) -> Option<u64> {
         return None;
     }
     Some(digits.parse().unwrap_or(u64::MAX))
-}
-
-fn utf8<'a>(service: Service, response: &'a Response) -> Result<&'a str, Error> {
-    std::str::from_utf8(&response.body).map_err(|e| {
-        invalid(
-            service,
-            response,
-            format!("the body is not UTF-8 (at byte {})", e.valid_up_to()),
-        )
-    })
 }
 
 fn invalid(service: Service, response: &Response, reason: String) -> Error {

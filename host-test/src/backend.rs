@@ -3,6 +3,7 @@
 use crate::runtime::{Request, Response, TransportError};
 use anyhow::{Context, Result, bail};
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 /// Performs (or imitates) one HTTP exchange.
 pub trait HttpBackend {
@@ -59,12 +60,23 @@ impl HttpBackend for Replay {
     }
 }
 
-/// A closure as a backend, for tests.
-impl<F> HttpBackend for F
+/// A closure as a backend, for tests that answer according to the request.
+pub struct FnBackend<F>(pub F);
+
+impl<F> HttpBackend for FnBackend<F>
 where
     F: FnMut(&Request) -> Result<Response, TransportError>,
 {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
-        self(request)
+        (self.0)(request)
+    }
+}
+
+/// A backend shared with the test or server that also inspects it.
+impl<B: HttpBackend> HttpBackend for Arc<Mutex<B>> {
+    fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+        // A poisoned lock means another thread panicked mid-request: keep serving.
+        let mut backend = self.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        backend.send(request)
     }
 }

@@ -5,7 +5,11 @@ use anyhow::{Context, Result};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config as EngineConfig, Engine, Store};
 
-wasmtime::component::bindgen!({ world: "connector", path: "../wit" });
+wasmtime::component::bindgen!({
+    world: "connector",
+    path: "../wit",
+    additional_derives: [PartialEq, Eq],
+});
 
 pub use mde::connector::http::{Method, Request, Response, TransportError};
 pub use mde::connector::log::Level;

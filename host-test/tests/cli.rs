@@ -1,0 +1,280 @@
+//! The command line: formats, replay, request echo, exit statuses.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+const ENV: [&str; 4] = [
+    "MDE_TOKEN",
+    "MDE_TENANT_ID",
+    "MDE_CLIENT_ID",
+    "MDE_CLIENT_SECRET",
+];
+
+fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
+    command.args(args);
+    for name in ENV {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("the CLI runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// A replay file in cargo's scratch directory for integration tests.
+struct ReplayFile(std::path::PathBuf);
+
+impl ReplayFile {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ReplayFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn replay_file(json: &str) -> ReplayFile {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "replay-{}-{}.json",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    ReplayFile(path)
+}
+
+#[test]
+fn prints_a_table_from_the_fake_tenant() {
+    let out = cli(&["contoso.com"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("ID"), "{stdout}");
+    assert!(stdout.contains("ws-0142.corp.contoso.com"));
+    assert!(stdout.contains("Maintenance"));
+    assert!(stdout.ends_with("3 machine(s)\n"));
+}
+
+#[test]
+fn json_uses_the_services_field_names() {
+    let out = cli(&["contoso.com", "--format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let machines: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &machines.as_array().unwrap()[0];
+    assert_eq!(first["id"], "9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01");
+    assert_eq!(first["computerDnsName"], "ws-0142.corp.contoso.com");
+    assert_eq!(first["osBuild"], 22631);
+    assert_eq!(first["ipAddresses"][0]["macAddress"], "00155D8A3C21");
+    assert_eq!(first["ipAddresses"][0]["type"], "Ethernet");
+    assert_eq!(first["healthStatus"], "Active");
+    assert_eq!(machines[2]["healthStatus"], "Maintenance");
+}
+
+#[test]
+fn ndjson_is_one_machine_per_line() {
+    let out = cli(&["fabrikam.com", "--format", "ndjson"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 500);
+    for line in lines {
+        let machine: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(machine["id"].is_string());
+        assert!(machine["lastSeen"].is_string());
+    }
+}
+
+#[test]
+fn an_invalid_domain_exits_2_without_any_request() {
+    let out = cli(&["contoso.com/evil", "--show-requests"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr),
+        "error: invalid-domain: character 12 is '/', which is not allowed in a domain name\n"
+    );
+}
+
+#[test]
+fn show_requests_redacts_credentials() {
+    let out = cli(&["contoso.com", "--show-requests"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].starts_with("POST https://login.microsoftonline.com/"));
+    assert!(lines[0].contains("content-type: application/x-www-form-urlencoded"));
+    assert_eq!(
+        lines[1],
+        "GET https://api.security.microsoft.com/api/domains/contoso.com/machines accept: application/json authorization: Bearer [redacted]"
+    );
+    assert!(!stderr.contains("fake-access-token"));
+    assert!(!stderr.contains(host_test::fake_tenant::CLIENT_SECRET));
+}
+
+#[test]
+fn replay_answers_from_a_file_with_host_managed_auth() {
+    let file = replay_file(
+        r#"[{"status": 200, "headers": {"Content-Type": "application/json"}, "body": "{\"value\": [{\"id\": \"abc\", \"rbacGroupId\": 7}]}"}]"#,
+    );
+    let path = file.path().to_str().unwrap();
+    let out = cli(
+        &[
+            "contoso.com",
+            "--replay",
+            path,
+            "--format",
+            "json",
+            "--show-requests",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let machines: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(machines[0]["id"], "abc");
+    assert_eq!(machines[0]["rbacGroupId"], "7");
+    assert_eq!(
+        text(&out.stderr),
+        "GET https://api.security.microsoft.com/api/domains/contoso.com/machines accept: application/json\n"
+    );
+}
+
+#[test]
+fn replay_with_a_token_from_the_environment_sends_it() {
+    let file = replay_file(r#"[{"status": 200, "body": "{\"value\": []}"}]"#);
+    let path = file.path().to_str().unwrap();
+    let out = cli(
+        &["contoso.com", "--replay", path, "--show-requests"],
+        &[("MDE_TOKEN", "env-token-CANARY")],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("authorization: Bearer [redacted]"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("CANARY"));
+    assert!(text(&out.stdout).contains("0 machine(s)"));
+}
+
+#[test]
+fn a_replay_that_runs_out_is_a_transport_error() {
+    let file = replay_file("[]");
+    let out = cli(
+        &["contoso.com", "--replay", file.path().to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: transport: the replay has no answer for request 1\n"
+    );
+}
+
+#[test]
+fn exit_statuses_follow_the_error_kind() {
+    let cases = [
+        (
+            r#"[{"status": 429, "headers": {"Retry-After": "30"}, "body": ""}]"#,
+            4,
+            "error: rate-limited:",
+        ),
+        (
+            r#"[{"status": 401, "body": ""}]"#,
+            3,
+            "error: unauthorized:",
+        ),
+        (
+            r#"[{"status": 403, "body": "{\"error\":{\"code\":\"Forbidden\",\"message\":\"no\"}}"}]"#,
+            3,
+            "error: forbidden: API answered 403 Forbidden: no",
+        ),
+        (
+            r#"[{"status": 500, "body": ""}]"#,
+            1,
+            "error: service-unavailable:",
+        ),
+        (
+            r#"[{"status": 200, "body": "<html>"}]"#,
+            1,
+            "error: invalid-response:",
+        ),
+        (r#"[{"status": 404, "body": ""}]"#, 0, ""),
+    ];
+    for (json, code, starts) in cases {
+        let file = replay_file(json);
+        let out = cli(
+            &["contoso.com", "--replay", file.path().to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{json}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with(starts), "{json}: {stderr}");
+        assert!(stderr.lines().count() <= 1, "{stderr}");
+    }
+}
+
+#[test]
+fn wrong_credentials_exit_3_and_never_echo_the_secret() {
+    let out = cli(
+        &["contoso.com"],
+        &[
+            ("MDE_TENANT_ID", host_test::fake_tenant::TENANT_ID),
+            ("MDE_CLIENT_ID", host_test::fake_tenant::CLIENT_ID),
+            ("MDE_CLIENT_SECRET", "wrong-CANARY"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: unauthorized: identity platform answered 401 invalid_client: AADSTS7000215"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("CANARY"));
+}
+
+#[test]
+fn invalid_settings_exit_2() {
+    let out = cli(&["contoso.com", "--cloud", "mars"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown cloud \"mars\""));
+
+    let out = cli(&["contoso.com"], &[("MDE_TENANT_ID", "t")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("need all of MDE_TENANT_ID"));
+
+    let out = cli(
+        &[
+            "contoso.com",
+            "--cloud",
+            "custom",
+            "--api-base",
+            "https://a/x",
+            "--login-host",
+            "https://l",
+            "--scope",
+            "s",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("error: invalid-settings: api base"));
+}

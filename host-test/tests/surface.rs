@@ -1,0 +1,73 @@
+//! The built component's authority and footprint, read from the artifact itself.
+
+mod common;
+
+use host_test::runtime::COMPONENT;
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+fn names(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut names: Vec<String> = items.collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn imports_exactly_the_worlds_interfaces() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let component = Component::new(&engine, COMPONENT).unwrap();
+    let ty = component.component_type();
+    let imports = names(ty.imports(&engine).map(|(name, _)| name.to_owned()));
+    assert_eq!(
+        imports,
+        [
+            "mde:connector/http@0.1.0",
+            "mde:connector/log@0.1.0",
+            "mde:connector/settings@0.1.0",
+            "mde:connector/types@0.1.0",
+        ]
+    );
+    let exports = names(ty.exports(&engine).map(|(name, _)| name.to_owned()));
+    assert_eq!(exports, ["domain-machines", "lookup"]);
+}
+
+/// A guard against growth, at the measured size plus 3%. The issue's target
+/// was 200 KB; the Unicode tables that real IDNA needs (ICU4X data through
+/// the `idna` crate) are about 160 KB of it alone. See BENCHMARKS.md.
+#[test]
+fn the_release_component_stays_small() {
+    const LIMIT: usize = 352 * 1024;
+    assert!(
+        COMPONENT.len() <= LIMIT,
+        "the component is {} bytes; the limit is {LIMIT}",
+        COMPONENT.len()
+    );
+}
+
+/// The world as `wasm-tools component wit` prints it from the built artifact.
+fn printed_world() -> String {
+    let decoded = wit_parser::decoding::decode(COMPONENT).unwrap();
+    let resolve = decoded.resolve();
+    let main = decoded.package();
+    let nested: Vec<_> = resolve
+        .packages
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| *id != main)
+        .collect();
+    let mut printer = wit_component::WitPrinter::default();
+    printer.print(resolve, main, &nested).unwrap();
+    printer.output.to_string()
+}
+
+#[test]
+fn the_readme_shows_the_world_of_the_built_component() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```wit\n").expect("README has a ```wit block") + "```wit\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    assert_eq!(
+        readme[start..end].trim_end(),
+        printed_world().trim_end(),
+        "README.md's world is stale: paste `wasm-tools component wit target/component/mde_connector.component.wasm`"
+    );
+}
