@@ -188,3 +188,103 @@ fn json_category(e: &serde_json::Error) -> &'static str {
         serde_json::error::Category::Eof => "truncated",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("Retry-After".into(), "9".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn reads_both_error_envelopes() {
+        let api = error_answer(
+            Service::Api,
+            &answer(
+                400,
+                r#"{"error":{"code":"InvalidDomainName","message":"m","target":"t"}}"#,
+            ),
+        );
+        let Error::ApiError(d) = api else {
+            panic!("{api:?}")
+        };
+        assert_eq!(
+            (
+                d.code.as_deref(),
+                d.message.as_deref(),
+                d.correlation_id.as_deref()
+            ),
+            (Some("InvalidDomainName"), Some("m"), Some("t"))
+        );
+        let grant = error_answer(
+            Service::IdentityPlatform,
+            &answer(
+                400,
+                r#"{"error":"invalid_scope","error_description":"AADSTS70011","correlation_id":"c"}"#,
+            ),
+        );
+        let Error::Unauthorized(d) = grant else {
+            panic!("{grant:?}")
+        };
+        assert_eq!(
+            (
+                d.code.as_deref(),
+                d.message.as_deref(),
+                d.correlation_id.as_deref()
+            ),
+            (Some("invalid_scope"), Some("AADSTS70011"), Some("c"))
+        );
+    }
+
+    #[test]
+    fn a_rate_limit_reads_retry_after_in_any_case() {
+        let e = error_answer(Service::Api, &answer(429, ""));
+        let Error::RateLimited(limit) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(limit.retry_after_seconds, Some(9));
+    }
+
+    #[test]
+    fn a_token_answer_is_never_quoted() {
+        let e =
+            access_token(&answer(200, r#"{"access_token": 42, "secret": "CANARY"}"#)).unwrap_err();
+        assert!(!format!("{e:?}").contains("CANARY"));
+        let e = access_token(&answer(200, r#"{"access_token": "CANARY token"}"#)).unwrap_err();
+        assert!(!format!("{e:?}").contains("CANARY"));
+        assert_eq!(
+            access_token(&answer(
+                200,
+                r#"{"token_type":"Bearer","access_token":"abc"}"#
+            ))
+            .unwrap(),
+            "abc"
+        );
+    }
+
+    #[test]
+    fn excerpts_are_short_and_escaped() {
+        let long = "x".repeat(10_000);
+        assert_eq!(excerpt(long.as_bytes()).len(), EXCERPT_CHARS);
+        assert_eq!(excerpt(b"a\x1b[2Jb\xff"), "a\\u{1b}[2Jb\u{fffd}");
+    }
+
+    #[test]
+    fn a_long_parser_message_is_cut() {
+        let body = format!(r#"{{"value":[{{"id":"{}"}}"#, "y".repeat(5000));
+        let e = machines(&answer(200, &format!("{body}, 1]}}"))).unwrap_err();
+        let Error::InvalidResponse(invalid) = e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            invalid.reason.len() < REASON_CHARS + 100,
+            "{}",
+            invalid.reason.len()
+        );
+    }
+}
