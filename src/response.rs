@@ -276,11 +276,16 @@ mod tests {
 
     #[test]
     fn a_long_parser_message_is_cut() {
-        let body = format!(r#"{{"value":[{{"id":"{}"}}"#, "y".repeat(5000));
-        let e = machines(&answer(200, &format!("{body}, 1]}}"))).unwrap_err();
+        // serde quotes the whole wrong-typed string in its message.
+        let body = format!(
+            r#"{{"value":[{{"id":"a","osBuild":"{}"}}]}}"#,
+            "y".repeat(5000)
+        );
+        let e = machines(&answer(200, &body)).unwrap_err();
         let Error::InvalidResponse(invalid) = e else {
             panic!("{e:?}")
         };
+        assert!(invalid.reason.contains("invalid type: string \"yyy"));
         assert!(
             invalid.reason.len() < REASON_CHARS + 100,
             "{}",
