@@ -11,10 +11,22 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
+/// Each guest: its package, its core module, and the variable that tells the
+/// host crate where its component is.
+const GUESTS: &[(&str, &str, &str)] = &[
+    ("mde-connector", "mde_connector", "MDE_CONNECTOR_COMPONENT"),
+    // Only for the sandbox tests; never shipped.
+    (
+        "misbehaving-guest",
+        "misbehaving_guest",
+        "MISBEHAVING_GUEST_COMPONENT",
+    ),
+];
+
 fn main() -> Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let root = manifest_dir.parent().context("host-test has a parent")?;
-    for input in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+    for input in ["src", "wit", "Cargo.toml", "Cargo.lock", "host-test/guests"] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
@@ -29,14 +41,12 @@ fn main() -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--package",
-            "mde-connector",
-            "--target",
-            TARGET,
-        ])
+        .args(["build", "--release", "--target", TARGET])
+        .args(
+            GUESTS
+                .iter()
+                .flat_map(|(package, _, _)| ["--package", package]),
+        )
         .env("CARGO_TARGET_DIR", &target_dir)
         // Flags meant for the host (target-cpu=native, clippy's wrapper) do not apply to wasm.
         .env_remove("RUSTFLAGS")
@@ -46,25 +56,31 @@ fn main() -> Result<()> {
         .status()
         .context("running cargo to build the component")?;
     if !status.success() {
-        bail!("building mde-connector for {TARGET} failed");
+        bail!("building the guests for {TARGET} failed");
     }
+    for (_, module, variable) in GUESTS {
+        let component = encode(&target_dir, module)?;
+        println!("cargo:rustc-env={variable}={}", component.display());
+    }
+    Ok(())
+}
 
-    let module_path = target_dir.join(TARGET).join("release/mde_connector.wasm");
-    let module = std::fs::read(&module_path)
+/// Encodes a guest's core module as a component, next to the module.
+fn encode(target_dir: &Path, module: &str) -> Result<PathBuf> {
+    let module_path = target_dir
+        .join(TARGET)
+        .join(format!("release/{module}.wasm"));
+    let bytes = std::fs::read(&module_path)
         .with_context(|| format!("reading {}", module_path.display()))?;
     let component = wit_component::ComponentEncoder::default()
-        .module(&module)?
+        .module(&bytes)?
         .validate(true)
         .encode()
         .context("encoding the component")?;
-    // Next to the core module, for `wasm-tools component wit` and other hosts.
-    let component_path = target_dir.join("mde_connector.component.wasm");
+    // In the target directory, for `wasm-tools component wit` and other hosts.
+    let component_path = target_dir.join(format!("{module}.component.wasm"));
     std::fs::write(&component_path, &component)?;
-    println!(
-        "cargo:rustc-env=MDE_CONNECTOR_COMPONENT={}",
-        component_path.display()
-    );
-    Ok(())
+    Ok(component_path)
 }
 
 /// A fresh machine has rustup and cargo but not the wasm target: add it.

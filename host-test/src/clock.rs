@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 pub trait Clock: Send + Sync {
     /// Time since an arbitrary, fixed origin.
     fn now(&self) -> Duration;
+
+    /// Waits `duration`: for real, or by moving a virtual clock.
+    fn sleep(&self, duration: Duration);
 }
 
 /// The machine's monotonic clock.
@@ -21,6 +24,10 @@ impl SystemClock {
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
         self.0.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
     }
 }
 
@@ -38,5 +45,9 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.0.load(Ordering::SeqCst))
+    }
+
+    fn sleep(&self, duration: Duration) {
+        self.advance(duration);
     }
 }

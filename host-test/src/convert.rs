@@ -130,3 +130,29 @@ fn service_error(e: wit::ServiceError) -> error::ServiceError {
         correlation_id: e.correlation_id,
     }
 }
+
+/// The cloud as the core knows it, whose table of hosts the host's
+/// allow-list is built from.
+pub fn cloud(cloud: &crate::runtime::Cloud) -> mde_connector::settings::Cloud {
+    use crate::runtime::{Cloud, Geo};
+    use mde_connector::settings::{Cloud as C, Endpoints, Geo as G};
+    match cloud {
+        Cloud::Commercial => C::Commercial,
+        Cloud::Geo(geo) => C::Geo(match geo {
+            Geo::Us => G::Us,
+            Geo::Eu => G::Eu,
+            Geo::Uk => G::Uk,
+            Geo::Au => G::Au,
+            Geo::Swa => G::Swa,
+            Geo::Ina => G::Ina,
+        }),
+        Cloud::Gcc => C::Gcc,
+        Cloud::GccHigh => C::GccHigh,
+        Cloud::Dod => C::Dod,
+        Cloud::Custom(c) => C::Custom(Endpoints {
+            api_base: c.api_base.clone(),
+            login_host: c.login_host.clone(),
+            scope: c.scope.clone(),
+        }),
+    }
+}

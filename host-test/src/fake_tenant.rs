@@ -6,10 +6,11 @@
 //! real HTTP listener.
 
 use crate::backend::HttpBackend;
+use crate::budget::{Limits, RateWindow};
 use crate::clock::Clock;
 use crate::runtime::{Method, Request, Response, TransportError};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +19,8 @@ pub const TENANT_ID: &str = "8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b";
 pub const CLIENT_ID: &str = "4e7d9c2b-1a3f-4b5c-9d8e-7f6a5b4c3d2e";
 pub const CLIENT_SECRET: &str = "fake-tenant-demo-secret";
 
-/// The service's limits, per application and tenant.
-pub const PER_MINUTE: usize = 100;
-pub const PER_HOUR: usize = 1_500;
-
 /// How long a token is valid, as the identity platform says.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
-
-const MINUTE: Duration = Duration::from_secs(60);
-const HOUR: Duration = Duration::from_secs(3600);
 
 /// Domains with answers. Anything else well-formed has no machines.
 pub const DEMO_DOMAINS: &[&str] = &[
@@ -41,8 +35,10 @@ pub struct FakeTenant {
     /// Token → when it stops being valid.
     tokens: HashMap<String, Duration>,
     tokens_issued: u64,
-    /// When each accepted API call came in, for the rate limits.
-    calls: VecDeque<Duration>,
+    /// Accepted API calls, for the service's rate limits.
+    calls: RateWindow,
+    /// Answers to give the next API calls before anything else (status, Retry-After).
+    scripted: Vec<(u16, Option<u64>)>,
     machines: BTreeMap<&'static str, Vec<Value>>,
     /// Every request received, in order.
     pub requests: Vec<Request>,
@@ -58,7 +54,8 @@ impl FakeTenant {
             clock,
             tokens: HashMap::new(),
             tokens_issued: 0,
-            calls: VecDeque::new(),
+            calls: RateWindow::new(Limits::SERVICE),
+            scripted: Vec::new(),
             machines,
             requests: Vec::new(),
         }
@@ -69,12 +66,11 @@ impl FakeTenant {
         self.tokens.clear();
     }
 
-    /// API calls accepted so far (not counting refusals).
-    pub fn api_calls(&self) -> usize {
-        self.requests
-            .iter()
-            .filter(|r| path_of(&r.url).starts_with("/api/"))
-            .count()
+    /// Makes the next API call fail with `status` (and `Retry-After`, for a
+    /// 429) before authentication or limits are looked at: an outage or a
+    /// throttle that the fake's own counters would not produce.
+    pub fn fail_next(&mut self, status: u16, retry_after: Option<u64>) {
+        self.scripted.insert(0, (status, retry_after));
     }
 
     /// Answers one request as the services would.
@@ -145,6 +141,15 @@ impl FakeTenant {
     }
 
     fn domain_machines(&mut self, domain: &str, request: &Request) -> Response {
+        if let Some((status, retry_after)) = self.scripted.pop() {
+            let mut answer = api_error(status, "Scripted", "A failure the test asked for.");
+            if let Some(seconds) = retry_after {
+                answer
+                    .headers
+                    .push(("Retry-After".into(), seconds.to_string()));
+            }
+            return answer;
+        }
         let now = self.clock.now();
         let token = header(request, "authorization").and_then(|v| v.strip_prefix("Bearer "));
         let valid = token
@@ -157,7 +162,7 @@ impl FakeTenant {
                 "Authorization token is missing, invalid or expired.",
             );
         }
-        if let Some(wait) = self.over_limit(now) {
+        if let Err(wait) = self.calls.try_acquire(now) {
             let mut answer = api_error(
                 429,
                 "TooManyRequests",
@@ -165,10 +170,9 @@ impl FakeTenant {
             );
             answer
                 .headers
-                .push(("Retry-After".into(), wait.as_secs().max(1).to_string()));
+                .push(("Retry-After".into(), wait.as_secs_f64().ceil().to_string()));
             return answer;
         }
-        self.calls.push_back(now);
         if !is_domain_name(domain) {
             return api_error(
                 400,
@@ -188,22 +192,6 @@ impl FakeTenant {
                 "value": value,
             }),
         )
-    }
-
-    /// How long until one more call fits in both windows, if it does not now.
-    fn over_limit(&mut self, now: Duration) -> Option<Duration> {
-        while self.calls.front().is_some_and(|t| now >= *t + HOUR) {
-            self.calls.pop_front();
-        }
-        let in_last_minute = self.calls.iter().filter(|t| now < **t + MINUTE).count();
-        if self.calls.len() >= PER_HOUR {
-            return Some(self.calls[self.calls.len() - PER_HOUR] + HOUR - now);
-        }
-        if in_last_minute >= PER_MINUTE {
-            let oldest = self.calls[self.calls.len() - PER_MINUTE];
-            return Some(oldest + MINUTE - now);
-        }
-        None
     }
 }
 

@@ -7,10 +7,15 @@
 //! - [`output`]: tables and JSON for people and pipelines.
 
 pub mod backend;
+pub mod batch;
+pub mod budget;
 pub mod clock;
 pub mod convert;
+pub mod fake_server;
 pub mod fake_tenant;
+pub mod live;
 pub mod output;
+pub mod policy;
 pub mod runtime;
 
 pub use runtime::{HostState, Instance, Runtime};

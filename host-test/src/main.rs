@@ -1,33 +1,59 @@
 //! `host-test DOMAIN`: run the connector component on a domain and print the machines.
 //!
 //! By default the component talks to the embedded fake tenant; `--replay FILE`
-//! answers its requests from a file instead.
+//! answers its requests from a file, and `--live` sends them to Defender for
+//! Endpoint through the host's policy.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 use host_test::backend::{HttpBackend, Replay};
-use host_test::clock::SystemClock;
+use host_test::budget::Limits;
+use host_test::clock::{Clock, SystemClock};
 use host_test::fake_tenant::{self, FakeTenant};
+use host_test::live::{LiveBackend, LiveOptions};
 use host_test::output::{self, Format};
-use host_test::runtime::{Auth, ClientCredentials, Cloud, CustomCloud, Geo, Settings};
-use host_test::{HostState, Runtime, convert};
+use host_test::policy::{Budgets, Gateway, Policy};
+use host_test::runtime::{
+    Auth, ClientCredentials, Cloud, CustomCloud, Geo, RuntimeOptions, Settings,
+};
+use host_test::{HostState, Runtime, batch, convert};
 use mde_connector::Error;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
     /// The domain to look up, such as contoso.com.
-    domain: String,
+    #[arg(required_unless_present = "domains", conflicts_with = "domains")]
+    domain: Option<String>,
 
-    /// Output format.
+    /// Look up every domain in FILE (one per line; `-` for stdin) and print
+    /// one NDJSON record per domain with its provenance.
+    #[arg(long, value_name = "FILE")]
+    domains: Option<String>,
+
+    /// Output format (for a single domain).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
     /// Answer the component's requests from FILE, in order: a JSON array of
     /// {"status": 200, "headers": {"name": "value"}, "body": "..."}.
+    #[arg(long, value_name = "FILE", conflicts_with = "live")]
+    replay: Option<PathBuf>,
+
+    /// Send the requests to Defender for Endpoint for real. Credentials come
+    /// from MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET
+    /// (or --client-secret-file).
+    #[arg(long)]
+    live: bool,
+
+    /// Read the client secret from FILE instead of MDE_CLIENT_SECRET.
     #[arg(long, value_name = "FILE")]
-    replay: Option<std::path::PathBuf>,
+    client_secret_file: Option<PathBuf>,
 
     /// Print each request the component makes to stderr (secrets redacted).
     #[arg(long)]
@@ -39,16 +65,41 @@ struct Cli {
     cloud: String,
 
     /// API base URL of a custom cloud.
-    #[arg(long, requires = "login_host")]
+    #[arg(long)]
     api_base: Option<String>,
 
     /// Login host URL of a custom cloud.
-    #[arg(long, requires = "scope")]
+    #[arg(long)]
     login_host: Option<String>,
 
     /// Token scope of a custom cloud.
     #[arg(long)]
     scope: Option<String>,
+
+    /// Plain http:// to loopback addresses, for a test server as a custom cloud.
+    #[arg(long)]
+    allow_loopback_http: bool,
+
+    /// API calls allowed per minute for this tenant and client.
+    #[arg(long, default_value_t = Limits::SERVICE.per_minute)]
+    rate_per_minute: usize,
+
+    /// API calls allowed per hour for this tenant and client.
+    #[arg(long, default_value_t = Limits::SERVICE.per_hour)]
+    rate_per_hour: usize,
+
+    /// Longest wait, in seconds, on a rate limit before giving up (a batch
+    /// waits up to an hour per domain).
+    #[arg(long, default_value_t = 120)]
+    max_wait: u64,
+
+    /// Where compiled components are cached (default: ~/.cache/mde-connector).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile the component on every run.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 /// Exit statuses, as documented in the README.
@@ -56,6 +107,9 @@ const EXIT_OTHER: u8 = 1;
 const EXIT_INPUT: u8 = 2;
 const EXIT_AUTH: u8 = 3;
 const EXIT_RATE_LIMITED: u8 = 4;
+
+/// How long a batch waits on one domain's rate limit before recording it.
+const BATCH_MAX_WAIT: Duration = Duration::from_secs(3600);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -70,34 +124,52 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<ExitCode> {
     let cloud = cloud(cli)?;
-    let (auth, backend): (Auth, Box<dyn HttpBackend>) = match &cli.replay {
+    let clock = SystemClock::shared();
+    let credentials = auth_from_env(cli)?;
+    let (auth, backend): (Auth, Box<dyn HttpBackend + Send>) = match &cli.replay {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let replay =
                 Replay::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
             // A replay holds only the API's answers: the host manages authentication.
-            (
-                auth_from_env()?.unwrap_or(Auth::HostManaged),
-                Box::new(replay),
-            )
+            (credentials.unwrap_or(Auth::HostManaged), Box::new(replay))
         }
         None => {
-            let demo = Auth::ClientCredentials(ClientCredentials {
-                tenant_id: fake_tenant::TENANT_ID.into(),
-                client_id: fake_tenant::CLIENT_ID.into(),
-                client_secret: fake_tenant::CLIENT_SECRET.into(),
-            });
-            let fake = FakeTenant::new(SystemClock::shared());
-            (auth_from_env()?.unwrap_or(demo), Box::new(fake))
+            let (auth, transport): (Auth, Box<dyn HttpBackend + Send>) = if cli.live {
+                let auth = credentials.context(
+                    "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET",
+                )?;
+                (auth, Box::new(LiveBackend::new(&LiveOptions::default())))
+            } else {
+                let demo = Auth::ClientCredentials(ClientCredentials {
+                    tenant_id: fake_tenant::TENANT_ID.into(),
+                    client_id: fake_tenant::CLIENT_ID.into(),
+                    client_secret: fake_tenant::CLIENT_SECRET.into(),
+                });
+                let fake = FakeTenant::new(clock.clone());
+                (credentials.unwrap_or(demo), Box::new(fake))
+            };
+            let gateway = gateway(cli, &cloud, &auth, clock.clone(), transport)?;
+            (auth, Box::new(gateway))
         }
     };
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::with_options(
+        host_test::runtime::COMPONENT,
+        RuntimeOptions {
+            cache_dir: cache_dir(cli),
+            ..RuntimeOptions::default()
+        },
+    )?;
     let mut state = HostState::new(Settings { cloud, auth }, backend);
     state.echo_requests = cli.show_requests;
     let mut instance = runtime.instantiate(state)?;
-    let answer = instance.domain_machines(&cli.domain)?;
-    match answer {
+
+    if let Some(source) = &cli.domains {
+        return run_batch(cli, &mut instance, source, clock.as_ref());
+    }
+    let domain = cli.domain.as_deref().unwrap_or_default();
+    match instance.domain_machines(domain)? {
         Ok(machines) => {
             let machines: Vec<_> = machines.into_iter().map(convert::machine).collect();
             output::write(&mut std::io::stdout().lock(), cli.format, &machines)?;
@@ -109,6 +181,101 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::from(exit_status(&e)))
         }
     }
+}
+
+fn run_batch(
+    cli: &Cli,
+    instance: &mut host_test::Instance,
+    source: &str,
+    clock: &dyn Clock,
+) -> Result<ExitCode> {
+    let lines: Vec<String> = if source == "-" {
+        std::io::stdin().lock().lines().collect::<Result<_, _>>()?
+    } else {
+        std::fs::read_to_string(source)
+            .with_context(|| format!("reading {source}"))?
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let domains: Vec<String> = lines
+        .into_iter()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let total = domains.len();
+    let progress = std::io::stderr().is_terminal();
+    let mut stdout = std::io::stdout().lock();
+    let (mut done, mut failed) = (0, 0);
+    batch::run(
+        instance,
+        domains,
+        &cli.cloud,
+        clock,
+        BATCH_MAX_WAIT,
+        |record| {
+            done += 1;
+            failed += usize::from(record.error.is_some());
+            serde_json::to_writer(&mut stdout, &record)?;
+            writeln!(stdout)?;
+            if progress {
+                eprint!("\r{done}/{total} domains, {failed} failed");
+            }
+            Ok(())
+        },
+    )?;
+    if progress {
+        eprintln!();
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_OTHER)
+    })
+}
+
+/// The policy in front of a transport: allow-list of the cloud's hosts,
+/// budget per tenant and client, retries.
+fn gateway(
+    cli: &Cli,
+    cloud: &Cloud,
+    auth: &Auth,
+    clock: Arc<dyn Clock>,
+    transport: Box<dyn HttpBackend + Send>,
+) -> Result<Gateway> {
+    let endpoints = convert::cloud(cloud)
+        .endpoints()
+        .map_err(|e| anyhow::anyhow!("invalid-settings: {e}"))?;
+    let mut policy = Policy::for_endpoints(&endpoints).map_err(|e| anyhow::anyhow!(e))?;
+    policy.allow_loopback_http = cli.allow_loopback_http;
+    policy.limits = Limits {
+        per_minute: cli.rate_per_minute,
+        per_hour: cli.rate_per_hour,
+    };
+    policy.max_wait = Duration::from_secs(cli.max_wait);
+    let budget_key = match auth {
+        Auth::ClientCredentials(c) => format!("{}/{}", c.tenant_id, c.client_id),
+        Auth::BearerToken(_) | Auth::HostManaged => "bearer".to_owned(),
+    };
+    Ok(Gateway::new(
+        policy,
+        budget_key,
+        Budgets::default(),
+        clock,
+        transport,
+    ))
+}
+
+fn cache_dir(cli: &Cli) -> Option<PathBuf> {
+    if cli.no_cache {
+        return None;
+    }
+    cli.cache_dir.clone().or_else(|| {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(base.join("mde-connector"))
+    })
 }
 
 fn exit_status(e: &Error) -> u8 {
@@ -143,24 +310,29 @@ fn cloud(cli: &Cli) -> Result<Cloud> {
                 .context("--cloud custom needs --login-host")?,
             scope: cli.scope.clone().context("--cloud custom needs --scope")?,
         }),
-        other => anyhow::bail!(
+        other => bail!(
             "unknown cloud {other:?}: expected commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod or custom"
         ),
     })
 }
 
-/// Credentials come from the environment only, never from flags: flags show
-/// up in `ps` and shell history.
-fn auth_from_env() -> Result<Option<Auth>> {
+/// Credentials come from the environment (or a file) only, never from flags:
+/// flags show up in `ps` and shell history.
+fn auth_from_env(cli: &Cli) -> Result<Option<Auth>> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     if let Some(token) = var("MDE_TOKEN") {
         return Ok(Some(Auth::BearerToken(token)));
     }
-    match (
-        var("MDE_TENANT_ID"),
-        var("MDE_CLIENT_ID"),
-        var("MDE_CLIENT_SECRET"),
-    ) {
+    let secret = match &cli.client_secret_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the client secret from {}", path.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+        ),
+        None => var("MDE_CLIENT_SECRET"),
+    };
+    match (var("MDE_TENANT_ID"), var("MDE_CLIENT_ID"), secret) {
         (None, None, None) => Ok(None),
         (Some(tenant_id), Some(client_id), Some(client_secret)) => {
             Ok(Some(Auth::ClientCredentials(ClientCredentials {
@@ -169,8 +341,8 @@ fn auth_from_env() -> Result<Option<Auth>> {
                 client_secret,
             })))
         }
-        _ => anyhow::bail!(
-            "client credentials need all of MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
+        _ => bail!(
+            "client credentials need all of MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET (or --client-secret-file)"
         ),
     }
 }

@@ -13,6 +13,9 @@ const ENV: [&str; 4] = [
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
     command.args(args);
+    command
+        .arg("--cache-dir")
+        .arg(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"));
     for name in ENV {
         command.env_remove(name);
     }

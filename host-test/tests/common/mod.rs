@@ -29,7 +29,7 @@ pub fn settings(auth: Auth) -> Settings {
     }
 }
 
-pub fn instance(settings: Settings, backend: impl HttpBackend + 'static) -> Instance {
+pub fn instance(settings: Settings, backend: impl HttpBackend + Send + 'static) -> Instance {
     runtime()
         .instantiate(HostState::new(settings, Box::new(backend)))
         .expect("the component instantiates")

@@ -1,0 +1,226 @@
+//! Outbound policy, all of it in [`Gateway::send`]: the one function through
+//! which every request of the component leaves the host. As in Spin's
+//! outbound HTTP: allow-list, budget, retries, then the transport.
+
+use crate::backend::HttpBackend;
+use crate::budget::{Limits, RateWindow};
+use crate::clock::Clock;
+use crate::runtime::{Method, Request, Response, TransportError};
+use mde_connector::settings::Endpoints;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the host allows and how it retries.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The API: requests to it count against the budget.
+    pub api: Origin,
+    /// The identity platform. Nothing else may be reached.
+    pub login: Origin,
+    /// Plain `http://` to loopback addresses (test servers). Off by default.
+    pub allow_loopback_http: bool,
+    /// Calls to the API per budget key.
+    pub limits: Limits,
+    /// The longest the host waits on a `429` or its own budget before giving
+    /// the rate limit to the component.
+    pub max_wait: Duration,
+    /// Attempts of a GET that fails with `5xx` or in transport.
+    pub max_attempts: u32,
+    /// First backoff; doubles each attempt, with full jitter, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Policy {
+    /// The API and login hosts of a cloud, and the service's limits.
+    pub fn for_endpoints(endpoints: &Endpoints) -> Result<Self, String> {
+        Ok(Policy {
+            api: Origin::parse(&endpoints.api_base)?,
+            login: Origin::parse(&endpoints.login_host)?,
+            allow_loopback_http: false,
+            limits: Limits::SERVICE,
+            max_wait: Duration::from_secs(120),
+            max_attempts: 4,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+        })
+    }
+}
+
+/// A scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    /// Reads the origin of an absolute `http(s)://` URL.
+    pub fn parse(url: &str) -> Result<Origin, String> {
+        let uri: ureq::http::Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        let scheme = uri.scheme_str().unwrap_or_default().to_ascii_lowercase();
+        let port = match (uri.port_u16(), scheme.as_str()) {
+            (Some(port), _) => port,
+            (None, "https") => 443,
+            (None, "http") => 80,
+            _ => return Err(format!("{url:?} is not an http(s) URL")),
+        };
+        let host = uri.host().ok_or_else(|| format!("{url:?} has no host"))?;
+        Ok(Origin {
+            scheme,
+            host: host.trim_matches(['[', ']']).to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// Calls per budget key (tenant and client id), shared by every gateway of a host.
+pub type Budgets = Arc<Mutex<HashMap<String, RateWindow>>>;
+
+/// The component's way out: policy in front of a transport.
+pub struct Gateway {
+    policy: Policy,
+    /// Whose budget these calls count against: tenant and client id.
+    budget_key: String,
+    budgets: Budgets,
+    clock: Arc<dyn Clock>,
+    transport: Box<dyn HttpBackend + Send>,
+    /// State of the jitter generator (xorshift); the host's only randomness.
+    jitter: u64,
+}
+
+impl Gateway {
+    pub fn new(
+        policy: Policy,
+        budget_key: String,
+        budgets: Budgets,
+        clock: Arc<dyn Clock>,
+        transport: Box<dyn HttpBackend + Send>,
+    ) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9, |d| d.subsec_nanos() as u64);
+        Gateway {
+            policy,
+            budget_key,
+            budgets,
+            clock,
+            transport,
+            jitter: seed | 1,
+        }
+    }
+
+    fn check_egress(&self, request: &Request) -> Result<Origin, TransportError> {
+        let origin = Origin::parse(&request.url).map_err(TransportError::Refused)?;
+        let allowed = origin == self.policy.api || origin == self.policy.login;
+        let scheme_ok = origin.scheme == "https"
+            || (origin.scheme == "http" && self.policy.allow_loopback_http && origin.is_loopback());
+        if !allowed || !scheme_ok {
+            return Err(TransportError::Refused(format!(
+                "{}://{}:{} is not on the host's egress allow-list",
+                origin.scheme, origin.host, origin.port
+            )));
+        }
+        Ok(origin)
+    }
+
+    /// Takes a place in the budget, waiting up to `max_wait` for one.
+    fn acquire_budget(&mut self) -> Result<(), Duration> {
+        loop {
+            let now = self.clock.now();
+            let attempt = {
+                let mut budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+                budgets
+                    .entry(self.budget_key.clone())
+                    .or_insert_with(|| RateWindow::new(self.policy.limits))
+                    .try_acquire(now)
+            };
+            match attempt {
+                Ok(()) => return Ok(()),
+                Err(wait) if wait <= self.policy.max_wait => self.clock.sleep(wait),
+                Err(wait) => return Err(wait),
+            }
+        }
+    }
+
+    fn backoff(&mut self, attempt: u32) -> Duration {
+        let cap = self
+            .policy
+            .base_backoff
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.policy.max_backoff);
+        self.jitter ^= self.jitter << 13;
+        self.jitter ^= self.jitter >> 7;
+        self.jitter ^= self.jitter << 17;
+        let fraction = (self.jitter >> 11) as f64 / (1u64 << 53) as f64;
+        cap.mul_f64(fraction)
+    }
+}
+
+/// A `429` the host makes itself, so the component reports it as the service's.
+fn budget_exhausted(wait: Duration) -> Response {
+    let seconds = wait.as_secs_f64().ceil() as u64;
+    Response {
+        status: 429,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("retry-after".into(), seconds.to_string()),
+        ],
+        body: format!(
+            r#"{{"error":{{"code":"HostBudgetExhausted","message":"The host's rate budget for this application is spent; retry in {seconds} s."}}}}"#
+        )
+        .into_bytes(),
+    }
+}
+
+impl HttpBackend for Gateway {
+    fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+        let origin = self.check_egress(request)?;
+        // Only API calls count against the service's limits; token requests do not.
+        let counted = origin == self.policy.api;
+        let retryable = request.method == Method::Get;
+        let mut attempt = 0;
+        loop {
+            if counted && let Err(wait) = self.acquire_budget() {
+                return Ok(budget_exhausted(wait));
+            }
+            let answer = self.transport.send(request);
+            attempt += 1;
+            let wait = match &answer {
+                Ok(r) if r.status == 429 => {
+                    let retry_after = r
+                        .headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
+                        .and_then(|(_, v)| mde_connector::response::retry_after_seconds(v))
+                        .map(Duration::from_secs);
+                    match retry_after {
+                        Some(wait) if wait <= self.policy.max_wait => Some(wait),
+                        _ => None,
+                    }
+                }
+                Ok(r) if r.status >= 500 && retryable => Some(self.backoff(attempt)),
+                Err(TransportError::Timeout | TransportError::Connection(_)) if retryable => {
+                    Some(self.backoff(attempt))
+                }
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempt < self.policy.max_attempts => self.clock.sleep(wait),
+                _ => return answer,
+            }
+        }
+    }
+}
