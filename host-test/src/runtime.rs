@@ -278,11 +278,14 @@ fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Compo
         dir.join(format!("{key}.wasm")),
         dir.join(format!("{key}.cwasm")),
     );
-    if std::fs::read(&source).is_ok_and(|cached| cached == bytes) {
+    if std::fs::read(&source).is_ok_and(|cached| cached == bytes)
+        && let Ok(compiled) = std::fs::read(&artifact)
+    {
+        // Read, not mapped: a file changed under a mapping would crash the host.
         // SAFETY: the artifact was written by `serialize` below for this
         // engine configuration (the key covers it), into a directory only
-        // this user can write.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
+        // this user can write; wasmtime checks its header before use.
+        if let Ok(component) = unsafe { Component::deserialize(engine, &compiled) } {
             return Ok(component);
         }
     }

@@ -281,3 +281,133 @@ fn invalid_settings_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).starts_with("error: invalid-settings: api base"));
 }
+
+#[test]
+fn a_batch_prints_one_record_per_domain_with_provenance() {
+    let file = replay_file("contoso.com\n\n# a comment\nnot a domain/\nFabrikam.COM\n");
+    let out = cli(&["--domains", file.path().to_str().unwrap()], &[]);
+    // One domain failed: the batch went on and says so in its exit status.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3);
+
+    assert_eq!(records[0]["queriedDomain"], "contoso.com");
+    assert_eq!(records[0]["domain"], "contoso.com");
+    assert_eq!(records[0]["cloud"], "commercial");
+    assert_eq!(records[0]["capReached"], false);
+    assert_eq!(records[0]["machines"].as_array().unwrap().len(), 3);
+    let fetched = records[0]["fetchedAt"].as_str().unwrap();
+    assert_eq!(fetched.len(), "2026-11-29T08:00:00Z".len(), "{fetched}");
+    assert!(fetched.ends_with('Z'));
+
+    assert_eq!(records[1]["queriedDomain"], "not a domain/");
+    assert_eq!(records[1]["error"]["kind"], "invalid-domain");
+    assert!(records[1].get("machines").is_none());
+
+    assert_eq!(records[2]["domain"], "fabrikam.com");
+    assert_eq!(records[2]["capReached"], true);
+    assert_eq!(records[2]["machines"].as_array().unwrap().len(), 500);
+    // Not a terminal: no progress bar.
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_batch_reads_stdin() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_host-test"))
+        .args([
+            "--domains",
+            "-",
+            "--cache-dir",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"contoso.com\nnothing-here.example\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1].contains(r#""machines":[]"#), "{}", lines[1]);
+}
+
+#[test]
+fn live_needs_credentials_from_the_environment() {
+    let out = cli(&["contoso.com", "--live"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--live needs MDE_TOKEN"));
+}
+
+#[test]
+fn live_runs_end_to_end_against_a_local_server_as_a_custom_cloud() {
+    use host_test::clock::SystemClock;
+    use host_test::fake_server::{Encoding, FakeServer};
+    use host_test::fake_tenant::{self, FakeTenant};
+    let fake = std::sync::Arc::new(std::sync::Mutex::new(
+        FakeTenant::new(SystemClock::shared()),
+    ));
+    let server = FakeServer::start(fake.clone(), Encoding::Deflate).unwrap();
+    let secret_file = replay_file(&format!("{}\n", fake_tenant::CLIENT_SECRET));
+    let origin = server.origin();
+    let out = cli(
+        &[
+            "contoso.com",
+            "--live",
+            "--cloud",
+            "custom",
+            "--api-base",
+            &origin,
+            "--login-host",
+            &origin,
+            "--scope",
+            "https://api.securitycenter.microsoft.com/.default",
+            "--allow-loopback-http",
+            "--client-secret-file",
+            secret_file.path().to_str().unwrap(),
+            "--format",
+            "ndjson",
+        ],
+        &[
+            ("MDE_TENANT_ID", fake_tenant::TENANT_ID),
+            ("MDE_CLIENT_ID", fake_tenant::CLIENT_ID),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 3);
+    assert_eq!(fake.lock().unwrap().requests.len(), 2);
+
+    // Without --allow-loopback-http the host refuses before connecting.
+    let out = cli(
+        &[
+            "contoso.com",
+            "--live",
+            "--cloud",
+            "custom",
+            "--api-base",
+            &origin,
+            "--login-host",
+            &origin,
+            "--scope",
+            "s",
+        ],
+        &[("MDE_TOKEN", "t")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is not on the host's egress allow-list"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(fake.lock().unwrap().requests.len(), 2);
+}

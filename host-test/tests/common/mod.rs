@@ -5,13 +5,22 @@
 use host_test::backend::{HttpBackend, Replay};
 use host_test::clock::ManualClock;
 use host_test::fake_tenant::{self, FakeTenant};
-use host_test::runtime::{Auth, ClientCredentials, Cloud, Method, Request, Response, Settings};
+use host_test::runtime::{
+    Auth, COMPONENT, ClientCredentials, Cloud, Method, Request, Response, RuntimeOptions, Settings,
+};
 use host_test::{HostState, Instance, Runtime};
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// The component, compiled once per test binary (and cached across them).
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| Runtime::new().expect("the component loads"))
+    RUNTIME.get_or_init(|| {
+        let options = RuntimeOptions {
+            cache_dir: Some(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache").into()),
+            ..RuntimeOptions::default()
+        };
+        Runtime::with_options(COMPONENT, options).expect("the component loads")
+    })
 }
 
 pub fn demo_credentials() -> Auth {

@@ -1,0 +1,106 @@
+//! 10,000 lookups queued at once against the fake tenant, through the host's
+//! budget, on a virtual clock: the service's limits are never exceeded.
+
+mod common;
+
+use common::*;
+use host_test::backend::FnBackend;
+use host_test::batch;
+use host_test::budget::Limits;
+use host_test::clock::Clock;
+use host_test::policy::{Budgets, Gateway, Policy};
+use host_test::runtime::Request;
+use mde_connector::settings::Cloud as CoreCloud;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The most timestamps (sorted) that fall in any half-open window of `width`.
+fn busiest(times: &[Duration], width: Duration) -> usize {
+    let mut start = 0;
+    let mut most = 0;
+    for (end, t) in times.iter().enumerate() {
+        while times[start] + width <= *t {
+            start += 1;
+        }
+        most = most.max(end + 1 - start);
+    }
+    most
+}
+
+#[test]
+fn ten_thousand_lookups_stay_within_the_service_limits() {
+    let tenant = Tenant::new();
+    // What the fake saw: when each API call arrived and its status.
+    let seen: Arc<Mutex<Vec<(Duration, u16)>>> = Arc::default();
+    let (fake, clock, log) = (tenant.fake.clone(), tenant.clock.clone(), seen.clone());
+    let observed = FnBackend(move |r: &Request| {
+        let answer = fake.lock().unwrap().handle(r);
+        if r.url.contains("/api/") {
+            log.lock().unwrap().push((clock.now(), answer.status));
+        }
+        Ok(answer)
+    });
+    let policy = Policy::for_endpoints(&CoreCloud::Commercial.endpoints().unwrap()).unwrap();
+    assert_eq!(policy.limits, Limits::SERVICE);
+    let gateway = Gateway::new(
+        policy,
+        "tenant/client".into(),
+        Budgets::default(),
+        tenant.clock.clone(),
+        Box::new(observed),
+    );
+    let mut instance = instance(settings(demo_credentials()), gateway);
+
+    let domains = (0..10_000).map(|i| {
+        if i % 10 == 0 {
+            "contoso.com"
+        } else {
+            "nothing-here.example"
+        }
+        .to_owned()
+    });
+    let (mut ok, mut failed) = (0, Vec::new());
+    batch::run(
+        &mut instance,
+        domains,
+        "commercial",
+        tenant.clock.as_ref(),
+        Duration::from_secs(3600),
+        |record| {
+            match record.error {
+                None => ok += 1,
+                Some(e) => failed.push(e.message),
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(ok, 10_000);
+    let seen = seen.lock().unwrap();
+    let statuses: std::collections::BTreeSet<u16> = seen.iter().map(|(_, s)| *s).collect();
+    // 401s are tokens that expired on the way (each lasts an hour), renewed by the component.
+    assert_eq!(statuses, [200, 401].into(), "the fake never answers 429");
+    let times: Vec<Duration> = seen.iter().map(|(t, _)| *t).collect();
+    let renewals = seen.iter().filter(|(_, s)| *s == 401).count();
+    assert_eq!(times.len(), 10_000 + renewals);
+    assert!(busiest(&times, Duration::from_secs(60)) <= 100);
+    assert!(busiest(&times, Duration::from_secs(3600)) <= 1_500);
+    let refreshes = instance
+        .state()
+        .logs
+        .iter()
+        .filter(|l| l.event == "token-refresh")
+        .count();
+    assert_eq!(refreshes, renewals);
+    // 10,000 calls at 1,500 an hour take at least six hours and 40 minutes.
+    assert!(tenant.clock.now() >= Duration::from_secs(6 * 3600 + 40 * 60 - 3600));
+}
+
+#[test]
+fn the_window_counter_counts() {
+    let s = Duration::from_secs;
+    assert_eq!(busiest(&[s(0), s(10), s(59), s(60), s(61)], s(60)), 4);
+    assert_eq!(busiest(&[s(0), s(60), s(120)], s(60)), 1);
+}

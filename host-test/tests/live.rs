@@ -1,0 +1,257 @@
+//! The live backend end to end: the real HTTP client against the fake tenant
+//! served on 127.0.0.1, as a custom cloud, through the host's policy.
+
+mod common;
+
+use common::*;
+use host_test::backend::FnBackend;
+use host_test::clock::Clock;
+use host_test::fake_server::{Encoding, FakeServer};
+use host_test::live::{LiveBackend, LiveOptions};
+use host_test::policy::{Budgets, Gateway, Policy};
+use host_test::runtime::mde::connector::types::Error;
+use host_test::runtime::{Cloud, CustomCloud, Request, Response, Settings, TransportError};
+use mde_connector::settings::Endpoints;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn custom_cloud(server: &FakeServer) -> Cloud {
+    Cloud::Custom(CustomCloud {
+        api_base: server.origin(),
+        login_host: server.origin(),
+        scope: "https://api.securitycenter.microsoft.com/.default".into(),
+    })
+}
+
+/// The component, through the policy and the live client, to `server`.
+fn live_instance(
+    server: &FakeServer,
+    tenant: &Tenant,
+    options: LiveOptions,
+) -> host_test::Instance {
+    let endpoints = Endpoints {
+        api_base: server.origin(),
+        login_host: server.origin(),
+        scope: "s".into(),
+    };
+    let mut policy = Policy::for_endpoints(&endpoints).unwrap();
+    policy.allow_loopback_http = true;
+    let gateway = Gateway::new(
+        policy,
+        "tenant/client".into(),
+        Budgets::default(),
+        tenant.clock.clone(),
+        Box::new(LiveBackend::new(&options)),
+    );
+    instance(
+        Settings {
+            cloud: custom_cloud(server),
+            auth: demo_credentials(),
+        },
+        gateway,
+    )
+}
+
+#[test]
+fn token_lookup_rate_limit_retry_and_success_over_real_http() {
+    let tenant = Tenant::new();
+    let server = FakeServer::start(tenant.fake.clone(), Encoding::Deflate).unwrap();
+    let mut instance = live_instance(&server, &tenant, LiveOptions::default());
+
+    let machines = instance.domain_machines("contoso.com").unwrap().unwrap();
+    assert_eq!(machines.len(), 3);
+
+    tenant.fake.lock().unwrap().fail_next(429, Some(7));
+    let machines = instance.domain_machines("fabrikam.com").unwrap().unwrap();
+    assert_eq!(machines.len(), 500);
+    assert_eq!(
+        tenant.clock.now(),
+        Duration::from_secs(7),
+        "the host waited Retry-After"
+    );
+
+    let fake = tenant.fake.lock().unwrap();
+    let seen: Vec<String> = fake
+        .requests
+        .iter()
+        .map(|r| {
+            format!(
+                "{:?} {}",
+                r.method,
+                r.url.trim_start_matches(&server.origin())
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            format!(
+                "Method::Post /{}/oauth2/v2.0/token",
+                host_test::fake_tenant::TENANT_ID
+            ),
+            "Method::Get /api/domains/contoso.com/machines".to_owned(),
+            "Method::Get /api/domains/fabrikam.com/machines".to_owned(),
+            "Method::Get /api/domains/fabrikam.com/machines".to_owned(),
+        ]
+    );
+    assert_eq!(
+        header(&fake.requests[1], "authorization"),
+        Some("Bearer fake-access-token-1")
+    );
+    assert_eq!(
+        header(&fake.requests[1], "accept"),
+        Some("application/json")
+    );
+}
+
+#[test]
+fn gzip_answers_are_decoded() {
+    let tenant = Tenant::new();
+    let server = FakeServer::start(tenant.fake.clone(), Encoding::Gzip).unwrap();
+    let mut instance = live_instance(&server, &tenant, LiveOptions::default());
+    assert_eq!(
+        instance
+            .domain_machines("contoso.com")
+            .unwrap()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+/// A server whose every answer is `answer`.
+fn serving(answer: Response, encoding: Encoding) -> FakeServer {
+    let backend = Arc::new(Mutex::new(FnBackend(move |_: &Request| Ok(answer.clone()))));
+    FakeServer::start(backend, encoding).unwrap()
+}
+
+#[test]
+fn the_size_cap_holds_while_reading_and_after_decompression() {
+    let options = LiveOptions {
+        max_body: 64 * 1024,
+        ..LiveOptions::default()
+    };
+    let big = format!(r#"{{"value":[],"pad":"{}"}}"#, " ".repeat(200 * 1024));
+    for encoding in [Encoding::Identity, Encoding::Deflate] {
+        // Deflated, 200 KiB of spaces is a few hundred bytes on the wire.
+        let server = serving(json(200, &big), encoding);
+        let tenant = Tenant::new();
+        let mut instance = live_instance(&server, &tenant, options.clone());
+        instance.state_mut().settings.auth = host_test::runtime::Auth::HostManaged;
+        let e = instance
+            .domain_machines("contoso.com")
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Transport(TransportError::TooLarge(65536))),
+            "{encoding:?}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn redirects_are_not_followed() {
+    let server = serving(
+        answer(302, &[("Location", "https://elsewhere.example/")], ""),
+        Encoding::Identity,
+    );
+    let tenant = Tenant::new();
+    let mut instance = live_instance(&server, &tenant, LiveOptions::default());
+    instance.state_mut().settings.auth = host_test::runtime::Auth::HostManaged;
+    let e = instance
+        .domain_machines("contoso.com")
+        .unwrap()
+        .unwrap_err();
+    let Error::InvalidResponse(invalid) = e else {
+        panic!("expected invalid-response, got {e:?}")
+    };
+    assert_eq!(invalid.status, 302);
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let endpoints = Endpoints {
+        api_base: origin.clone(),
+        login_host: origin.clone(),
+        scope: "s".into(),
+    };
+    let mut policy = Policy::for_endpoints(&endpoints).unwrap();
+    policy.allow_loopback_http = true;
+    policy.max_attempts = 1;
+    let options = LiveOptions {
+        overall_timeout: Duration::from_millis(300),
+        ..LiveOptions::default()
+    };
+    let clock: Arc<dyn Clock> = Arc::new(host_test::clock::ManualClock::default());
+    let gateway = Gateway::new(
+        policy,
+        "k".into(),
+        Budgets::default(),
+        clock,
+        Box::new(LiveBackend::new(&options)),
+    );
+    let mut instance = instance(
+        Settings {
+            cloud: Cloud::Custom(CustomCloud {
+                api_base: origin.clone(),
+                login_host: origin,
+                scope: "s".into(),
+            }),
+            auth: host_test::runtime::Auth::HostManaged,
+        },
+        gateway,
+    );
+    let e = instance
+        .domain_machines("contoso.com")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Transport(TransportError::Timeout)),
+        "{e:?}"
+    );
+    drop(listener);
+}
+
+#[test]
+fn https_certificates_are_verified() {
+    // A plain-text server spoken to over TLS: the handshake must fail, not be skipped.
+    let server = serving(json(200, r#"{"value":[]}"#), Encoding::Identity);
+    let origin = server.origin().replace("http://", "https://");
+    let endpoints = Endpoints {
+        api_base: origin.clone(),
+        login_host: origin.clone(),
+        scope: "s".into(),
+    };
+    let clock: Arc<dyn Clock> = Arc::new(host_test::clock::ManualClock::default());
+    let mut policy = Policy::for_endpoints(&endpoints).unwrap();
+    policy.max_attempts = 1;
+    let gateway = Gateway::new(
+        policy,
+        "k".into(),
+        Budgets::default(),
+        clock,
+        Box::new(LiveBackend::new(&LiveOptions::default())),
+    );
+    let mut instance = instance(
+        Settings {
+            cloud: Cloud::Custom(CustomCloud {
+                api_base: origin.clone(),
+                login_host: origin,
+                scope: "s".into(),
+            }),
+            auth: host_test::runtime::Auth::HostManaged,
+        },
+        gateway,
+    );
+    let e = instance
+        .domain_machines("contoso.com")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Transport(TransportError::Connection(_))),
+        "{e:?}"
+    );
+}

@@ -1,0 +1,146 @@
+//! The sandbox's limits against a guest written to break them, and the
+//! loading path: pooling, the compiled-component cache.
+
+mod common;
+
+use common::*;
+use host_test::backend::Replay;
+use host_test::runtime::{Auth, COMPONENT, RuntimeOptions};
+use host_test::{HostState, Runtime};
+use std::time::{Duration, Instant};
+
+const MISBEHAVING: &[u8] = include_bytes!(env!("MISBEHAVING_GUEST_COMPONENT"));
+
+fn misbehaving(options: RuntimeOptions) -> host_test::Instance {
+    let runtime = Runtime::with_options(MISBEHAVING, options).unwrap();
+    runtime
+        .instantiate(HostState::new(
+            settings(Auth::HostManaged),
+            Box::new(Replay::new([])),
+        ))
+        .unwrap()
+}
+
+#[test]
+fn a_guest_that_never_returns_is_stopped_and_the_next_call_served() {
+    let mut instance = misbehaving(RuntimeOptions {
+        cpu_deadline: Duration::from_millis(200),
+        ..RuntimeOptions::default()
+    });
+    let started = Instant::now();
+    let trap = instance.domain_machines("spin.example").unwrap_err();
+    assert!(format!("{trap:#}").contains("interrupt"), "{trap:#}");
+    // Stopped at the deadline, not left to spin (generous bound for a busy machine).
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(
+        instance.domain_machines("contoso.com").unwrap().unwrap(),
+        []
+    );
+}
+
+#[test]
+fn a_guest_that_grows_without_end_is_stopped_and_the_next_call_served() {
+    let mut instance = misbehaving(RuntimeOptions {
+        memory_limit: 16 * 1024 * 1024,
+        ..RuntimeOptions::default()
+    });
+    assert!(instance.domain_machines("grow.example").is_err());
+    assert_eq!(
+        instance.domain_machines("contoso.com").unwrap().unwrap(),
+        []
+    );
+    assert!(instance.domain_machines("grow.example").is_err());
+    assert_eq!(
+        instance.domain_machines("contoso.com").unwrap().unwrap(),
+        []
+    );
+}
+
+#[test]
+fn the_memory_limit_also_holds_without_pooling() {
+    let mut instance = misbehaving(RuntimeOptions {
+        memory_limit: 16 * 1024 * 1024,
+        pooling: false,
+        ..RuntimeOptions::default()
+    });
+    assert!(instance.domain_machines("grow.example").is_err());
+    assert_eq!(
+        instance.domain_machines("contoso.com").unwrap().unwrap(),
+        []
+    );
+}
+
+#[test]
+fn time_waiting_on_the_network_does_not_count_against_the_deadline() {
+    let runtime = Runtime::with_options(
+        COMPONENT,
+        RuntimeOptions {
+            cpu_deadline: Duration::from_millis(100),
+            ..RuntimeOptions::default()
+        },
+    )
+    .unwrap();
+    let slow = host_test::backend::FnBackend(|_: &_| {
+        std::thread::sleep(Duration::from_millis(400));
+        Ok(json(200, r#"{"value":[]}"#))
+    });
+    let mut instance = runtime
+        .instantiate(HostState::new(settings(Auth::HostManaged), Box::new(slow)))
+        .unwrap();
+    assert_eq!(
+        instance.domain_machines("contoso.com").unwrap().unwrap(),
+        []
+    );
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = RuntimeOptions {
+        cache_dir: Some(dir.clone()),
+        ..RuntimeOptions::default()
+    };
+    let artifacts = || {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+
+    Runtime::with_options(COMPONENT, options.clone()).unwrap();
+    let names = artifacts();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].ends_with(".cwasm") && names[1].ends_with(".wasm"));
+    let compiled = dir.join(&names[0]);
+    let written = std::fs::metadata(&compiled).unwrap().modified().unwrap();
+
+    // A second load reads the artifact and leaves it as it was.
+    let runtime = Runtime::with_options(COMPONENT, options.clone()).unwrap();
+    assert_eq!(
+        std::fs::metadata(&compiled).unwrap().modified().unwrap(),
+        written
+    );
+    let mut instance = runtime
+        .instantiate(HostState::new(
+            settings(Auth::HostManaged),
+            Box::new(Replay::new([json(200, r#"{"value":[]}"#)])),
+        ))
+        .unwrap();
+    assert_eq!(
+        instance.domain_machines("contoso.com").unwrap().unwrap(),
+        []
+    );
+
+    // A damaged artifact is compiled again, not trusted.
+    std::fs::write(&compiled, b"not a compiled component").unwrap();
+    Runtime::with_options(COMPONENT, options).unwrap();
+    assert_ne!(
+        std::fs::read(&compiled).unwrap(),
+        b"not a compiled component"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
