@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+    Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    ResourceLimiter, Store, UpdateDeadline,
 };
 
 wasmtime::component::bindgen!({
@@ -71,7 +71,7 @@ pub struct HostState {
     pub logs: Vec<LogRecord>,
     /// Print each request to stderr (secrets redacted) as it is made.
     pub echo_requests: bool,
-    limits: StoreLimits,
+    limits: MemoryLimits,
     /// For the CPU deadline: when the current call began, and how much of
     /// it was spent in imports.
     call_started: Instant,
@@ -86,7 +86,7 @@ impl HostState {
             requests: Vec::new(),
             logs: Vec::new(),
             echo_requests: false,
-            limits: StoreLimits::default(),
+            limits: MemoryLimits::default(),
             call_started: Instant::now(),
             time_in_imports: Duration::ZERO,
         }
@@ -123,6 +123,37 @@ impl mde::connector::log::Host for HostState {
 }
 
 impl mde::connector::types::Host for HostState {}
+
+/// The store's memory limit, and the most linear memory the instance has had.
+#[derive(Debug, Default)]
+struct MemoryLimits {
+    limit: usize,
+    peak: usize,
+}
+
+impl ResourceLimiter for MemoryLimits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.limit;
+        if allowed {
+            self.peak = self.peak.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 10_000)
+    }
+}
 
 /// A request as one line: method, URL, then headers, with credentials
 /// replaced by `[redacted]`. Bodies are not shown: the token request's body
@@ -200,10 +231,10 @@ impl Runtime {
     }
 
     fn live(&self, mut state: HostState) -> Result<Live> {
-        state.limits = StoreLimitsBuilder::new()
-            .memory_size(self.options.memory_limit)
-            .instances(16)
-            .build();
+        state.limits = MemoryLimits {
+            limit: self.options.memory_limit,
+            peak: 0,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         let deadline = self.options.cpu_deadline;
@@ -260,7 +291,7 @@ fn start_epoch_ticker(engine: &Engine) {
 /// `cache_dir`. Entries are keyed by the engine's compatibility hash and the
 /// component, and a copy of the component is kept beside each to rule out
 /// a hash collision.
-fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Component> {
+pub fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Component> {
     let compile = || {
         Component::new(engine, bytes)
             .map_err(anyhow::Error::from)
@@ -364,6 +395,11 @@ impl Instance {
                 Err(anyhow::Error::from(trap).context("the component trapped"))
             }
         }
+    }
+
+    /// The most linear memory this instance's store has had, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.state().limits.peak
     }
 
     pub fn state(&self) -> &HostState {

@@ -1,0 +1,297 @@
+//! What the plugin costs its host, side by side with native code, in one run.
+//!
+//! `cargo bench -p host-test --bench plugin` prints criterion's figures, then
+//! a table of the targets read back from criterion's own estimates.
+
+use criterion::{Criterion, Throughput, criterion_group};
+use host_test::backend::FnBackend;
+use host_test::budget::Limits;
+use host_test::clock::ManualClock;
+use host_test::fake_tenant::{self, FakeTenant};
+use host_test::policy::{Budgets, Gateway, Policy};
+use host_test::runtime::{
+    self, Auth, COMPONENT, ClientCredentials, Cloud, Request, Response, RuntimeOptions, Settings,
+};
+use host_test::{HostState, Runtime};
+use mde_connector::http::{Request as CoreRequest, Response as CoreResponse, TransportError};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest answer the service gives: 500 machines, every field filled.
+fn largest_answer() -> Vec<u8> {
+    let value: Vec<_> = (0..500).map(fake_tenant::full_machine).collect();
+    serde_json::json!({"@odata.context": "x#Machines", "value": value})
+        .to_string()
+        .into_bytes()
+}
+
+fn host_managed() -> Settings {
+    Settings {
+        cloud: Cloud::Commercial,
+        auth: Auth::HostManaged,
+    }
+}
+
+fn stub(
+    body: Vec<u8>,
+) -> FnBackend<impl FnMut(&Request) -> Result<Response, runtime::TransportError>> {
+    FnBackend(move |_: &Request| {
+        Ok(Response {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.clone(),
+        })
+    })
+}
+
+/// The core's host, natively: the same stub answer.
+struct NativeStub(Vec<u8>);
+
+impl mde_connector::Host for NativeStub {
+    fn send(&mut self, _: &CoreRequest) -> Result<CoreResponse, TransportError> {
+        Ok(CoreResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: self.0.clone(),
+        })
+    }
+    fn log(&mut self, _: mde_connector::Level, _: &str, _: &str) {}
+}
+
+fn lookup_500(c: &mut Criterion) {
+    let body = largest_answer();
+    let runtime = Runtime::new().unwrap();
+    let mut instance = runtime
+        .instantiate(HostState::new(host_managed(), Box::new(stub(body.clone()))))
+        .unwrap();
+    assert_eq!(
+        instance
+            .domain_machines("contoso.com")
+            .unwrap()
+            .unwrap()
+            .len(),
+        500
+    );
+
+    let mut group = c.benchmark_group("lookup-500");
+    group.bench_function("component", |b| {
+        b.iter(|| {
+            black_box(
+                instance
+                    .domain_machines(black_box("contoso.com"))
+                    .unwrap()
+                    .unwrap(),
+            )
+        })
+    });
+    let mut connector = mde_connector::Connector::default();
+    let settings = mde_connector::Settings::default();
+    let mut native = NativeStub(body);
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            black_box(
+                connector
+                    .lookup(&settings, black_box("contoso.com"), &mut native)
+                    .unwrap(),
+            )
+        })
+    });
+    group.finish();
+}
+
+fn instantiate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("instantiate");
+    for (name, pooling) in [("default", false), ("pooling", true)] {
+        let runtime = Runtime::with_options(
+            COMPONENT,
+            RuntimeOptions {
+                pooling,
+                cache_dir: Some(cache_dir()),
+                ..RuntimeOptions::default()
+            },
+        )
+        .unwrap();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    runtime
+                        .instantiate(HostState::new(host_managed(), Box::new(stub(Vec::new()))))
+                        .unwrap(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-component-cache")
+}
+
+fn load(c: &mut Criterion) {
+    let engine = wasmtime::Engine::default();
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.bench_function("compile", |b| {
+        b.iter(|| black_box(runtime::load(&engine, COMPONENT, None).unwrap()))
+    });
+    let dir = cache_dir();
+    runtime::load(&engine, COMPONENT, Some(&dir)).unwrap();
+    group.sample_size(100);
+    group.bench_function("cached", |b| {
+        b.iter(|| black_box(runtime::load(&engine, COMPONENT, Some(&dir)).unwrap()))
+    });
+    group.finish();
+}
+
+fn throughput(c: &mut Criterion) {
+    let clock = Arc::new(ManualClock::default());
+    let fake = FakeTenant::new(clock.clone());
+    let mut policy = Policy::for_endpoints(
+        &mde_connector::settings::Cloud::Commercial
+            .endpoints()
+            .unwrap(),
+    )
+    .unwrap();
+    policy.limits = Limits {
+        per_minute: usize::MAX,
+        per_hour: usize::MAX,
+    };
+    // The fake tenant's own limits: move its clock on so they never bind.
+    let gateway = Gateway::new(
+        policy,
+        "bench".into(),
+        Budgets::default(),
+        clock.clone(),
+        Box::new(FnBackend({
+            let mut fake = fake;
+            let clock = clock.clone();
+            move |r: &Request| {
+                clock.advance(Duration::from_secs(1));
+                Ok(fake.handle(r))
+            }
+        })),
+    );
+    let settings = Settings {
+        cloud: Cloud::Commercial,
+        auth: Auth::ClientCredentials(ClientCredentials {
+            tenant_id: fake_tenant::TENANT_ID.into(),
+            client_id: fake_tenant::CLIENT_ID.into(),
+            client_secret: fake_tenant::CLIENT_SECRET.into(),
+        }),
+    };
+    let runtime = Runtime::new().unwrap();
+    let mut instance = runtime
+        .instantiate(HostState::new(settings, Box::new(gateway)))
+        .unwrap();
+    let mut group = c.benchmark_group("throughput");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("fake-tenant-lookup", |b| {
+        b.iter(|| black_box(instance.lookup("contoso.com").unwrap().unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .output_directory(&output_dir())
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = lookup_500, instantiate, load, throughput
+}
+
+fn output_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
+}
+
+/// Criterion's mean estimate for one benchmark, in nanoseconds.
+fn mean_ns(id: &str) -> Option<f64> {
+    let path = output_dir().join(id).join("new/estimates.json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
+/// Linear memory after the 500-machine call, and the component's size.
+fn footprint() -> (usize, usize) {
+    let runtime = Runtime::new().unwrap();
+    let mut instance = runtime
+        .instantiate(HostState::new(
+            host_managed(),
+            Box::new(stub(largest_answer())),
+        ))
+        .unwrap();
+    instance.domain_machines("contoso.com").unwrap().unwrap();
+    (instance.peak_memory(), COMPONENT.len())
+}
+
+fn report() {
+    let us = |id: &str| mean_ns(id).map(|ns| ns / 1_000.0);
+    let show =
+        |v: Option<f64>, unit: &str| v.map_or("not run".to_owned(), |v| format!("{v:.1} {unit}"));
+    let verdict = |ok: Option<bool>| match ok {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "-",
+    };
+    let component = us("lookup-500/component");
+    let native = us("lookup-500/native");
+    let ratio = component.zip(native).map(|(c, n)| c / n);
+    let pooling = us("instantiate/pooling");
+    let cached = us("load/cached");
+    let (memory, size) = footprint();
+    let per_second = us("throughput/fake-tenant-lookup").map(|u| 1e6 / u);
+    println!();
+    println!("| figure | value | target | |");
+    println!("|---|---|---|---|");
+    println!(
+        "| (1) domain-machines, 500 machines, component | {} | | |",
+        show(component, "µs")
+    );
+    println!("| (2) the same, native | {} | | |", show(native, "µs"));
+    println!(
+        "| (1)/(2) | {} | ≤ 1.5 | {} |",
+        ratio.map_or("-".into(), |r| format!("{r:.2}")),
+        verdict(ratio.map(|r| r <= 1.5))
+    );
+    println!(
+        "| instantiate, default allocator | {} | | |",
+        show(us("instantiate/default"), "µs")
+    );
+    println!(
+        "| instantiate, pooling allocator | {} | ≤ 10 µs | {} |",
+        show(pooling, "µs"),
+        verdict(pooling.map(|p| p <= 10.0))
+    );
+    println!(
+        "| load: compile | {} | | |",
+        show(us("load/compile").map(|u| u / 1_000.0), "ms")
+    );
+    println!(
+        "| load: cached | {} | ≤ 1 ms | {} |",
+        show(cached.map(|u| u / 1_000.0), "ms"),
+        verdict(cached.map(|c| c <= 1_000.0))
+    );
+    println!(
+        "| linear memory after 500 machines | {:.2} MiB | ≤ 8 MiB | {} |",
+        memory as f64 / 1048576.0,
+        verdict(Some(memory <= 8 << 20))
+    );
+    println!(
+        "| release component | {:.1} KB ({size} bytes) | ≤ 150 KB | {} |",
+        size as f64 / 1000.0,
+        verdict(Some(size <= 150_000))
+    );
+    println!(
+        "| lookups per second, one core, fake tenant | {} | | |",
+        per_second.map_or("not run".into(), |p| format!("{p:.0}"))
+    );
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}
