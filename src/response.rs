@@ -5,6 +5,46 @@ use crate::http::Response;
 use crate::machine::Machine;
 use serde::Deserialize;
 
+/// The most machines an answer may list: ten times the service's cap, so a
+/// larger cap from Microsoft still passes, while an absurd answer is refused
+/// before it exhausts the instance's memory.
+pub const MAX_MACHINES: usize = 5_000;
+
+/// The largest body the component parses. A full 500-machine answer is
+/// about 1 MiB; parsing takes about as much memory again as the body.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// `value`, read element by element up to [`MAX_MACHINES`].
+struct Bounded(Vec<Machine>);
+
+impl<'de> Deserialize<'de> for Bounded {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Elements;
+        impl<'de> serde::de::Visitor<'de> for Elements {
+            type Value = Bounded;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of machines")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Bounded, A::Error> {
+                let mut machines = Vec::new();
+                while let Some(machine) = seq.next_element()? {
+                    if machines.len() == MAX_MACHINES {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "more than {MAX_MACHINES} machines in one answer"
+                        )));
+                    }
+                    machines.push(machine);
+                }
+                Ok(Bounded(machines))
+            }
+        }
+        d.deserialize_seq(Elements)
+    }
+}
+
 /// How much of a body an error may quote.
 const EXCERPT_CHARS: usize = 200;
 /// How much of a parser's message a reason may quote.
@@ -20,7 +60,14 @@ pub fn machines(response: &Response) -> Result<Vec<Machine>, Error> {
     }
     #[derive(Deserialize)]
     struct Collection {
-        value: Option<Vec<Machine>>,
+        value: Option<Bounded>,
+    }
+    if response.body.len() > MAX_BODY_BYTES {
+        let reason = format!(
+            "the body is {} bytes; no answer of the service is larger than {MAX_BODY_BYTES}",
+            response.body.len()
+        );
+        return Err(invalid(Service::Api, response, reason));
     }
     // A clearer reason than the parser's for a body that is not text at all.
     if let Err(e) = std::str::from_utf8(&response.body) {
@@ -29,14 +76,18 @@ pub fn machines(response: &Response) -> Result<Vec<Machine>, Error> {
     }
     match serde_json::from_slice::<Collection>(&response.body) {
         Ok(Collection {
-            value: Some(machines),
+            value: Some(Bounded(machines)),
         }) => Ok(machines),
         Ok(Collection { value: None }) => Err(invalid(
             Service::Api,
             response,
             "the collection has no \"value\" array".into(),
         )),
-        Err(e) => Err(invalid(Service::Api, response, json_reason(&e))),
+        Err(e) => Err(invalid(
+            Service::Api,
+            response,
+            json_reason(&response.body, &e),
+        )),
     }
 }
 
@@ -154,8 +205,8 @@ fn invalid(service: Service, response: &Response, reason: String) -> Error {
     })
 }
 
-fn json_reason(e: &serde_json::Error) -> String {
-    if e.is_eof() && e.line() == 1 && e.column() == 0 {
+fn json_reason(body: &[u8], e: &serde_json::Error) -> String {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return "the body is empty".into();
     }
     // serde quotes offending strings whole; keep the reason short.
