@@ -214,17 +214,23 @@ fn json_reason(body: &[u8], e: &serde_json::Error) -> String {
     format!("the body is not the expected JSON: {reason}")
 }
 
-/// The start of a body, safe to print: lossy UTF-8, control characters escaped.
+/// The start of a body, safe to print: lossy UTF-8, control characters
+/// escaped, at most [`EXCERPT_CHARS`] characters escapes included.
 pub fn excerpt(body: &[u8]) -> String {
     let head = &body[..body.len().min(EXCERPT_CHARS * 4)];
-    let text = String::from_utf8_lossy(head);
     let mut out = String::new();
-    for c in text.chars().take(EXCERPT_CHARS) {
-        if c.is_control() {
-            out.extend(c.escape_default());
+    let mut length = 0;
+    for c in String::from_utf8_lossy(head).chars() {
+        let shown: String = if c.is_control() {
+            c.escape_default().collect()
         } else {
-            out.push(c);
+            c.into()
+        };
+        length += shown.chars().count();
+        if length > EXCERPT_CHARS {
+            break;
         }
+        out.push_str(&shown);
     }
     out
 }
@@ -323,6 +329,10 @@ mod tests {
         let long = "x".repeat(10_000);
         assert_eq!(excerpt(long.as_bytes()).len(), EXCERPT_CHARS);
         assert_eq!(excerpt(b"a\x1b[2Jb\xff"), "a\\u{1b}[2Jb\u{fffd}");
+        // Found by the `answer` fuzz target: escapes used to push past the limit.
+        let controls = excerpt(&[0; 500]);
+        assert_eq!(controls.chars().count(), 200, "{controls}");
+        assert!(controls.starts_with("\\u{0}\\u{0}"));
     }
 
     #[test]
