@@ -2,14 +2,17 @@
 //! component, so that `cargo run`/`cargo test` on this crate need nothing else.
 //! As wasmtime's `crates/test-programs/artifacts/build.rs` does for its guests.
 //!
-//! The component is always built with the release profile: it is what ships,
-//! and what the size test and benchmarks must see.
+//! The component is always built with the `component` profile (release, tuned
+//! for size): it is what ships, and what the size test and benchmarks must see.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-unknown-unknown";
+
+/// Release, tuned for size (see the workspace's Cargo.toml).
+const PROFILE: &str = "component";
 
 /// Each guest: its package, its core module, and the variable that tells the
 /// host crate where its component is.
@@ -41,7 +44,7 @@ fn main() -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--release", "--target", TARGET])
+        .args(["build", "--profile", PROFILE, "--target", TARGET])
         .args(
             GUESTS
                 .iter()
@@ -69,7 +72,8 @@ fn main() -> Result<()> {
 fn encode(target_dir: &Path, module: &str) -> Result<PathBuf> {
     let module_path = target_dir
         .join(TARGET)
-        .join(format!("release/{module}.wasm"));
+        .join(PROFILE)
+        .join(format!("{module}.wasm"));
     let bytes = std::fs::read(&module_path)
         .with_context(|| format!("reading {}", module_path.display()))?;
     let component = wit_component::ComponentEncoder::default()
