@@ -140,9 +140,10 @@ fn observed_ms(observed_at: u64) -> i64 {
     i64::try_from(observed_at).unwrap_or(i64::MAX)
 }
 
-/// An IP address the schemas' `ip` types accept, in its canonical form.
-fn ip(text: &str) -> Option<String> {
-    text.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
+/// An IP address the schemas' `ip` types accept, as sent (trimmed).
+fn ip(text: &str) -> Option<&str> {
+    let text = text.trim();
+    text.parse::<IpAddr>().is_ok().then_some(text)
 }
 
 /// A MAC address from the service's 12 hex digits (separators tolerated), as
@@ -307,9 +308,9 @@ fn is_server_platform(platform: &str) -> bool {
 
 /// Every address of the machine the schemas' `ip` types accept, first seen
 /// first, without repeats: `lastIpAddress`, then `ipAddresses`.
-fn machine_ips(m: &Machine) -> Vec<String> {
+fn machine_ips(m: &Machine) -> Vec<&str> {
     let interfaces = m.ip_addresses.iter().flatten();
-    let mut ips: Vec<String> = Vec::new();
+    let mut ips: Vec<&str> = Vec::new();
     let candidates = m
         .last_ip_address
         .iter()
@@ -482,7 +483,7 @@ mod tests {
             ]),
             ..Machine::default()
         };
-        assert_eq!(machine_ips(&m), ["10.0.0.1", "2001:db8::1"]);
+        assert_eq!(machine_ips(&m), ["10.0.0.1", "2001:DB8::1"]);
     }
 
     #[test]

@@ -68,7 +68,7 @@ struct Host<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     domain: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    ip: Vec<String>,
+    ip: Vec<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     mac: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,7 +128,7 @@ struct Id<'a> {
 #[derive(Serialize)]
 struct Related<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    ip: Vec<String>,
+    ip: Vec<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hosts: Vec<&'a str>,
 }

@@ -81,9 +81,9 @@ struct Device<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     uid_alt: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<String>,
+    ip: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    network_interfaces: Vec<NetworkInterface>,
+    network_interfaces: Vec<NetworkInterface<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     os: Option<Os<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,12 +107,12 @@ struct Device<'a> {
 }
 
 #[derive(Serialize)]
-struct NetworkInterface {
+struct NetworkInterface<'a> {
     type_id: u32,
     #[serde(rename = "type")]
-    kind: String,
+    kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<String>,
+    ip: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     mac: Option<String>,
 }
@@ -324,7 +324,7 @@ fn os(m: &Machine) -> Option<Os<'_>> {
 }
 
 /// One interface per entry with a usable IP or MAC address.
-fn network_interface(entry: &IpAddress) -> Option<NetworkInterface> {
+fn network_interface(entry: &IpAddress) -> Option<NetworkInterface<'_>> {
     let ip = entry.ip_address.as_deref().and_then(ip);
     let mac = entry.mac_address.as_deref().and_then(|m| mac(m, ':'));
     if ip.is_none() && mac.is_none() {
@@ -346,7 +346,7 @@ fn network_interface(entry: &IpAddress) -> Option<NetworkInterface> {
     };
     Some(NetworkInterface {
         type_id,
-        kind: caption.to_owned(),
+        kind: caption,
         ip,
         mac,
     })
