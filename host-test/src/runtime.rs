@@ -158,6 +158,33 @@ impl Instance {
         Ok(self.bindings.call_lookup(&mut self.store, domain)?)
     }
 
+    /// `events.ocsf-inventory`: one OCSF Device Inventory Info event (JSON) per
+    /// machine, observed at `observed_at` (milliseconds since the Unix epoch).
+    pub fn ocsf_inventory(
+        &mut self,
+        domain: &str,
+        observed_at: u64,
+    ) -> Result<Result<Vec<String>, Error>> {
+        Ok(self.bindings.mde_connector_events().call_ocsf_inventory(
+            &mut self.store,
+            domain,
+            observed_at,
+        )?)
+    }
+
+    /// `events.ecs-documents`: one ECS document (JSON) per machine.
+    pub fn ecs_documents(
+        &mut self,
+        domain: &str,
+        observed_at: u64,
+    ) -> Result<Result<Vec<String>, Error>> {
+        Ok(self.bindings.mde_connector_events().call_ecs_documents(
+            &mut self.store,
+            domain,
+            observed_at,
+        )?)
+    }
+
     pub fn state(&self) -> &HostState {
         self.store.data()
     }
