@@ -20,7 +20,8 @@ struct Cli {
     /// The domain to look up, such as contoso.com.
     domain: String,
 
-    /// Output format.
+    /// Output format: machines as a table, JSON or NDJSON with the service's
+    /// names, or SIEM events made by the component (OCSF or ECS, one per line).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
@@ -96,11 +97,22 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     let mut state = HostState::new(Settings { cloud, auth }, backend);
     state.echo_requests = cli.show_requests;
     let mut instance = runtime.instantiate(state)?;
-    let answer = instance.domain_machines(&cli.domain)?;
-    match answer {
-        Ok(machines) => {
+    let out = &mut std::io::stdout().lock();
+    let answer = match cli.format {
+        Format::Ocsf => instance
+            .ocsf_inventory(&cli.domain, now_ms())?
+            .map(|events| output::write_events(out, &events)),
+        Format::Ecs => instance
+            .ecs_documents(&cli.domain, now_ms())?
+            .map(|events| output::write_events(out, &events)),
+        _ => instance.domain_machines(&cli.domain)?.map(|machines| {
             let machines: Vec<_> = machines.into_iter().map(convert::machine).collect();
-            output::write(&mut std::io::stdout().lock(), cli.format, &machines)?;
+            output::write(out, cli.format, &machines)
+        }),
+    };
+    match answer {
+        Ok(written) => {
+            written?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -109,6 +121,13 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::from(exit_status(&e)))
         }
     }
+}
+
+/// The observation time of events: now, in milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn exit_status(e: &Error) -> u8 {

@@ -12,6 +12,10 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// One OCSF Device Inventory Info event per line, made by the component.
+    Ocsf,
+    /// One ECS document per line, made by the component.
+    Ecs,
 }
 
 pub fn write(out: &mut impl Write, format: Format, machines: &[Machine]) -> io::Result<()> {
@@ -25,7 +29,14 @@ pub fn write(out: &mut impl Write, format: Format, machines: &[Machine]) -> io::
             writeln!(out)
         }),
         Format::Table => table(out, machines),
+        // Events come from the component itself: see `write_events`.
+        Format::Ocsf | Format::Ecs => Ok(()),
     }
+}
+
+/// Events as the component made them (compact JSON), one per line.
+pub fn write_events(out: &mut impl Write, events: &[String]) -> io::Result<()> {
+    events.iter().try_for_each(|event| writeln!(out, "{event}"))
 }
 
 fn table(out: &mut impl Write, machines: &[Machine]) -> io::Result<()> {
