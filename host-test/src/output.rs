@@ -29,8 +29,11 @@ pub fn write(out: &mut impl Write, format: Format, machines: &[Machine]) -> io::
             writeln!(out)
         }),
         Format::Table => table(out, machines),
-        // Events come from the component itself: see `write_events`.
-        Format::Ocsf | Format::Ecs => Ok(()),
+        // Events are made by the component, not from machines: `write_events`.
+        Format::Ocsf | Format::Ecs => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "OCSF and ECS events come from the component's events export",
+        )),
     }
 }
 
@@ -102,6 +105,19 @@ fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_formats_are_not_written_from_machines() {
+        for format in [Format::Ocsf, Format::Ecs] {
+            let mut out = Vec::new();
+            let e = write(&mut out, format, &[Machine::default()]).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            assert!(out.is_empty());
+        }
+        let mut out = Vec::new();
+        write_events(&mut out, &["{\"a\":1}".into(), "{}".into()]).unwrap();
+        assert_eq!(out, b"{\"a\":1}\n{}\n");
+    }
 
     #[test]
     fn table_escapes_terminal_control_sequences() {
