@@ -173,11 +173,20 @@ fn events_do_the_same_lookup_with_the_same_requests() {
             common::machines_url("contoso.com"),
         ]
     );
-    let capped = instance()
+    // The cap is reported as for `lookup`.
+    let mut capped = instance();
+    let events = capped
         .ocsf_inventory("fabrikam.com", OBSERVED_AT)
         .unwrap()
         .unwrap();
-    assert_eq!(capped.len(), 500);
+    assert_eq!(events.len(), 500);
+    assert!(
+        capped
+            .state()
+            .logs
+            .iter()
+            .any(|r| r.event == "result-cap-reached")
+    );
 }
 
 #[test]
