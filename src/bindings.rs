@@ -3,7 +3,7 @@
 
 wit_bindgen::generate!({ world: "connector", path: "wit" });
 
-use crate::{connector, error, http, machine, settings};
+use crate::{connector, error, events, http, machine, settings};
 use mde::connector::http as wit_http;
 use mde::connector::log as wit_log;
 use mde::connector::settings as wit_settings;
@@ -24,16 +24,31 @@ impl Guest for Component {
     }
 
     fn lookup(domain: String) -> Result<wit::LookupResult, wit::Error> {
-        let settings = settings_from(wit_settings::get());
-        let found = CONNECTOR
-            .with(|c| c.borrow_mut().lookup(&settings, &domain, &mut ImportedHost))
-            .map_err(error_to_wit)?;
+        let found = lookup(&domain)?;
         Ok(wit::LookupResult {
             domain: found.domain,
             machines: found.machines.into_iter().map(machine_to_wit).collect(),
             cap_reached: found.cap_reached,
         })
     }
+}
+
+impl exports::mde::connector::events::Guest for Component {
+    fn ocsf_inventory(domain: String, observed_at: u64) -> Result<Vec<String>, wit::Error> {
+        Ok(events::ocsf::inventory(&lookup(&domain)?, observed_at))
+    }
+
+    fn ecs_documents(domain: String, observed_at: u64) -> Result<Vec<String>, wit::Error> {
+        Ok(events::ecs::documents(&lookup(&domain)?, observed_at))
+    }
+}
+
+/// The core's lookup with the imported settings and host, its error as WIT's.
+fn lookup(domain: &str) -> Result<connector::Lookup, wit::Error> {
+    let settings = settings_from(wit_settings::get());
+    CONNECTOR
+        .with(|c| c.borrow_mut().lookup(&settings, domain, &mut ImportedHost))
+        .map_err(error_to_wit)
 }
 
 /// The core's view of the imports.

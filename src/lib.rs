@@ -8,6 +8,7 @@
 pub mod connector;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod machine;
 pub mod request;

@@ -36,7 +36,9 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     domains: Option<String>,
 
-    /// Output format (for a single domain).
+    /// Output format for a single domain: machines as a table, JSON or NDJSON
+    /// with the service's names, or SIEM events made by the component (OCSF
+    /// or ECS, one per line).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
@@ -169,10 +171,22 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         return run_batch(cli, &mut instance, source, clock.as_ref());
     }
     let domain = cli.domain.as_deref().unwrap_or_default();
-    match instance.domain_machines(domain)? {
-        Ok(machines) => {
+    let out = &mut std::io::stdout().lock();
+    let answer = match cli.format {
+        Format::Ocsf => instance
+            .ocsf_inventory(domain, now_ms())?
+            .map(|events| output::write_events(out, &events)),
+        Format::Ecs => instance
+            .ecs_documents(domain, now_ms())?
+            .map(|events| output::write_events(out, &events)),
+        _ => instance.domain_machines(domain)?.map(|machines| {
             let machines: Vec<_> = machines.into_iter().map(convert::machine).collect();
-            output::write(&mut std::io::stdout().lock(), cli.format, &machines)?;
+            output::write(out, cli.format, &machines)
+        }),
+    };
+    match answer {
+        Ok(written) => {
+            written?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -276,6 +290,13 @@ fn cache_dir(cli: &Cli) -> Option<PathBuf> {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
         Some(base.join("mde-connector"))
     })
+}
+
+/// The observation time of events: now, in milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn exit_status(e: &Error) -> u8 {

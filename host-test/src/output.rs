@@ -12,6 +12,10 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// One OCSF Device Inventory Info event per line, made by the component.
+    Ocsf,
+    /// One ECS document per line, made by the component.
+    Ecs,
 }
 
 pub fn write(out: &mut impl Write, format: Format, machines: &[Machine]) -> io::Result<()> {
@@ -25,7 +29,17 @@ pub fn write(out: &mut impl Write, format: Format, machines: &[Machine]) -> io::
             writeln!(out)
         }),
         Format::Table => table(out, machines),
+        // Events are made by the component, not from machines: `write_events`.
+        Format::Ocsf | Format::Ecs => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "OCSF and ECS events come from the component's events export",
+        )),
     }
+}
+
+/// Events as the component made them (compact JSON), one per line.
+pub fn write_events(out: &mut impl Write, events: &[String]) -> io::Result<()> {
+    events.iter().try_for_each(|event| writeln!(out, "{event}"))
 }
 
 fn table(out: &mut impl Write, machines: &[Machine]) -> io::Result<()> {
@@ -91,6 +105,19 @@ fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_formats_are_not_written_from_machines() {
+        for format in [Format::Ocsf, Format::Ecs] {
+            let mut out = Vec::new();
+            let e = write(&mut out, format, &[Machine::default()]).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            assert!(out.is_empty());
+        }
+        let mut out = Vec::new();
+        write_events(&mut out, &["{\"a\":1}".into(), "{}".into()]).unwrap();
+        assert_eq!(out, b"{\"a\":1}\n{}\n");
+    }
 
     #[test]
     fn table_escapes_terminal_control_sequences() {

@@ -402,6 +402,37 @@ impl Instance {
         self.state().limits.peak
     }
 
+    /// `events.ocsf-inventory`: one OCSF Device Inventory Info event (JSON) per
+    /// machine, observed at `observed_at` (milliseconds since the Unix epoch).
+    pub fn ocsf_inventory(
+        &mut self,
+        domain: &str,
+        observed_at: u64,
+    ) -> Result<Result<Vec<String>, Error>> {
+        self.call(|live| {
+            live.bindings.mde_connector_events().call_ocsf_inventory(
+                &mut live.store,
+                domain,
+                observed_at,
+            )
+        })
+    }
+
+    /// `events.ecs-documents`: one ECS document (JSON) per machine.
+    pub fn ecs_documents(
+        &mut self,
+        domain: &str,
+        observed_at: u64,
+    ) -> Result<Result<Vec<String>, Error>> {
+        self.call(|live| {
+            live.bindings.mde_connector_events().call_ecs_documents(
+                &mut live.store,
+                domain,
+                observed_at,
+            )
+        })
+    }
+
     pub fn state(&self) -> &HostState {
         self.live
             .as_ref()

@@ -1,7 +1,10 @@
 //! The command line: formats, replay, request echo, exit statuses.
 
+mod schema;
+
 use std::io::Write;
 use std::process::{Command, Output};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const ENV: [&str; 4] = [
     "MDE_TOKEN",
@@ -95,6 +98,65 @@ fn ndjson_is_one_machine_per_line() {
         let machine: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(machine["id"].is_string());
         assert!(machine["lastSeen"].is_string());
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn ocsf_prints_one_valid_event_per_machine_observed_now() {
+    let ocsf = schema::ocsf::Ocsf::load(&schema::reference_dir().join("ocsf-schema"));
+    let before = now_ms();
+    let out = cli(&["contoso.com", "--format", "ocsf"], &[]);
+    let after = now_ms();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for line in lines {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["class_uid"], 5001);
+        let time = event["time"].as_u64().unwrap();
+        assert!(
+            (before..=after).contains(&time),
+            "{before} <= {time} <= {after}"
+        );
+        let errors = ocsf.check_event(&event);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
+
+#[test]
+fn ecs_prints_one_valid_document_per_machine() {
+    let ecs = schema::ecs::Ecs::load(&schema::reference_dir().join("ecs/fields.csv"));
+    let out = cli(&["fabrikam.com", "--format", "ecs"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 500);
+    for line in lines {
+        let document: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(document["host"]["id"].is_string());
+        let errors = ecs.check_document(&document, "mde");
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
+
+#[test]
+fn event_formats_fail_as_the_others_do() {
+    for format in ["ocsf", "ecs"] {
+        let out = cli(&["contoso.com/evil", "--format", format], &[]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        assert!(text(&out.stderr).starts_with("error: invalid-domain: "));
+        let out = cli(&["legacy.example", "--format", format], &[]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(out.stdout.is_empty());
     }
 }
 

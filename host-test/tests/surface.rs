@@ -28,15 +28,20 @@ fn imports_exactly_the_worlds_interfaces() {
         ]
     );
     let exports = names(ty.exports(&engine).map(|(name, _)| name.to_owned()));
-    assert_eq!(exports, ["domain-machines", "lookup"]);
+    assert_eq!(
+        exports,
+        ["domain-machines", "lookup", "mde:connector/events@0.1.0"]
+    );
 }
 
 /// A guard against growth, at the measured size plus 3%. The target
 /// was 200 KB; the Unicode tables that real IDNA needs (ICU4X data through
 /// the `idna` crate) are about 160 KB of it alone. See BENCHMARKS.md.
+/// The `events` export (OCSF and ECS mapping, its serialisers, IP address
+/// parsing) took it from about 349 KB to 401,864 bytes.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 352 * 1024;
+    const LIMIT: usize = 401_864 * 103 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",

@@ -32,3 +32,13 @@ impl Guest for Misbehaving {
         })
     }
 }
+
+impl exports::mde::connector::events::Guest for Misbehaving {
+    fn ocsf_inventory(domain: String, _observed_at: u64) -> Result<Vec<String>, Error> {
+        Self::domain_machines(domain).map(|_| Vec::new())
+    }
+
+    fn ecs_documents(domain: String, _observed_at: u64) -> Result<Vec<String>, Error> {
+        Self::domain_machines(domain).map(|_| Vec::new())
+    }
+}
