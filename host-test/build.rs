@@ -2,19 +2,24 @@
 //! component, so that `cargo run`/`cargo test` on this crate need nothing else.
 //! As wasmtime's `crates/test-programs/artifacts/build.rs` does for its guests.
 //!
-//! The component is always built with the release profile: it is what ships,
-//! and what the size test and benchmarks must see.
+//! It also builds the wasi:http adapter (`adapters/wasi-http`) the same way and
+//! plugs it into the connector, as `wac plug` does, with the `wac-graph` crate
+//! that `wac` itself uses: the result runs on any wasi:http platform.
+//!
+//! The components are always built with the release profile: they are what
+//! ships, and what the size test and benchmarks must see.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use wac_graph::{CompositionGraph, EncodeOptions, types::Package};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() -> Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let root = manifest_dir.parent().context("host-test has a parent")?;
-    for input in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+    for input in ["src", "wit", "adapters", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
@@ -34,6 +39,8 @@ fn main() -> Result<()> {
             "--release",
             "--package",
             "mde-connector",
+            "--package",
+            "mde-wasi-http-adapter",
             "--target",
             TARGET,
         ])
@@ -46,25 +53,54 @@ fn main() -> Result<()> {
         .status()
         .context("running cargo to build the component")?;
     if !status.success() {
-        bail!("building mde-connector for {TARGET} failed");
+        bail!("building mde-connector and its wasi:http adapter for {TARGET} failed");
     }
 
-    let module_path = target_dir.join(TARGET).join("release/mde_connector.wasm");
+    // Next to the core modules, for `wasm-tools component wit` and other hosts.
+    let connector = encode(&target_dir, "mde_connector")?;
+    println!(
+        "cargo:rustc-env=MDE_CONNECTOR_COMPONENT={}",
+        target_dir.join("mde_connector.component.wasm").display()
+    );
+    let adapter = encode(&target_dir, "mde_wasi_http_adapter")?;
+    let composed = plug(&adapter, &connector).context("plugging the adapter into the connector")?;
+    let composed_path = target_dir.join("mde_connector_wasi_http.component.wasm");
+    std::fs::write(&composed_path, composed)?;
+    println!(
+        "cargo:rustc-env=MDE_CONNECTOR_WASI_HTTP_COMPONENT={}",
+        composed_path.display()
+    );
+    Ok(())
+}
+
+/// Encodes `target_dir/.../release/{name}.wasm` as `target_dir/{name}.component.wasm`.
+fn encode(target_dir: &Path, name: &str) -> Result<Vec<u8>> {
+    let module_path = target_dir.join(TARGET).join(format!("release/{name}.wasm"));
     let module = std::fs::read(&module_path)
         .with_context(|| format!("reading {}", module_path.display()))?;
     let component = wit_component::ComponentEncoder::default()
         .module(&module)?
         .validate(true)
         .encode()
-        .context("encoding the component")?;
-    // Next to the core module, for `wasm-tools component wit` and other hosts.
-    let component_path = target_dir.join("mde_connector.component.wasm");
-    std::fs::write(&component_path, &component)?;
-    println!(
-        "cargo:rustc-env=MDE_CONNECTOR_COMPONENT={}",
-        component_path.display()
-    );
-    Ok(())
+        .with_context(|| format!("encoding {name} as a component"))?;
+    std::fs::write(
+        target_dir.join(format!("{name}.component.wasm")),
+        &component,
+    )?;
+    Ok(component)
+}
+
+/// `wac plug --plug adapter.wasm connector.wasm`: the adapter's exports
+/// satisfy the connector's imports of the same name (here `mde:connector/http`),
+/// and the result exports what the connector exports.
+fn plug(adapter: &[u8], connector: &[u8]) -> Result<Vec<u8>> {
+    let mut graph = CompositionGraph::new();
+    let socket = Package::from_bytes("socket", None, connector.to_vec(), graph.types_mut())?;
+    let socket = graph.register_package(socket)?;
+    let adapter = Package::from_bytes("plug", None, adapter.to_vec(), graph.types_mut())?;
+    let adapter = graph.register_package(adapter)?;
+    wac_graph::plug(&mut graph, vec![adapter], socket)?;
+    Ok(graph.encode(EncodeOptions::default())?)
 }
 
 /// A fresh machine has rustup and cargo but not the wasm target: add it.
