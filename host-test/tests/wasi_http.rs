@@ -61,9 +61,7 @@ impl WasiHttpHooks for Hooks {
         let sent = self.sent.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
-            // The guest writes the body after `handle`: read it to its end.
-            let body = body.collect().await?.to_bytes();
-            let request = Request {
+            let mut request = Request {
                 method: match parts.method {
                     http::Method::GET => Method::Get,
                     http::Method::POST => Method::Post,
@@ -77,13 +75,21 @@ impl WasiHttpHooks for Hooks {
                         (name.as_str().to_owned(), value.to_str().unwrap().to_owned())
                     })
                     .collect(),
-                body: (!body.is_empty()).then(|| body.to_vec()),
+                body: None,
             };
+            let tenant = match upstream {
+                Upstream::Tenant(tenant) => tenant,
+                // As a platform's policy does: refuse before reading the body.
+                Upstream::Fails(error) => {
+                    sent.lock().unwrap().push(request);
+                    return Err(error());
+                }
+            };
+            // The guest writes the body after `handle`: read it to its end.
+            let body = body.collect().await?.to_bytes();
+            request.body = (!body.is_empty()).then(|| body.to_vec());
             sent.lock().unwrap().push(request.clone());
-            let answer = match upstream {
-                Upstream::Tenant(tenant) => tenant.lock().unwrap().handle(&request),
-                Upstream::Fails(error) => return Err(error()),
-            };
+            let answer = tenant.lock().unwrap().handle(&request);
             let mut response = http::Response::builder().status(answer.status);
             for (name, value) in &answer.headers {
                 response = response.header(name, value);

@@ -4,7 +4,8 @@ use crate::exports::mde::connector::http::{Guest, Method, Request, Response, Tra
 use crate::wasi;
 use crate::{Url, split_url, transport_error};
 use wasi::http::types::{
-    Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse,
+    Method as WasiMethod, OutgoingBody, OutgoingRequest, Scheme,
 };
 use wasi::io::streams::StreamError;
 
@@ -25,18 +26,14 @@ impl Guest for Adapter {
         // connects, and may not buffer a whole body before `handle`.
         let pending = wasi::http::outgoing_handler::handle(outgoing, None)
             .map_err(|code| transport_error(&code))?;
-        if let Some(bytes) = &request.body {
-            write_body(&body, bytes)?;
-        }
-        OutgoingBody::finish(body, None).map_err(|code| transport_error(&code))?;
-
-        let response = loop {
-            match pending.get() {
-                Some(Ok(Ok(response))) => break response,
-                Some(Ok(Err(code))) => return Err(transport_error(&code)),
-                Some(Err(())) => return Err(other("the response was already taken")),
-                None => pending.subscribe().block(),
-            }
+        let written = write_and_finish(body, request.body.as_deref());
+        // A platform that refuses a request may do so before reading its body:
+        // its reason, when it gives one, says more than the failed write.
+        let response = match (written, wait(&pending)) {
+            (_, Ok(Err(code))) => return Err(transport_error(&code)),
+            (Err(e), _) => return Err(e),
+            (Ok(()), Ok(Ok(response))) => response,
+            (Ok(()), Err(())) => return Err(other("the response was already taken")),
         };
         let status = response.status();
         let headers = response
@@ -92,17 +89,31 @@ fn outgoing_request(request: &Request, url: &Url<'_>) -> Result<OutgoingRequest,
     Ok(outgoing)
 }
 
-fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), TransportError> {
-    let stream = body
-        .write()
-        .map_err(|()| other("the request body stream was already taken"))?;
-    // `blocking-write-and-flush` takes at most 4096 bytes at a time.
-    for chunk in bytes.chunks(4096) {
-        stream
-            .blocking_write_and_flush(chunk)
-            .map_err(|e| stream_error(e, "writing the request body"))?;
+/// Writes the request body, if any, and ends it. On failure the body is
+/// dropped unfinished, which tells the platform the request is incomplete.
+fn write_and_finish(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), TransportError> {
+    if let Some(bytes) = bytes {
+        let stream = body
+            .write()
+            .map_err(|()| other("the request body stream was already taken"))?;
+        // `blocking-write-and-flush` takes at most 4096 bytes at a time.
+        for chunk in bytes.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| stream_error(e, "writing the request body"))?;
+        }
     }
-    Ok(())
+    OutgoingBody::finish(body, None).map_err(|code| transport_error(&code))
+}
+
+/// Blocks until the platform has the response or has given up.
+fn wait(pending: &FutureIncomingResponse) -> Result<Result<IncomingResponse, ErrorCode>, ()> {
+    loop {
+        match pending.get() {
+            Some(outcome) => return outcome,
+            None => pending.subscribe().block(),
+        }
+    }
 }
 
 fn read_body(body: &IncomingBody) -> Result<Vec<u8>, TransportError> {
