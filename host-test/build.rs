@@ -2,12 +2,18 @@
 //! component, so that `cargo run`/`cargo test` on this crate need nothing else.
 //! As wasmtime's `crates/test-programs/artifacts/build.rs` does for its guests.
 //!
-//! The component is always built with the `component` profile (release, tuned
-//! for size): it is what ships, and what the size test and benchmarks must see.
+//! It also builds the wasi:http adapter (`adapters/wasi-http`) the same way and
+//! plugs it into the connector, as `wac plug` does, with the `wac-graph` crate
+//! that `wac` itself uses: the result runs on any wasi:http platform.
+//!
+//! The components are always built with the `component` profile (release,
+//! tuned for size): they are what ships, and what the size test and
+//! benchmarks must see.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use wac_graph::{CompositionGraph, EncodeOptions, types::Package};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
@@ -18,6 +24,11 @@ const PROFILE: &str = "component";
 /// host crate where its component is.
 const GUESTS: &[(&str, &str, &str)] = &[
     ("mde-connector", "mde_connector", "MDE_CONNECTOR_COMPONENT"),
+    (
+        "mde-wasi-http-adapter",
+        "mde_wasi_http_adapter",
+        "MDE_WASI_HTTP_ADAPTER_COMPONENT",
+    ),
     // Only for the sandbox tests; never shipped.
     (
         "misbehaving-guest",
@@ -29,7 +40,14 @@ const GUESTS: &[(&str, &str, &str)] = &[
 fn main() -> Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let root = manifest_dir.parent().context("host-test has a parent")?;
-    for input in ["src", "wit", "Cargo.toml", "Cargo.lock", "host-test/guests"] {
+    for input in [
+        "src",
+        "wit",
+        "adapters",
+        "Cargo.toml",
+        "Cargo.lock",
+        "host-test/guests",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
@@ -65,7 +83,30 @@ fn main() -> Result<()> {
         let component = encode(&target_dir, module)?;
         println!("cargo:rustc-env={variable}={}", component.display());
     }
+
+    let read = |module: &str| std::fs::read(target_dir.join(format!("{module}.component.wasm")));
+    let composed = plug(&read("mde_wasi_http_adapter")?, &read("mde_connector")?)
+        .context("plugging the adapter into the connector")?;
+    let composed_path = target_dir.join("mde_connector_wasi_http.component.wasm");
+    std::fs::write(&composed_path, composed)?;
+    println!(
+        "cargo:rustc-env=MDE_CONNECTOR_WASI_HTTP_COMPONENT={}",
+        composed_path.display()
+    );
     Ok(())
+}
+
+/// `wac plug --plug adapter.wasm connector.wasm`: the adapter's exports
+/// satisfy the connector's imports of the same name (here `mde:connector/http`),
+/// and the result exports what the connector exports.
+fn plug(adapter: &[u8], connector: &[u8]) -> Result<Vec<u8>> {
+    let mut graph = CompositionGraph::new();
+    let socket = Package::from_bytes("socket", None, connector.to_vec(), graph.types_mut())?;
+    let socket = graph.register_package(socket)?;
+    let adapter = Package::from_bytes("plug", None, adapter.to_vec(), graph.types_mut())?;
+    let adapter = graph.register_package(adapter)?;
+    wac_graph::plug(&mut graph, vec![adapter], socket)?;
+    Ok(graph.encode(EncodeOptions::default())?)
 }
 
 /// Encodes a guest's core module as a component, next to the module.

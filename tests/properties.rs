@@ -120,7 +120,7 @@ fn the_strategies_reach_both_outcomes() {
             .collect();
         let accepted = outcomes.iter().filter(|ok| **ok).count();
         assert!(
-            accepted >= 20 && accepted <= 1980,
+            (20..=1980).contains(&accepted),
             "{accepted} of 2000 accepted"
         );
     }

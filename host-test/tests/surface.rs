@@ -49,9 +49,9 @@ fn the_release_component_stays_small() {
     );
 }
 
-/// The world as `wasm-tools component wit` prints it from the built artifact.
-fn printed_world() -> String {
-    let decoded = wit_parser::decoding::decode(COMPONENT).unwrap();
+/// The world as `wasm-tools component wit` prints it from a built artifact.
+fn printed_world_of(component: &[u8]) -> String {
+    let decoded = wit_parser::decoding::decode(component).unwrap();
     let resolve = decoded.resolve();
     let main = decoded.package();
     let nested: Vec<_> = resolve
@@ -65,6 +65,10 @@ fn printed_world() -> String {
     printer.output.to_string()
 }
 
+fn printed_world() -> String {
+    printed_world_of(COMPONENT)
+}
+
 #[test]
 fn the_readme_shows_the_world_of_the_built_component() {
     let readme = include_str!("../../README.md");
@@ -74,5 +78,31 @@ fn the_readme_shows_the_world_of_the_built_component() {
         readme[start..end].trim_end(),
         printed_world().trim_end(),
         "README.md's world is stale: paste `wasm-tools component wit target/component/mde_connector.component.wasm`"
+    );
+}
+
+#[test]
+fn the_readme_lists_the_imports_of_the_composed_component() {
+    let composed = std::fs::read(env!("MDE_CONNECTOR_WASI_HTTP_COMPONENT")).unwrap();
+    let printed = printed_world_of(&composed);
+    let imports: Vec<&str> = printed
+        .lines()
+        .filter(|line| line.starts_with("  import "))
+        .collect();
+    let readme = include_str!("../../README.md");
+    let command =
+        "wasm-tools component wit target/component/mde_connector_wasi_http.component.wasm";
+    let after = &readme[readme.find(command).expect("README names the command")..];
+    let start = after.find("```text\n").expect("a ```text block follows") + "```text\n".len();
+    let end = start + after[start..].find("```").unwrap();
+    assert_eq!(
+        after[start..end].lines().collect::<Vec<_>>(),
+        imports,
+        "README.md's list of the composed component's imports is stale: paste the import lines of `{command}`"
+    );
+    assert!(
+        !imports
+            .iter()
+            .any(|line| line.contains("mde:connector/http"))
     );
 }

@@ -1,0 +1,145 @@
+//! The export itself: one `send` as a `wasi:http` exchange. wasm32 only.
+
+use crate::exports::mde::connector::http::{Guest, Method, Request, Response, TransportError};
+use crate::wasi;
+use crate::{Url, split_url, transport_error};
+use wasi::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse,
+    Method as WasiMethod, OutgoingBody, OutgoingRequest, Scheme,
+};
+use wasi::io::streams::StreamError;
+
+struct Adapter;
+crate::export!(Adapter with_types_in crate);
+
+/// The most bytes asked of the platform in one read or write.
+const CHUNK: u64 = 64 * 1024;
+
+impl Guest for Adapter {
+    fn send(request: Request) -> Result<Response, TransportError> {
+        let url = split_url(&request.url).map_err(TransportError::Other)?;
+        let outgoing = outgoing_request(&request, &url)?;
+        let body = outgoing
+            .body()
+            .map_err(|()| other("the request body was already taken"))?;
+        // Handle first, then write: a platform may stream the body while it
+        // connects, and may not buffer a whole body before `handle`.
+        let pending = wasi::http::outgoing_handler::handle(outgoing, None)
+            .map_err(|code| transport_error(&code))?;
+        let written = write_and_finish(body, request.body.as_deref());
+        // A platform that refuses a request may do so before reading its body:
+        // its reason, when it gives one, says more than the failed write.
+        let response = match (written, wait(&pending)) {
+            (_, Ok(Err(code))) => return Err(transport_error(&code)),
+            (Err(e), _) => return Err(e),
+            (Ok(()), Ok(Ok(response))) => response,
+            (Ok(()), Err(())) => return Err(other("the response was already taken")),
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+            .collect();
+        let body = response
+            .consume()
+            .map_err(|()| other("the response body was already taken"))?;
+        let bytes = read_body(&body)?;
+        // Trailers are not used; dropping the future lets the platform free them.
+        drop(IncomingBody::finish(body));
+        Ok(Response {
+            status,
+            headers,
+            body: bytes,
+        })
+    }
+}
+
+fn outgoing_request(request: &Request, url: &Url<'_>) -> Result<OutgoingRequest, TransportError> {
+    let entries: Vec<(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_bytes().to_vec()))
+        .collect();
+    let headers =
+        Fields::from_list(&entries).map_err(|e| other(&format!("header refused: {e:?}")))?;
+    let outgoing = OutgoingRequest::new(headers);
+    let method = match request.method {
+        Method::Get => WasiMethod::Get,
+        Method::Post => WasiMethod::Post,
+    };
+    let scheme = if url.https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    outgoing
+        .set_method(&method)
+        .map_err(|()| other("method refused"))?;
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|()| other("scheme refused"))?;
+    outgoing
+        .set_authority(Some(url.authority))
+        .map_err(|()| other(&format!("authority refused: {}", url.authority)))?;
+    outgoing
+        .set_path_with_query(Some(url.path_with_query))
+        .map_err(|()| other(&format!("path refused: {}", url.path_with_query)))?;
+    Ok(outgoing)
+}
+
+/// Writes the request body, if any, and ends it. On failure the body is
+/// dropped unfinished, which tells the platform the request is incomplete.
+fn write_and_finish(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), TransportError> {
+    if let Some(bytes) = bytes {
+        let stream = body
+            .write()
+            .map_err(|()| other("the request body stream was already taken"))?;
+        // `blocking-write-and-flush` takes at most 4096 bytes at a time.
+        for chunk in bytes.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| stream_error(e, "writing the request body"))?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(|code| transport_error(&code))
+}
+
+/// Blocks until the platform has the response or has given up.
+fn wait(pending: &FutureIncomingResponse) -> Result<Result<IncomingResponse, ErrorCode>, ()> {
+    loop {
+        match pending.get() {
+            Some(outcome) => return outcome,
+            None => pending.subscribe().block(),
+        }
+    }
+}
+
+fn read_body(body: &IncomingBody) -> Result<Vec<u8>, TransportError> {
+    let stream = body
+        .stream()
+        .map_err(|()| other("the response body stream was already taken"))?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(CHUNK) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => return Ok(bytes),
+            Err(e) => return Err(stream_error(e, "reading the response body")),
+        }
+    }
+}
+
+fn stream_error(error: StreamError, doing: &str) -> TransportError {
+    match error {
+        StreamError::Closed => TransportError::Connection(format!("{doing}: stream closed")),
+        StreamError::LastOperationFailed(e) => match wasi::http::types::http_error_code(&e) {
+            Some(code) => transport_error(&code),
+            None => TransportError::Connection(format!("{doing}: {}", e.to_debug_string())),
+        },
+    }
+}
+
+fn other(what: &str) -> TransportError {
+    TransportError::Other(what.to_owned())
+}
