@@ -16,7 +16,7 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     pub cloud: String,
-    /// When the answer came, RFC 3339 UTC.
+    /// When the answer came, RFC 3339 UTC to the millisecond.
     pub fetched_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap_reached: Option<bool>,
@@ -60,7 +60,7 @@ pub fn run(
             queried_domain: queried,
             domain: None,
             cloud: cloud.to_owned(),
-            fetched_at: rfc3339(SystemTime::now()),
+            fetched_at: fetched_at(SystemTime::now()),
             cap_reached: None,
             machines: None,
             error: None,
@@ -90,40 +90,10 @@ pub fn run(
     Ok(())
 }
 
-/// `2026-11-29T08:00:00Z`, without a date crate: days to civil date after
-/// Howard Hinnant's `civil_from_days`.
-pub fn rfc3339(time: SystemTime) -> String {
-    let secs = time
+/// RFC 3339 UTC, formatted by the core that formats the events' times.
+fn fetched_at(time: SystemTime) -> String {
+    let ms = time
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rfc3339;
-    use std::time::{Duration, SystemTime};
-
-    #[test]
-    fn formats_utc_dates() {
-        let at = |secs| rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_795_939_261), "2026-11-29T08:01:01Z");
-    }
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    mde_connector::events::format_rfc3339_ms(ms).unwrap_or_default()
 }

@@ -363,7 +363,7 @@ fn a_batch_prints_one_record_per_domain_with_provenance() {
     assert_eq!(records[0]["capReached"], false);
     assert_eq!(records[0]["machines"].as_array().unwrap().len(), 3);
     let fetched = records[0]["fetchedAt"].as_str().unwrap();
-    assert_eq!(fetched.len(), "2026-11-29T08:00:00Z".len(), "{fetched}");
+    assert_eq!(fetched.len(), "2026-11-29T08:00:00.000Z".len(), "{fetched}");
     assert!(fetched.ends_with('Z'));
 
     assert_eq!(records[1]["queriedDomain"], "not a domain/");
