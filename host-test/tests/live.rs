@@ -168,23 +168,17 @@ fn redirects_are_not_followed() {
     assert_eq!(invalid.status, 302);
 }
 
-#[test]
-fn a_silent_server_times_out() {
-    // Accepts connections and never answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
+/// The component, with host-managed auth, through the policy (one attempt,
+/// loopback http allowed) and the live client, to `origin` as a custom cloud.
+fn one_attempt_to(origin: &str, options: LiveOptions) -> host_test::Instance {
     let endpoints = Endpoints {
-        api_base: origin.clone(),
-        login_host: origin.clone(),
+        api_base: origin.to_owned(),
+        login_host: origin.to_owned(),
         scope: "s".into(),
     };
     let mut policy = Policy::for_endpoints(&endpoints).unwrap();
     policy.allow_loopback_http = true;
     policy.max_attempts = 1;
-    let options = LiveOptions {
-        overall_timeout: Duration::from_millis(300),
-        ..LiveOptions::default()
-    };
     let clock: Arc<dyn Clock> = Arc::new(host_test::clock::ManualClock::default());
     let gateway = Gateway::new(
         policy,
@@ -193,17 +187,29 @@ fn a_silent_server_times_out() {
         clock,
         Box::new(LiveBackend::new(&options)),
     );
-    let mut instance = instance(
+    instance(
         Settings {
             cloud: Cloud::Custom(CustomCloud {
-                api_base: origin.clone(),
-                login_host: origin,
-                scope: "s".into(),
+                api_base: endpoints.api_base,
+                login_host: endpoints.login_host,
+                scope: endpoints.scope,
             }),
             auth: host_test::runtime::Auth::HostManaged,
         },
         gateway,
-    );
+    )
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let options = LiveOptions {
+        overall_timeout: Duration::from_millis(300),
+        ..LiveOptions::default()
+    };
+    let mut instance = one_attempt_to(&origin, options);
     let e = instance
         .domain_machines("contoso.com")
         .unwrap()
@@ -220,32 +226,7 @@ fn https_certificates_are_verified() {
     // A plain-text server spoken to over TLS: the handshake must fail, not be skipped.
     let server = serving(json(200, r#"{"value":[]}"#), Encoding::Identity);
     let origin = server.origin().replace("http://", "https://");
-    let endpoints = Endpoints {
-        api_base: origin.clone(),
-        login_host: origin.clone(),
-        scope: "s".into(),
-    };
-    let clock: Arc<dyn Clock> = Arc::new(host_test::clock::ManualClock::default());
-    let mut policy = Policy::for_endpoints(&endpoints).unwrap();
-    policy.max_attempts = 1;
-    let gateway = Gateway::new(
-        policy,
-        "k".into(),
-        Budgets::default(),
-        clock,
-        Box::new(LiveBackend::new(&LiveOptions::default())),
-    );
-    let mut instance = instance(
-        Settings {
-            cloud: Cloud::Custom(CustomCloud {
-                api_base: origin.clone(),
-                login_host: origin,
-                scope: "s".into(),
-            }),
-            auth: host_test::runtime::Auth::HostManaged,
-        },
-        gateway,
-    );
+    let mut instance = one_attempt_to(&origin, LiveOptions::default());
     let e = instance
         .domain_machines("contoso.com")
         .unwrap()
