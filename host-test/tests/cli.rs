@@ -473,3 +473,24 @@ fn live_runs_end_to_end_against_a_local_server_as_a_custom_cloud() {
     );
     assert_eq!(fake.lock().unwrap().requests.len(), 2);
 }
+
+#[test]
+fn a_batch_shows_progress_when_stderr_is_a_terminal() {
+    // `script` (util-linux) runs the CLI on a pseudo-terminal.
+    let file = replay_file("contoso.com\nnothing-here.example\n");
+    let command = format!(
+        "{} --domains {} --cache-dir {}",
+        env!("CARGO_BIN_EXE_host-test"),
+        file.path().display(),
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"),
+    );
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let screen = text(&out.stdout);
+    assert!(screen.contains("\r1/2 domains, 0 failed"), "{screen:?}");
+    assert!(screen.contains("\r2/2 domains, 0 failed"), "{screen:?}");
+}
