@@ -494,3 +494,71 @@ fn a_batch_shows_progress_when_stderr_is_a_terminal() {
     assert!(screen.contains("\r1/2 domains, 0 failed"), "{screen:?}");
     assert!(screen.contains("\r2/2 domains, 0 failed"), "{screen:?}");
 }
+
+#[test]
+fn live_requests_go_through_the_proxy_from_the_environment_unless_no_proxy() {
+    use host_test::backend::FnBackend;
+    use host_test::fake_server::{Encoding, FakeServer};
+    use host_test::runtime::{Request, Response};
+    use std::sync::{Arc, Mutex};
+    let answering = |seen: Arc<Mutex<Vec<String>>>| {
+        Arc::new(Mutex::new(FnBackend(move |r: &Request| {
+            seen.lock().unwrap().push(r.url.clone());
+            Ok(Response {
+                status: 200,
+                headers: vec![],
+                body: br#"{"value":[]}"#.to_vec(),
+            })
+        })))
+    };
+    let (via_proxy, direct) = (Arc::default(), Arc::default());
+    let proxy = FakeServer::start(answering(Arc::clone(&via_proxy)), Encoding::Identity).unwrap();
+    let target = FakeServer::start(answering(Arc::clone(&direct)), Encoding::Identity).unwrap();
+    let origin = target.origin();
+    let args = [
+        "contoso.com",
+        "--live",
+        "--cloud",
+        "custom",
+        "--api-base",
+        &origin,
+        "--login-host",
+        &origin,
+        "--scope",
+        "s",
+        "--allow-loopback-http",
+    ];
+
+    let out = cli(
+        &args,
+        &[
+            ("MDE_TOKEN", "t"),
+            ("ALL_PROXY", &proxy.origin()),
+            ("NO_PROXY", ""),
+        ],
+    );
+    // ureq tunnels through the proxy with CONNECT; this stand-in proxy does
+    // not tunnel, so the lookup fails, after the proxy was asked for the target.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let seen = via_proxy.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let authority = origin.trim_start_matches("http://");
+    assert!(seen[0].ends_with(authority), "{seen:?}");
+    assert!(direct.lock().unwrap().is_empty());
+
+    let out = cli(
+        &args,
+        &[
+            ("MDE_TOKEN", "t"),
+            ("ALL_PROXY", &proxy.origin()),
+            ("NO_PROXY", "127.0.0.1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        via_proxy.lock().unwrap().len(),
+        1,
+        "no more through the proxy"
+    );
+    assert_eq!(direct.lock().unwrap().len(), 1);
+}
