@@ -182,7 +182,8 @@ pub fn redacted(request: &Request) -> String {
 }
 
 /// The engine and the pre-linked component: compile (or load) once,
-/// instantiate many times.
+/// instantiate many times. Clones share both.
+#[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
     pre: ConnectorPre<HostState>,
@@ -217,17 +218,9 @@ impl Runtime {
     pub fn instantiate(&self, state: HostState) -> Result<Instance> {
         let live = self.live(state)?;
         Ok(Instance {
-            runtime: self.clone_handle(),
+            runtime: self.clone(),
             live: Some(live),
         })
-    }
-
-    fn clone_handle(&self) -> Runtime {
-        Runtime {
-            engine: self.engine.clone(),
-            pre: self.pre.clone(),
-            options: self.options.clone(),
-        }
     }
 
     fn live(&self, mut state: HostState) -> Result<Live> {
