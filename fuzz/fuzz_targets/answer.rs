@@ -1,11 +1,14 @@
-//! An HTTP answer to the machines request: machines or a typed error, never a panic.
+//! An HTTP answer to the machines request: machines or a typed error, never a
+//! panic; and the machines it yields always map to OCSF and ECS JSON.
 //!
 //! Input: two bytes of status (big-endian, folded into 100..=599), one byte
 //! `n`, `n` bytes of `Retry-After`, then the body.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mde_connector::Lookup;
 use mde_connector::error::Error;
+use mde_connector::events::{ecs, ocsf};
 use mde_connector::http::Response;
 use mde_connector::response::{self, MAX_MACHINES};
 
@@ -30,6 +33,20 @@ fuzz_target!(|data: &[u8]| {
         Ok(machines) => {
             assert!(status == 200 || status == 404);
             assert!(machines.len() <= MAX_MACHINES);
+            let found = Lookup {
+                domain: "contoso.com".into(),
+                machines,
+                cap_reached: false,
+            };
+            // Any observation time, taken from the input.
+            let observed_at = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            for event in ocsf::inventory(&found, observed_at)
+                .into_iter()
+                .chain(ecs::documents(&found, observed_at))
+            {
+                let parsed: Result<serde_json::Value, _> = serde_json::from_str(&event);
+                assert!(parsed.is_ok_and(|v| v.is_object()), "{event}");
+            }
         }
         Err(Error::InvalidResponse(invalid)) => {
             assert!(invalid.excerpt.chars().count() <= 200);
