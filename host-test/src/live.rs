@@ -1,7 +1,7 @@
 //! The real network: HTTPS through ureq and rustls.
 
 use crate::backend::HttpBackend;
-use crate::runtime::{Method, Request, Response, TransportError};
+use crate::runtime::{Request, Response, TransportError};
 use std::io::Read;
 use std::time::Duration;
 
@@ -54,10 +54,7 @@ impl LiveBackend {
 impl HttpBackend for LiveBackend {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         let mut builder = ureq::http::Request::builder()
-            .method(match request.method {
-                Method::Get => "GET",
-                Method::Post => "POST",
-            })
+            .method(request.method.as_str())
             .uri(&request.url)
             // ureq decodes neither: both are read below, under the size cap.
             .header("accept-encoding", "gzip, deflate");

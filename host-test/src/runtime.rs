@@ -53,6 +53,16 @@ impl Default for RuntimeOptions {
     }
 }
 
+impl Method {
+    /// The method as HTTP spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
 /// One log record the component emitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecord {
@@ -159,11 +169,7 @@ impl ResourceLimiter for MemoryLimits {
 /// replaced by `[redacted]`. Bodies are not shown: the token request's body
 /// holds the client secret.
 pub fn redacted(request: &Request) -> String {
-    let method = match request.method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-    };
-    let mut line = format!("{method} {}", request.url);
+    let mut line = format!("{} {}", request.method.as_str(), request.url);
     for (name, value) in &request.headers {
         let value = if name.eq_ignore_ascii_case("authorization") {
             match value.split_once(' ') {

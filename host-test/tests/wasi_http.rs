@@ -223,11 +223,7 @@ fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 }
 
 fn method_and_url(request: &Request) -> String {
-    let method = match request.method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-    };
-    format!("{method} {}", request.url)
+    format!("{} {}", request.method.as_str(), request.url)
 }
 
 #[test]

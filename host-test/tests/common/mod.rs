@@ -6,7 +6,7 @@ use host_test::backend::{HttpBackend, Replay};
 use host_test::clock::ManualClock;
 use host_test::fake_tenant::{self, FakeTenant};
 use host_test::runtime::{
-    Auth, COMPONENT, ClientCredentials, Cloud, Method, Request, Response, RuntimeOptions, Settings,
+    Auth, COMPONENT, ClientCredentials, Cloud, Request, Response, RuntimeOptions, Settings,
 };
 use host_test::{HostState, Instance, Runtime};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -99,12 +99,8 @@ pub fn sent(instance: &Instance) -> Vec<(String, Option<String>)> {
         .requests
         .iter()
         .map(|r| {
-            let method = match r.method {
-                Method::Get => "GET",
-                Method::Post => "POST",
-            };
             (
-                format!("{method} {}", r.url),
+                format!("{} {}", r.method.as_str(), r.url),
                 header(r, "authorization").map(str::to_owned),
             )
         })
