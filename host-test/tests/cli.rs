@@ -110,7 +110,7 @@ fn now_ms() -> u64 {
 
 #[test]
 fn ocsf_prints_one_valid_event_per_machine_observed_now() {
-    let ocsf = schema::ocsf::Ocsf::load(&schema::reference_dir().join("ocsf-schema"));
+    let ocsf = schema::ocsf::Ocsf::load(&schema::reference_dir().join("ocsf"));
     let before = now_ms();
     let out = cli(&["contoso.com", "--format", "ocsf"], &[]);
     let after = now_ms();

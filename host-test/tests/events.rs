@@ -18,7 +18,7 @@ const OBSERVED_AT: u64 = 1_795_860_902_345;
 
 fn ocsf() -> &'static Ocsf {
     static OCSF: OnceLock<Ocsf> = OnceLock::new();
-    OCSF.get_or_init(|| Ocsf::load(&schema::reference_dir().join("ocsf-schema")))
+    OCSF.get_or_init(|| Ocsf::load(&schema::reference_dir().join("ocsf")))
 }
 
 fn ecs() -> &'static Ecs {
