@@ -24,31 +24,26 @@ impl Guest for Component {
     }
 
     fn lookup(domain: String) -> Result<wit::LookupResult, wit::Error> {
-        let found = lookup(&domain)?;
-        Ok(wit::LookupResult {
-            domain: found.domain,
-            machines: found.machines.into_iter().map(machine_to_wit).collect(),
-            cap_reached: found.cap_reached,
-        })
+        let settings = settings_from(wit_settings::get());
+        CONNECTOR
+            .with(|c| c.borrow_mut().lookup(&settings, &domain, &mut ImportedHost))
+            .map(Into::into)
+            .map_err(error_to_wit)
     }
 }
 
 impl exports::mde::connector::events::Guest for Component {
-    fn ocsf_inventory(domain: String, observed_at: u64) -> Result<Vec<String>, wit::Error> {
-        Ok(events::ocsf::inventory(&lookup(&domain)?, observed_at))
+    fn machines_json(found: wit::LookupResult) -> Vec<String> {
+        events::machines_json(&found.into())
     }
 
-    fn ecs_documents(domain: String, observed_at: u64) -> Result<Vec<String>, wit::Error> {
-        Ok(events::ecs::documents(&lookup(&domain)?, observed_at))
+    fn ocsf_inventory(found: wit::LookupResult, observed_at: u64) -> Result<Vec<String>, String> {
+        Ok(events::ocsf::inventory(&found.into(), observed_at))
     }
-}
 
-/// The core's lookup with the imported settings and host, its error as WIT's.
-fn lookup(domain: &str) -> Result<connector::Lookup, wit::Error> {
-    let settings = settings_from(wit_settings::get());
-    CONNECTOR
-        .with(|c| c.borrow_mut().lookup(&settings, domain, &mut ImportedHost))
-        .map_err(error_to_wit)
+    fn ecs_documents(found: wit::LookupResult, observed_at: u64) -> Result<Vec<String>, String> {
+        Ok(events::ecs::documents(&found.into(), observed_at))
+    }
 }
 
 /// The core's view of the imports.
@@ -174,78 +169,179 @@ fn service_error_to_wit(e: error::ServiceError) -> wit::ServiceError {
     }
 }
 
-/// Converts an open enumeration: known values case for case, the rest as `other`.
-macro_rules! open_enum_to_wit {
-    ($value:expr, $core:ident => $wit:ident { $($variant:ident),+ }) => {
-        match $value {
-            $(machine::$core::$variant => wit::$wit::$variant,)+
-            machine::$core::Other(text) => wit::$wit::Other(text),
+/// Both directions between a core struct and its WIT record, field for field:
+/// a field of one that the other lacks, or that is not listed here, fails to
+/// compile. `moved` fields keep their type; `optional` ones convert inside
+/// their `Option`; `lists` inside an `Option<Vec<_>>`; `renamed` pairs are
+/// `core = wit`.
+macro_rules! convert_record {
+    ($core:ty, $wit:ty {
+        moved: [$($moved:ident),*],
+        optional: [$($optional:ident),*],
+        lists: [$($list:ident),*],
+        renamed: [$($core_name:ident = $wit_name:ident),*] $(,)?
+    }) => {
+        impl From<$core> for $wit {
+            fn from(v: $core) -> Self {
+                Self {
+                    $($moved: v.$moved,)*
+                    $($optional: v.$optional.map(Into::into),)*
+                    $($list: v.$list.map(|items| items.into_iter().map(Into::into).collect()),)*
+                    $($wit_name: v.$core_name,)*
+                }
+            }
+        }
+        impl From<$wit> for $core {
+            fn from(v: $wit) -> Self {
+                Self {
+                    $($moved: v.$moved,)*
+                    $($optional: v.$optional.map(Into::into),)*
+                    $($list: v.$list.map(|items| items.into_iter().map(Into::into).collect()),)*
+                    $($core_name: v.$wit_name,)*
+                }
+            }
         }
     };
 }
 
-fn machine_to_wit(m: machine::Machine) -> wit::Machine {
+/// Both directions of an open enumeration: known values case for case, the
+/// rest as `other`.
+macro_rules! convert_open_enum {
+    ($name:ident { $($variant:ident),+ }) => {
+        impl From<machine::$name> for wit::$name {
+            fn from(v: machine::$name) -> Self {
+                match v {
+                    $(machine::$name::$variant => wit::$name::$variant,)+
+                    machine::$name::Other(text) => wit::$name::Other(text),
+                }
+            }
+        }
+        impl From<wit::$name> for machine::$name {
+            fn from(v: wit::$name) -> Self {
+                match v {
+                    $(wit::$name::$variant => machine::$name::$variant,)+
+                    wit::$name::Other(text) => machine::$name::Other(text),
+                }
+            }
+        }
+    };
+}
+
+convert_open_enum!(HealthStatus {
+    Active,
+    Inactive,
+    ImpairedCommunication,
+    NoSensorData,
+    NoSensorDataImpairedCommunication,
+    Unknown
+});
+convert_open_enum!(OnboardingStatus {
+    Onboarded,
+    CanBeOnboarded,
+    Unsupported,
+    InsufficientInfo
+});
+convert_open_enum!(RiskScore {
+    None,
+    Informational,
+    Low,
+    Medium,
+    High
+});
+convert_open_enum!(ExposureLevel {
+    None,
+    Low,
+    Medium,
+    High
+});
+convert_open_enum!(DeviceValue { Normal, Low, High });
+
+convert_record!(
+    machine::IpAddress,
+    wit::IpAddress {
+        moved: [ip_address, mac_address, operational_status, unmodelled],
+        optional: [],
+        lists: [],
+        renamed: [kind = type_],
+    }
+);
+
+convert_record!(
+    machine::VmMetadata,
+    wit::VmMetadata {
+        moved: [
+            vm_id,
+            cloud_provider,
+            resource_id,
+            subscription_id,
+            unmodelled
+        ],
+        optional: [],
+        lists: [],
+        renamed: [],
+    }
+);
+
+convert_record!(
+    machine::Machine,
     wit::Machine {
-        id: m.id,
-        computer_dns_name: m.computer_dns_name,
-        first_seen: m.first_seen,
-        last_seen: m.last_seen,
-        os_platform: m.os_platform,
-        os_version: m.os_version,
-        version: m.version,
-        os_processor: m.os_processor,
-        os_architecture: m.os_architecture,
-        os_build: m.os_build,
-        last_ip_address: m.last_ip_address,
-        last_external_ip_address: m.last_external_ip_address,
-        ip_addresses: m.ip_addresses.map(|ips| {
-            ips.into_iter()
-                .map(|ip| wit::IpAddress {
-                    ip_address: ip.ip_address,
-                    mac_address: ip.mac_address,
-                    type_: ip.kind,
-                    operational_status: ip.operational_status,
-                })
-                .collect()
-        }),
-        health_status: m.health_status.map(|v| {
-            open_enum_to_wit!(v, HealthStatus => HealthStatus {
-                Active, Inactive, ImpairedCommunication, NoSensorData,
-                NoSensorDataImpairedCommunication, Unknown
-            })
-        }),
-        onboarding_status: m.onboarding_status.map(|v| {
-            open_enum_to_wit!(v, OnboardingStatus => OnboardingStatus {
-                Onboarded, CanBeOnboarded, Unsupported, InsufficientInfo
-            })
-        }),
-        risk_score: m.risk_score.map(|v| {
-            open_enum_to_wit!(v, RiskScore => RiskScore { None, Informational, Low, Medium, High })
-        }),
-        exposure_level: m.exposure_level.map(|v| {
-            open_enum_to_wit!(v, ExposureLevel => ExposureLevel { None, Low, Medium, High })
-        }),
-        device_value: m.device_value.map(|v| {
-            open_enum_to_wit!(v, DeviceValue => DeviceValue { Normal, Low, High })
-        }),
-        rbac_group_id: m.rbac_group_id,
-        rbac_group_name: m.rbac_group_name,
-        aad_device_id: m.aad_device_id,
-        is_aad_joined: m.is_aad_joined,
-        machine_tags: m.machine_tags,
-        agent_version: m.agent_version,
-        defender_av_status: m.defender_av_status,
-        managed_by: m.managed_by,
-        managed_by_status: m.managed_by_status,
-        is_excluded: m.is_excluded,
-        exclusion_reason: m.exclusion_reason,
-        is_potential_duplication: m.is_potential_duplication,
-        merged_into_machine_id: m.merged_into_machine_id,
-        vm_metadata: m.vm_metadata.map(|vm| wit::VmMetadata {
-            vm_id: vm.vm_id,
-            cloud_provider: vm.cloud_provider,
-            resource_id: vm.resource_id,
-            subscription_id: vm.subscription_id,
-        }),
+        moved: [
+            id,
+            computer_dns_name,
+            first_seen,
+            last_seen,
+            os_platform,
+            os_version,
+            version,
+            os_processor,
+            os_architecture,
+            os_build,
+            last_ip_address,
+            last_external_ip_address,
+            rbac_group_id,
+            rbac_group_name,
+            aad_device_id,
+            is_aad_joined,
+            machine_tags,
+            agent_version,
+            defender_av_status,
+            managed_by,
+            managed_by_status,
+            is_excluded,
+            exclusion_reason,
+            is_potential_duplication,
+            merged_into_machine_id,
+            unmodelled
+        ],
+        optional: [
+            health_status,
+            onboarding_status,
+            risk_score,
+            exposure_level,
+            device_value,
+            vm_metadata
+        ],
+        lists: [ip_addresses],
+        renamed: [],
+    }
+);
+
+impl From<connector::Lookup> for wit::LookupResult {
+    fn from(found: connector::Lookup) -> Self {
+        wit::LookupResult {
+            domain: found.domain,
+            machines: found.machines.into_iter().map(Into::into).collect(),
+            cap_reached: found.cap_reached,
+        }
+    }
+}
+
+impl From<wit::LookupResult> for connector::Lookup {
+    fn from(found: wit::LookupResult) -> Self {
+        connector::Lookup {
+            domain: found.domain,
+            machines: found.machines.into_iter().map(Into::into).collect(),
+            cap_reached: found.cap_reached,
+        }
     }
 }

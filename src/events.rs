@@ -135,6 +135,11 @@ pub fn format_rfc3339_ms(ms: i64) -> Option<String> {
     ))
 }
 
+/// One JSON object per machine, with the service's own field names.
+pub fn machines_json(found: &crate::connector::Lookup) -> Vec<String> {
+    found.machines.iter().map(to_json).collect()
+}
+
 /// The observation time as the schemas' signed milliseconds.
 fn observed_ms(observed_at: u64) -> i64 {
     i64::try_from(observed_at).unwrap_or(i64::MAX)

@@ -97,6 +97,9 @@ pub struct IpAddress {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub operational_status: Option<String>,
+    /// Members this struct does not model, as a JSON object text.
+    #[serde(skip)]
+    pub unmodelled: Option<String>,
 }
 
 /// `vmMetadata`.
@@ -107,6 +110,9 @@ pub struct VmMetadata {
     pub cloud_provider: Option<String>,
     pub resource_id: Option<String>,
     pub subscription_id: Option<String>,
+    /// Members this struct does not model, as a JSON object text.
+    #[serde(skip)]
+    pub unmodelled: Option<String>,
 }
 
 /// A machine as the service describes it. Every field but `id` may be absent or null.
@@ -146,6 +152,9 @@ pub struct Machine {
     pub is_potential_duplication: Option<bool>,
     pub merged_into_machine_id: Option<String>,
     pub vm_metadata: Option<VmMetadata>,
+    /// Members this struct does not model, as a JSON object text.
+    #[serde(skip)]
+    pub unmodelled: Option<String>,
 }
 
 /// `rbacGroupId`: documented as a string, sent as a number.

@@ -4,6 +4,7 @@ use crate::clock::Clock;
 use crate::convert;
 use crate::runtime::{Instance, mde::connector::types::Error};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use std::time::{Duration, SystemTime};
 
 /// One domain's outcome.
@@ -21,7 +22,8 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap_reached: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub machines: Option<Vec<mde_connector::Machine>>,
+    /// The component's JSON texts (`events.machines-json`), as they are.
+    pub machines: Option<Vec<Box<RawValue>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RecordError>,
 }
@@ -65,11 +67,20 @@ pub fn run(
             machines: None,
             error: None,
         };
+        let outcome = outcome.and_then(|answer| match answer {
+            Ok(found) => Ok(Ok((instance.machines_json(&found)?, found))),
+            Err(e) => Ok(Err(e)),
+        });
         match outcome {
-            Ok(Ok(found)) => {
+            Ok(Ok((machines, found))) => {
                 record.domain = Some(found.domain);
                 record.cap_reached = Some(found.cap_reached);
-                record.machines = Some(found.machines.into_iter().map(convert::machine).collect());
+                record.machines = Some(
+                    machines
+                        .into_iter()
+                        .map(RawValue::from_string)
+                        .collect::<Result<_, _>>()?,
+                );
             }
             Ok(Err(e)) => {
                 let e = convert::error(e);

@@ -1,85 +1,9 @@
 //! From the component's WIT types back to the connector's core types, whose
-//! JSON form uses the service's own field names and whose errors print well.
-//! (The component's `bindings` module does the opposite direction.)
+//! errors print well. (Machines need no conversion: the component gives
+//! their JSON.)
 
 use crate::runtime::mde::connector::{http as wit_http, types as wit};
-use mde_connector::{error, http, machine};
-
-/// Converts an open enumeration: known values case for case, the rest as `Other`.
-macro_rules! open_enum_from_wit {
-    ($value:expr, $wit:ident => $core:ident { $($variant:ident),+ }) => {
-        match $value {
-            $(wit::$wit::$variant => machine::$core::$variant,)+
-            wit::$wit::Other(text) => machine::$core::Other(text),
-        }
-    };
-}
-
-pub fn machine(m: wit::Machine) -> machine::Machine {
-    machine::Machine {
-        id: m.id,
-        computer_dns_name: m.computer_dns_name,
-        first_seen: m.first_seen,
-        last_seen: m.last_seen,
-        os_platform: m.os_platform,
-        os_version: m.os_version,
-        version: m.version,
-        os_processor: m.os_processor,
-        os_architecture: m.os_architecture,
-        os_build: m.os_build,
-        last_ip_address: m.last_ip_address,
-        last_external_ip_address: m.last_external_ip_address,
-        ip_addresses: m.ip_addresses.map(|ips| {
-            ips.into_iter()
-                .map(|ip| machine::IpAddress {
-                    ip_address: ip.ip_address,
-                    mac_address: ip.mac_address,
-                    kind: ip.type_,
-                    operational_status: ip.operational_status,
-                })
-                .collect()
-        }),
-        health_status: m.health_status.map(|v| {
-            open_enum_from_wit!(v, HealthStatus => HealthStatus {
-                Active, Inactive, ImpairedCommunication, NoSensorData,
-                NoSensorDataImpairedCommunication, Unknown
-            })
-        }),
-        onboarding_status: m.onboarding_status.map(|v| {
-            open_enum_from_wit!(v, OnboardingStatus => OnboardingStatus {
-                Onboarded, CanBeOnboarded, Unsupported, InsufficientInfo
-            })
-        }),
-        risk_score: m.risk_score.map(|v| {
-            open_enum_from_wit!(v, RiskScore => RiskScore { None, Informational, Low, Medium, High })
-        }),
-        exposure_level: m.exposure_level.map(|v| {
-            open_enum_from_wit!(v, ExposureLevel => ExposureLevel { None, Low, Medium, High })
-        }),
-        device_value: m.device_value.map(|v| {
-            open_enum_from_wit!(v, DeviceValue => DeviceValue { Normal, Low, High })
-        }),
-        rbac_group_id: m.rbac_group_id,
-        rbac_group_name: m.rbac_group_name,
-        aad_device_id: m.aad_device_id,
-        is_aad_joined: m.is_aad_joined,
-        machine_tags: m.machine_tags,
-        agent_version: m.agent_version,
-        defender_av_status: m.defender_av_status,
-        managed_by: m.managed_by,
-        managed_by_status: m.managed_by_status,
-        is_excluded: m.is_excluded,
-        exclusion_reason: m.exclusion_reason,
-        is_potential_duplication: m.is_potential_duplication,
-        merged_into_machine_id: m.merged_into_machine_id,
-        vm_metadata: m.vm_metadata.map(|vm| machine::VmMetadata {
-            vm_id: vm.vm_id,
-            cloud_provider: vm.cloud_provider,
-            resource_id: vm.resource_id,
-            subscription_id: vm.subscription_id,
-        }),
-    }
-}
+use mde_connector::{error, http};
 
 pub fn error(e: wit::Error) -> error::Error {
     use error::Error as E;

@@ -171,30 +171,30 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         return run_batch(cli, &mut instance, source, clock.as_ref());
     }
     let domain = cli.domain.as_deref().unwrap_or_default();
-    let out = &mut std::io::stdout().lock();
-    let answer = match cli.format {
-        Format::Ocsf => instance
-            .ocsf_inventory(domain, now_ms())?
-            .map(|events| output::write_events(out, &events)),
-        Format::Ecs => instance
-            .ecs_documents(domain, now_ms())?
-            .map(|events| output::write_events(out, &events)),
-        _ => instance.domain_machines(domain)?.map(|machines| {
-            let machines: Vec<_> = machines.into_iter().map(convert::machine).collect();
-            output::write(out, cli.format, &machines)
-        }),
-    };
-    match answer {
-        Ok(written) => {
-            written?;
-            Ok(ExitCode::SUCCESS)
-        }
+    let found = match instance.lookup(domain)? {
+        Ok(found) => found,
         Err(e) => {
             let e = convert::error(e);
             eprintln!("error: {e}");
-            Ok(ExitCode::from(exit_status(&e)))
+            return Ok(ExitCode::from(exit_status(&e)));
+        }
+    };
+    // One API call, whatever the format: the events are mapped from `found`.
+    let out = &mut std::io::stdout().lock();
+    match cli.format {
+        Format::Table => output::write_table(out, &instance.machines_json(&found)?)?,
+        Format::Json => output::write_array(out, &instance.machines_json(&found)?)?,
+        Format::Ndjson => output::write_lines(out, &instance.machines_json(&found)?)?,
+        Format::Ocsf | Format::Ecs => {
+            let events = if cli.format == Format::Ocsf {
+                instance.ocsf_inventory(&found, now_ms())?
+            } else {
+                instance.ecs_documents(&found, now_ms())?
+            };
+            output::write_lines(out, &events.map_err(anyhow::Error::msg)?)?
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_batch(

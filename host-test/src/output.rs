@@ -1,6 +1,9 @@
-//! Machines for people (a table) and for pipelines (JSON with the service's names).
+//! Machines for people (a table) and for pipelines (JSON with the service's
+//! names, OCSF, ECS). Every format prints JSON texts the component made
+//! (`events.machines-json`, `ocsf-inventory`, `ecs-documents`): the host
+//! never rebuilds a machine's JSON itself.
 
-use mde_connector::Machine;
+use serde_json::Value;
 use std::io::{self, Write};
 
 /// How to print machines.
@@ -18,31 +21,32 @@ pub enum Format {
     Ecs,
 }
 
-pub fn write(out: &mut impl Write, format: Format, machines: &[Machine]) -> io::Result<()> {
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, machines)?;
-            writeln!(out)
-        }
-        Format::Ndjson => machines.iter().try_for_each(|m| {
-            serde_json::to_writer(&mut *out, m)?;
-            writeln!(out)
-        }),
-        Format::Table => table(out, machines),
-        // Events are made by the component, not from machines: `write_events`.
-        Format::Ocsf | Format::Ecs => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "OCSF and ECS events come from the component's events export",
-        )),
+/// A JSON array of the component's JSON texts, one element per line.
+pub fn write_array(out: &mut impl Write, texts: &[String]) -> io::Result<()> {
+    out.write_all(b"[")?;
+    for (i, text) in texts.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        out.write_all(text.as_bytes())?;
     }
+    out.write_all(if texts.is_empty() { b"]\n" } else { b"\n]\n" })
 }
 
-/// Events as the component made them (compact JSON), one per line.
-pub fn write_events(out: &mut impl Write, events: &[String]) -> io::Result<()> {
-    events.iter().try_for_each(|event| writeln!(out, "{event}"))
+/// The component's JSON texts, one per line.
+pub fn write_lines(out: &mut impl Write, texts: &[String]) -> io::Result<()> {
+    texts.iter().try_for_each(|text| writeln!(out, "{text}"))
 }
 
-fn table(out: &mut impl Write, machines: &[Machine]) -> io::Result<()> {
+/// A table of the machines in `machines_json` (the component's JSON texts,
+/// with the service's names).
+pub fn write_table(out: &mut impl Write, machines_json: &[String]) -> io::Result<()> {
+    let machines: Vec<Value> = machines_json
+        .iter()
+        .map(|text| serde_json::from_str(text))
+        .collect::<Result<_, _>>()?;
+    table(out, &machines)
+}
+
+fn table(out: &mut impl Write, machines: &[Value]) -> io::Result<()> {
     const HEADINGS: [&str; 7] = [
         "ID",
         "NAME",
@@ -52,20 +56,18 @@ fn table(out: &mut impl Write, machines: &[Machine]) -> io::Result<()> {
         "RISK",
         "LAST SEEN",
     ];
-    let text = |v: &Option<String>| printable(v.as_deref().unwrap_or("-"));
+    const FIELDS: [&str; 7] = [
+        "id",
+        "computerDnsName",
+        "osPlatform",
+        "lastIpAddress",
+        "healthStatus",
+        "riskScore",
+        "lastSeen",
+    ];
     let rows: Vec<[String; 7]> = machines
         .iter()
-        .map(|m| {
-            [
-                printable(&m.id),
-                text(&m.computer_dns_name),
-                text(&m.os_platform),
-                text(&m.last_ip_address),
-                printable(m.health_status.as_ref().map_or("-", |h| h.as_str())),
-                printable(m.risk_score.as_ref().map_or("-", |r| r.as_str())),
-                text(&m.last_seen),
-            ]
-        })
+        .map(|m| FIELDS.map(|field| printable(m[field].as_str().unwrap_or("-"))))
         .collect();
     let mut widths = HEADINGS.map(|h| h.chars().count());
     for row in &rows {
@@ -107,27 +109,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn event_formats_are_not_written_from_machines() {
-        for format in [Format::Ocsf, Format::Ecs] {
-            let mut out = Vec::new();
-            let e = write(&mut out, format, &[Machine::default()]).unwrap_err();
-            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-            assert!(out.is_empty());
-        }
+    fn arrays_and_lines_hold_the_texts_as_given() {
+        let texts = ["{\"a\":1}".to_owned(), "{}".to_owned()];
         let mut out = Vec::new();
-        write_events(&mut out, &["{\"a\":1}".into(), "{}".into()]).unwrap();
+        write_array(&mut out, &texts).unwrap();
+        assert_eq!(out, b"[\n{\"a\":1},\n{}\n]\n");
+        let mut out = Vec::new();
+        write_array(&mut out, &[]).unwrap();
+        assert_eq!(out, b"[]\n");
+        let mut out = Vec::new();
+        write_lines(&mut out, &texts).unwrap();
         assert_eq!(out, b"{\"a\":1}\n{}\n");
     }
 
     #[test]
     fn table_escapes_terminal_control_sequences() {
-        let machine = Machine {
-            id: "a".into(),
-            computer_dns_name: Some("evil\u{1b}[2Jhost".into()),
-            ..Machine::default()
-        };
+        let machine = r#"{"id":"a","computerDnsName":"evil\u001b[2Jhost"}"#.to_owned();
         let mut out = Vec::new();
-        write(&mut out, Format::Table, &[machine]).unwrap();
+        write_table(&mut out, &[machine]).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains('\u{1b}'));
         assert!(text.contains("evil\\u{1b}[2Jhost"));

@@ -401,32 +401,43 @@ impl Instance {
         self.state().limits.peak
     }
 
+    /// `events.machines-json`: one JSON object per machine of `found`, with
+    /// the service's own field names.
+    pub fn machines_json(&mut self, found: &LookupResult) -> Result<Vec<String>> {
+        self.call(|live| {
+            live.bindings
+                .mde_connector_events()
+                .call_machines_json(&mut live.store, found)
+        })
+    }
+
     /// `events.ocsf-inventory`: one OCSF Device Inventory Info event (JSON) per
-    /// machine, observed at `observed_at` (milliseconds since the Unix epoch).
+    /// machine of `found`, observed at `observed_at` (milliseconds since the
+    /// Unix epoch). The inner error says why `observed_at` cannot be written.
     pub fn ocsf_inventory(
         &mut self,
-        domain: &str,
+        found: &LookupResult,
         observed_at: u64,
-    ) -> Result<Result<Vec<String>, Error>> {
+    ) -> Result<Result<Vec<String>, String>> {
         self.call(|live| {
             live.bindings.mde_connector_events().call_ocsf_inventory(
                 &mut live.store,
-                domain,
+                found,
                 observed_at,
             )
         })
     }
 
-    /// `events.ecs-documents`: one ECS document (JSON) per machine.
+    /// `events.ecs-documents`: one ECS document (JSON) per machine of `found`.
     pub fn ecs_documents(
         &mut self,
-        domain: &str,
+        found: &LookupResult,
         observed_at: u64,
-    ) -> Result<Result<Vec<String>, Error>> {
+    ) -> Result<Result<Vec<String>, String>> {
         self.call(|live| {
             live.bindings.mde_connector_events().call_ecs_documents(
                 &mut live.store,
-                domain,
+                found,
                 observed_at,
             )
         })

@@ -7,7 +7,7 @@ mod schema;
 use common::{Tenant, demo_credentials, settings};
 use host_test::Instance;
 use host_test::fake_tenant::DEMO_DOMAINS;
-use host_test::runtime::{Error, Machine};
+use host_test::runtime::Machine;
 use schema::ecs::Ecs;
 use schema::ocsf::Ocsf;
 use serde_json::{Value, json};
@@ -41,22 +41,17 @@ fn parse(events: Vec<String>) -> Vec<Value> {
         .collect()
 }
 
+/// `lookup`, then the events of what it found.
 fn ocsf_events(domain: &str) -> Vec<Value> {
-    parse(
-        instance()
-            .ocsf_inventory(domain, OBSERVED_AT)
-            .unwrap()
-            .unwrap(),
-    )
+    let mut i = instance();
+    let found = i.lookup(domain).unwrap().unwrap();
+    parse(i.ocsf_inventory(&found, OBSERVED_AT).unwrap().unwrap())
 }
 
 fn ecs_documents(domain: &str) -> Vec<Value> {
-    parse(
-        instance()
-            .ecs_documents(domain, OBSERVED_AT)
-            .unwrap()
-            .unwrap(),
-    )
+    let mut i = instance();
+    let found = i.lookup(domain).unwrap().unwrap();
+    parse(i.ecs_documents(&found, OBSERVED_AT).unwrap().unwrap())
 }
 
 #[test]
@@ -151,86 +146,51 @@ fn the_fake_tenants_quirks_land_where_the_schemas_want_them() {
 }
 
 #[test]
-fn events_do_the_same_lookup_with_the_same_requests() {
-    let mut events = instance();
-    events
-        .ocsf_inventory("Contoso.COM.", OBSERVED_AT)
-        .unwrap()
-        .unwrap();
-    events
-        .ecs_documents("contoso.com", OBSERVED_AT)
-        .unwrap()
-        .unwrap();
-    // The token is fetched once and kept, as for `lookup`.
+fn events_map_one_lookup_without_a_request_of_their_own() {
+    let mut i = instance();
+    let found = i.lookup("Contoso.COM.").unwrap().unwrap();
+    let ocsf = i.ocsf_inventory(&found, OBSERVED_AT).unwrap().unwrap();
+    let ecs = i.ecs_documents(&found, OBSERVED_AT).unwrap().unwrap();
+    let json = i.machines_json(&found).unwrap();
+    assert_eq!((ocsf.len(), ecs.len(), json.len()), (3, 3, 3));
+    // One token request and one API call for the machines and both formats.
     assert_eq!(
-        common::sent(&events)
+        common::sent(&i)
             .into_iter()
             .map(|(line, _)| line)
             .collect::<Vec<_>>(),
         [
             common::TOKEN_URL.to_owned(),
             common::machines_url("contoso.com"),
-            common::machines_url("contoso.com"),
         ]
     );
-    // The cap is reported as for `lookup`.
-    let mut capped = instance();
-    let events = capped
-        .ocsf_inventory("fabrikam.com", OBSERVED_AT)
-        .unwrap()
-        .unwrap();
-    assert_eq!(events.len(), 500);
-    assert!(
-        capped
-            .state()
-            .logs
-            .iter()
-            .any(|r| r.event == "result-cap-reached")
-    );
+    // The queried domain in every event is the one the lookup normalised.
+    for event in parse(ocsf) {
+        assert_eq!(event["unmapped"]["queriedDomain"], "contoso.com");
+    }
+    for document in parse(ecs) {
+        assert_eq!(document["mde"]["queriedDomain"], "contoso.com");
+    }
 }
 
 #[test]
-fn errors_are_the_lookups_errors() {
+fn an_empty_lookup_maps_to_no_events() {
     let mut i = instance();
-    assert!(matches!(
-        i.ocsf_inventory("contoso.com/evil", OBSERVED_AT).unwrap(),
-        Err(Error::InvalidDomain(_))
-    ));
-    assert!(matches!(
-        i.ecs_documents("contoso.com/evil", OBSERVED_AT).unwrap(),
-        Err(Error::InvalidDomain(_))
-    ));
-    assert!(i.state().requests.is_empty());
-    assert!(matches!(
-        i.ecs_documents("localhost", OBSERVED_AT).unwrap(),
-        Err(Error::ApiError(_))
-    ));
-    assert_eq!(
-        i.ocsf_inventory("legacy.example", OBSERVED_AT).unwrap(),
-        Ok(vec![])
-    );
-    assert_eq!(
-        i.ecs_documents("nothing.example", OBSERVED_AT).unwrap(),
-        Ok(vec![])
-    );
+    let found = i.lookup("nothing.example").unwrap().unwrap();
+    assert!(found.machines.is_empty());
+    assert_eq!(i.ocsf_inventory(&found, OBSERVED_AT).unwrap(), Ok(vec![]));
+    assert_eq!(i.ecs_documents(&found, OBSERVED_AT).unwrap(), Ok(vec![]));
+    assert_eq!(i.machines_json(&found).unwrap(), Vec::<String>::new());
 }
 
 #[test]
 fn any_observation_time_is_accepted() {
+    let mut i = instance();
+    let found = i.lookup("contoso.com").unwrap().unwrap();
     for at in [0, u64::MAX] {
-        let events = parse(
-            instance()
-                .ocsf_inventory("contoso.com", at)
-                .unwrap()
-                .unwrap(),
-        );
+        let events = parse(i.ocsf_inventory(&found, at).unwrap().unwrap());
         assert_eq!(events.len(), 3);
-        let documents = parse(
-            instance()
-                .ecs_documents("contoso.com", at)
-                .unwrap()
-                .unwrap(),
-        );
+        let documents = parse(i.ecs_documents(&found, at).unwrap().unwrap());
         assert_eq!(documents.len(), 3);
     }
 }

@@ -21,16 +21,16 @@ fn imports_exactly_the_worlds_interfaces() {
     assert_eq!(
         imports,
         [
-            "mde:connector/http@0.1.0",
-            "mde:connector/log@0.1.0",
-            "mde:connector/settings@0.1.0",
-            "mde:connector/types@0.1.0",
+            "mde:connector/http@0.2.0",
+            "mde:connector/log@0.2.0",
+            "mde:connector/settings@0.2.0",
+            "mde:connector/types@0.2.0",
         ]
     );
     let exports = names(ty.exports(&engine).map(|(name, _)| name.to_owned()));
     assert_eq!(
         exports,
-        ["domain-machines", "lookup", "mde:connector/events@0.1.0"]
+        ["domain-machines", "lookup", "mde:connector/events@0.2.0"]
     );
 }
 

@@ -339,9 +339,9 @@ fn imports_wasi_http_and_the_connectors_own_interfaces_only() {
     assert_eq!(
         imports,
         [
-            "mde:connector/log@0.1.0",
-            "mde:connector/settings@0.1.0",
-            "mde:connector/types@0.1.0",
+            "mde:connector/log@0.2.0",
+            "mde:connector/settings@0.2.0",
+            "mde:connector/types@0.2.0",
             "wasi:http/outgoing-handler@0.2.12",
             "wasi:http/types@0.2.12",
             "wasi:io/error@0.2.12",
@@ -357,6 +357,6 @@ fn imports_wasi_http_and_the_connectors_own_interfaces_only() {
     exports.sort();
     assert_eq!(
         exports,
-        ["domain-machines", "lookup", "mde:connector/events@0.1.0"]
+        ["domain-machines", "lookup", "mde:connector/events@0.2.0"]
     );
 }

@@ -287,6 +287,7 @@ mod tests {
                 cloud_provider: Some("Azure".into()),
                 resource_id: None,
                 subscription_id: Some("sub-1".into()),
+                unmodelled: None,
             }),
             ..Machine::default()
         }

@@ -397,12 +397,14 @@ mod tests {
                     mac_address: Some("00155D8A3C21".into()),
                     kind: Some("Ethernet".into()),
                     operational_status: Some("Up".into()),
+                    unmodelled: None,
                 },
                 IpAddress {
                     ip_address: Some("".into()),
                     mac_address: None,
                     kind: Some("SoftwareLoopback".into()),
                     operational_status: Some("Up".into()),
+                    unmodelled: None,
                 },
             ]),
             health_status: Some(HealthStatus::Active),
@@ -492,6 +494,7 @@ mod tests {
             cloud_provider: Some("Azure".into()),
             resource_id: Some("/subscriptions/s/x".into()),
             subscription_id: Some("sub-1".into()),
+            unmodelled: None,
         });
         let e = json_of(&m);
         assert_eq!(e["metadata"]["profiles"], json!(["datetime", "cloud"]));

@@ -34,11 +34,15 @@ impl Guest for Misbehaving {
 }
 
 impl exports::mde::connector::events::Guest for Misbehaving {
-    fn ocsf_inventory(domain: String, _observed_at: u64) -> Result<Vec<String>, Error> {
-        Self::domain_machines(domain).map(|_| Vec::new())
+    fn machines_json(_found: LookupResult) -> Vec<String> {
+        Vec::new()
     }
 
-    fn ecs_documents(domain: String, _observed_at: u64) -> Result<Vec<String>, Error> {
-        Self::domain_machines(domain).map(|_| Vec::new())
+    fn ocsf_inventory(_found: LookupResult, _observed_at: u64) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
+    fn ecs_documents(_found: LookupResult, _observed_at: u64) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
     }
 }
