@@ -1,91 +1,48 @@
-//! Builds the connector for `wasm32-unknown-unknown` and encodes it as a
-//! component, so that `cargo run`/`cargo test` on this crate need nothing else.
+//! Builds the connector and the wasi:http adapter for `wasm32-unknown-unknown`
+//! and encodes them as components, so that `cargo build` needs nothing else.
 //! As wasmtime's `crates/test-programs/artifacts/build.rs` does for its guests.
 //!
-//! It also builds the wasi:http adapter (`adapters/wasi-http`) the same way and
-//! plugs it into the connector, as `wac plug` does, with the `wac-graph` crate
-//! that `wac` itself uses: the result runs on any wasi:http platform.
+//! It also plugs the adapter into the connector, as `wac plug` does, with the
+//! `wac-graph` crate that `wac` itself uses: the result runs on any wasi:http
+//! platform.
 //!
 //! The components are always built with the `component` profile (release,
 //! tuned for size): they are what ships, and what the size test and
-//! benchmarks must see.
+//! benchmarks must see. They land in `target/component/`.
 
-use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "build/guests.rs"]
+mod guests;
+
+use anyhow::{Context, Result};
 use wac_graph::{CompositionGraph, EncodeOptions, types::Package};
 
-const TARGET: &str = "wasm32-unknown-unknown";
-
-/// Release, tuned for size (see the workspace's Cargo.toml).
-const PROFILE: &str = "component";
-
-/// Each guest: its package, its core module, and the variable that tells the
-/// host crate where its component is.
-const GUESTS: &[(&str, &str, &str)] = &[
-    ("mde-connector", "mde_connector", "MDE_CONNECTOR_COMPONENT"),
-    (
-        "mde-wasi-http-adapter",
-        "mde_wasi_http_adapter",
-        "MDE_WASI_HTTP_ADAPTER_COMPONENT",
-    ),
-    // Only for the sandbox tests; never shipped.
-    (
-        "misbehaving-guest",
-        "misbehaving_guest",
-        "MISBEHAVING_GUEST_COMPONENT",
-    ),
+/// Each shipped guest: its package, and its core module's name.
+const GUESTS: &[(&str, &str)] = &[
+    ("mde-connector", "mde_connector"),
+    ("mde-wasi-http-adapter", "mde_wasi_http_adapter"),
 ];
 
 fn main() -> Result<()> {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
-    let root = manifest_dir.parent().context("host-test has a parent")?;
+    let root = guests::workspace_root()?;
     for input in [
         "src",
         "wit",
         "adapters",
         "Cargo.toml",
         "Cargo.lock",
-        "host-test/guests",
+        "host/build",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
-    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    let target_dir = guests::component_dir(&root);
+    let built = guests::build(&root, &target_dir, GUESTS)?;
+    let (connector, adapter) = (&built[0], &built[1]);
+    println!(
+        "cargo:rustc-env=MDE_CONNECTOR_COMPONENT={}",
+        connector.display()
+    );
 
-    // A target directory of its own: the outer cargo holds a lock on its own.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("component");
-    ensure_wasm_target()?;
-
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--profile", PROFILE, "--target", TARGET])
-        .args(
-            GUESTS
-                .iter()
-                .flat_map(|(package, _, _)| ["--package", package]),
-        )
-        .env("CARGO_TARGET_DIR", &target_dir)
-        // Flags meant for the host (target-cpu=native, clippy's wrapper) do not apply to wasm.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .status()
-        .context("running cargo to build the component")?;
-    if !status.success() {
-        bail!("building the guests for {TARGET} failed");
-    }
-    for (_, module, variable) in GUESTS {
-        let component = encode(&target_dir, module)?;
-        println!("cargo:rustc-env={variable}={}", component.display());
-    }
-
-    let read = |module: &str| std::fs::read(target_dir.join(format!("{module}.component.wasm")));
-    let composed = plug(&read("mde_wasi_http_adapter")?, &read("mde_connector")?)
+    let composed = plug(&std::fs::read(adapter)?, &std::fs::read(connector)?)
         .context("plugging the adapter into the connector")?;
     let composed_path = target_dir.join("mde_connector_wasi_http.component.wasm");
     std::fs::write(&composed_path, composed)?;
@@ -107,49 +64,4 @@ fn plug(adapter: &[u8], connector: &[u8]) -> Result<Vec<u8>> {
     let adapter = graph.register_package(adapter)?;
     wac_graph::plug(&mut graph, vec![adapter], socket)?;
     Ok(graph.encode(EncodeOptions::default())?)
-}
-
-/// Encodes a guest's core module as a component, next to the module.
-fn encode(target_dir: &Path, module: &str) -> Result<PathBuf> {
-    let module_path = target_dir
-        .join(TARGET)
-        .join(PROFILE)
-        .join(format!("{module}.wasm"));
-    let bytes = std::fs::read(&module_path)
-        .with_context(|| format!("reading {}", module_path.display()))?;
-    let component = wit_component::ComponentEncoder::default()
-        .module(&bytes)?
-        .validate(true)
-        .encode()
-        .context("encoding the component")?;
-    // In the target directory, for `wasm-tools component wit` and other hosts.
-    let component_path = target_dir.join(format!("{module}.component.wasm"));
-    std::fs::write(&component_path, &component)?;
-    Ok(component_path)
-}
-
-/// A fresh machine has rustup and cargo but not the wasm target: add it.
-fn ensure_wasm_target() -> Result<()> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .context("asking rustc for its sysroot")?;
-    let sysroot = String::from_utf8(sysroot.stdout)?;
-    if Path::new(sysroot.trim())
-        .join("lib/rustlib")
-        .join(TARGET)
-        .exists()
-    {
-        return Ok(());
-    }
-    println!("cargo:warning=installing the {TARGET} target with rustup");
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status()
-        .context("the wasm target is missing and rustup could not be run; run `rustup target add wasm32-unknown-unknown`")?;
-    if !status.success() {
-        bail!("`rustup target add {TARGET}` failed");
-    }
-    Ok(())
 }

@@ -1,8 +1,8 @@
 //! Many lookups in a row, each answered by one NDJSON record with its provenance.
 
-use crate::clock::Clock;
-use crate::convert;
-use crate::runtime::{Instance, mde::connector::types::Error};
+use mde_connector_host::clock::Clock;
+
+use mde_connector_host::{Error, Instance};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::time::{Duration, SystemTime};
@@ -83,7 +83,7 @@ pub fn run(
                 );
             }
             Ok(Err(e)) => {
-                let e = convert::error(e);
+                let e = mde_connector::Error::from(e);
                 record.error = Some(RecordError {
                     kind: e.kind().to_owned(),
                     message: e.to_string(),

@@ -1,27 +1,29 @@
-//! `host-test DOMAIN`: run the connector component on a domain and print the machines.
+//! `mde-connector DOMAIN`: run the connector component on a domain and print the machines.
 //!
 //! By default the component talks to the embedded fake tenant; `--replay FILE`
 //! answers its requests from a file, and `--live` sends them to Defender for
-//! Endpoint through the host's policy.
+//! Endpoint. Every request goes through the host's policy, whichever it is.
 
-use anyhow::{Context, Result, bail};
+mod batch;
+mod output;
+mod settings;
+
+use anyhow::{Context, Result};
 use clap::Parser;
-use host_test::backend::{HttpBackend, Replay};
-use host_test::budget::Limits;
-use host_test::clock::{Clock, SystemClock};
-use host_test::fake_tenant::{self, FakeTenant};
-use host_test::live::{LiveBackend, LiveOptions};
-use host_test::output::{self, Format};
-use host_test::policy::{Budgets, Gateway, Policy};
-use host_test::runtime::{
-    Auth, ClientCredentials, Cloud, CustomCloud, Geo, RuntimeOptions, Settings,
-};
-use host_test::{HostState, Runtime, batch, convert};
+use host_test::fake_tenant::FakeTenant;
+use host_test::replay::Replay;
 use mde_connector::Error;
+use mde_connector_host::budget::Limits;
+use mde_connector_host::clock::Clock;
+use mde_connector_host::gateway::PolicyOptions;
+use mde_connector_host::live::{LiveOptions, LiveTransport};
+use mde_connector_host::runtime::{COMPONENT, RuntimeOptions};
+use mde_connector_host::{Instance, Runtime, Settings};
+use output::Format;
+use settings::CloudName;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -61,21 +63,20 @@ struct Cli {
     #[arg(long)]
     show_requests: bool,
 
-    /// The cloud: commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod, or
-    /// custom (with --api-base, --login-host and --scope).
-    #[arg(long, default_value = "commercial")]
-    cloud: String,
+    /// The cloud; custom takes --api-base, --login-host and --scope.
+    #[arg(long, value_enum, env = "MDE_CLOUD", default_value_t = CloudName::Commercial)]
+    cloud: CloudName,
 
     /// API base URL of a custom cloud.
-    #[arg(long)]
+    #[arg(long, env = "MDE_API_BASE")]
     api_base: Option<String>,
 
     /// Login host URL of a custom cloud.
-    #[arg(long)]
+    #[arg(long, env = "MDE_LOGIN_HOST")]
     login_host: Option<String>,
 
     /// Token scope of a custom cloud.
-    #[arg(long)]
+    #[arg(long, env = "MDE_SCOPE")]
     scope: Option<String>,
 
     /// Plain http:// to loopback addresses, for a test server as a custom cloud.
@@ -125,56 +126,58 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
-    let cloud = cloud(cli)?;
-    let clock = SystemClock::shared();
-    let credentials = auth_from_env(cli)?;
-    let (auth, backend): (Auth, Box<dyn HttpBackend + Send>) = match &cli.replay {
-        Some(path) => {
+    let cloud = settings::cloud(cli.cloud, &cli.api_base, &cli.login_host, &cli.scope)?;
+    let credentials = settings::auth_from_env(cli.client_secret_file.as_deref())?;
+    let runtime = Runtime::with_options(
+        COMPONENT,
+        RuntimeOptions {
+            cache_dir: cache_dir(cli),
+            policy: policy(cli),
+            ..RuntimeOptions::default()
+        },
+    )?;
+    let mut instance = match (&cli.replay, cli.live) {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let replay =
                 Replay::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
-            // A replay holds only the API's answers: the host manages authentication.
-            (credentials.unwrap_or(Auth::HostManaged), Box::new(replay))
-        }
-        None => {
-            let (auth, transport): (Auth, Box<dyn HttpBackend + Send>) = if cli.live {
-                let auth = credentials.context(
-                    "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET",
-                )?;
-                (auth, Box::new(LiveBackend::new(&LiveOptions::default())))
-            } else {
-                let demo = Auth::ClientCredentials(ClientCredentials {
-                    tenant_id: fake_tenant::TENANT_ID.into(),
-                    client_id: fake_tenant::CLIENT_ID.into(),
-                    client_secret: fake_tenant::CLIENT_SECRET.into(),
-                });
-                let fake = FakeTenant::new(clock.clone());
-                (credentials.unwrap_or(demo), Box::new(fake))
+            // A replay holds only the API's answers: the host manages
+            // authentication. A recording is played once: no retries.
+            let settings = Settings {
+                cloud,
+                auth: credentials.unwrap_or_default(),
             };
-            let gateway = gateway(cli, &cloud, &auth, clock.clone(), transport)?;
-            (auth, Box::new(gateway))
+            let once = PolicyOptions {
+                max_attempts: 1,
+                ..policy(cli)
+            };
+            runtime.with_policy(once).instantiate(settings, replay)?
+        }
+        (None, true) => {
+            let auth = credentials.context(
+                "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET",
+            )?;
+            let live = LiveTransport::new(&LiveOptions::default());
+            runtime.instantiate(Settings { cloud, auth }, live)?
+        }
+        (None, false) => {
+            let auth = credentials.unwrap_or_else(settings::demo_credentials);
+            let fake = FakeTenant::new(runtime.clock().clone());
+            runtime.instantiate(Settings { cloud, auth }, fake)?
         }
     };
-    let runtime = Runtime::with_options(
-        host_test::runtime::COMPONENT,
-        RuntimeOptions {
-            cache_dir: cache_dir(cli),
-            ..RuntimeOptions::default()
-        },
-    )?;
-    let mut state = HostState::new(Settings { cloud, auth }, backend);
-    state.echo_requests = cli.show_requests;
-    let mut instance = runtime.instantiate(state)?;
+    instance.state_mut().echo_requests = cli.show_requests;
 
     if let Some(source) = &cli.domains {
+        let clock = runtime.clock().clone();
         return run_batch(cli, &mut instance, source, clock.as_ref());
     }
     let domain = cli.domain.as_deref().unwrap_or_default();
     let found = match instance.lookup(domain)? {
         Ok(found) => found,
         Err(e) => {
-            let e = convert::error(e);
+            let e = mde_connector::Error::from(e);
             eprintln!("error: {e}");
             return Ok(ExitCode::from(exit_status(&e)));
         }
@@ -199,7 +202,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
 
 fn run_batch(
     cli: &Cli,
-    instance: &mut host_test::Instance,
+    instance: &mut Instance,
     source: &str,
     clock: &dyn Clock,
 ) -> Result<ExitCode> {
@@ -224,7 +227,7 @@ fn run_batch(
     batch::run(
         instance,
         domains,
-        &cli.cloud,
+        &cli.cloud.name(),
         clock,
         BATCH_MAX_WAIT,
         |record| {
@@ -248,36 +251,17 @@ fn run_batch(
     })
 }
 
-/// The policy in front of a transport: allow-list of the cloud's hosts,
-/// budget per tenant and client, retries.
-fn gateway(
-    cli: &Cli,
-    cloud: &Cloud,
-    auth: &Auth,
-    clock: Arc<dyn Clock>,
-    transport: Box<dyn HttpBackend + Send>,
-) -> Result<Gateway> {
-    let endpoints = convert::cloud(cloud)
-        .endpoints()
-        .map_err(|e| anyhow::anyhow!("invalid-settings: {e}"))?;
-    let mut policy = Policy::for_endpoints(&endpoints).map_err(|e| anyhow::anyhow!(e))?;
-    policy.allow_loopback_http = cli.allow_loopback_http;
-    policy.limits = Limits {
-        per_minute: cli.rate_per_minute,
-        per_hour: cli.rate_per_hour,
-    };
-    policy.max_wait = Duration::from_secs(cli.max_wait);
-    let budget_key = match auth {
-        Auth::ClientCredentials(c) => format!("{}/{}", c.tenant_id, c.client_id),
-        Auth::BearerToken(_) | Auth::HostManaged => "bearer".to_owned(),
-    };
-    Ok(Gateway::new(
-        policy,
-        budget_key,
-        Budgets::default(),
-        clock,
-        transport,
-    ))
+/// The host's policy, from the flags.
+fn policy(cli: &Cli) -> PolicyOptions {
+    PolicyOptions {
+        allow_loopback_http: cli.allow_loopback_http,
+        limits: Limits {
+            per_minute: cli.rate_per_minute,
+            per_hour: cli.rate_per_hour,
+        },
+        max_wait: Duration::from_secs(cli.max_wait),
+        ..PolicyOptions::default()
+    }
 }
 
 fn cache_dir(cli: &Cli) -> Option<PathBuf> {
@@ -305,65 +289,5 @@ fn exit_status(e: &Error) -> u8 {
         Error::Unauthorized(_) | Error::Forbidden(_) => EXIT_AUTH,
         Error::RateLimited(_) => EXIT_RATE_LIMITED,
         _ => EXIT_OTHER,
-    }
-}
-
-fn cloud(cli: &Cli) -> Result<Cloud> {
-    Ok(match cli.cloud.as_str() {
-        "commercial" => Cloud::Commercial,
-        "us" => Cloud::Geo(Geo::Us),
-        "eu" => Cloud::Geo(Geo::Eu),
-        "uk" => Cloud::Geo(Geo::Uk),
-        "au" => Cloud::Geo(Geo::Au),
-        "swa" => Cloud::Geo(Geo::Swa),
-        "ina" => Cloud::Geo(Geo::Ina),
-        "gcc" => Cloud::Gcc,
-        "gcc-high" => Cloud::GccHigh,
-        "dod" => Cloud::Dod,
-        "custom" => Cloud::Custom(CustomCloud {
-            api_base: cli
-                .api_base
-                .clone()
-                .context("--cloud custom needs --api-base")?,
-            login_host: cli
-                .login_host
-                .clone()
-                .context("--cloud custom needs --login-host")?,
-            scope: cli.scope.clone().context("--cloud custom needs --scope")?,
-        }),
-        other => bail!(
-            "unknown cloud {other:?}: expected commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod or custom"
-        ),
-    })
-}
-
-/// Credentials come from the environment (or a file) only, never from flags:
-/// flags show up in `ps` and shell history.
-fn auth_from_env(cli: &Cli) -> Result<Option<Auth>> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(token) = var("MDE_TOKEN") {
-        return Ok(Some(Auth::BearerToken(token)));
-    }
-    let secret = match &cli.client_secret_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading the client secret from {}", path.display()))?
-                .trim_end_matches(['\r', '\n'])
-                .to_owned(),
-        ),
-        None => var("MDE_CLIENT_SECRET"),
-    };
-    match (var("MDE_TENANT_ID"), var("MDE_CLIENT_ID"), secret) {
-        (None, None, None) => Ok(None),
-        (Some(tenant_id), Some(client_id), Some(client_secret)) => {
-            Ok(Some(Auth::ClientCredentials(ClientCredentials {
-                tenant_id,
-                client_id,
-                client_secret,
-            })))
-        }
-        _ => bail!(
-            "client credentials need all of MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET (or --client-secret-file)"
-        ),
     }
 }

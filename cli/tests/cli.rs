@@ -1,20 +1,22 @@
 //! The command line: formats, replay, request echo, exit statuses.
 
-mod schema;
-
 use std::io::Write;
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const ENV: [&str; 4] = [
+const ENV: [&str; 8] = [
     "MDE_TOKEN",
     "MDE_TENANT_ID",
     "MDE_CLIENT_ID",
     "MDE_CLIENT_SECRET",
+    "MDE_CLOUD",
+    "MDE_API_BASE",
+    "MDE_LOGIN_HOST",
+    "MDE_SCOPE",
 ];
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mde-connector"));
     command.args(args);
     command
         .arg("--cache-dir")
@@ -110,7 +112,7 @@ fn now_ms() -> u64 {
 
 #[test]
 fn ocsf_prints_one_valid_event_per_machine_observed_now() {
-    let ocsf = schema::ocsf::Ocsf::load(&schema::reference_dir().join("ocsf"));
+    let ocsf = host_test::schema::ocsf();
     let before = now_ms();
     let out = cli(&["contoso.com", "--format", "ocsf"], &[]);
     let after = now_ms();
@@ -133,7 +135,7 @@ fn ocsf_prints_one_valid_event_per_machine_observed_now() {
 
 #[test]
 fn ecs_prints_one_valid_document_per_machine() {
-    let ecs = schema::ecs::Ecs::load(&schema::reference_dir().join("ecs/fields.csv"));
+    let ecs = host_test::schema::ecs();
     let out = cli(&["fabrikam.com", "--format", "ecs"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -317,10 +319,52 @@ fn wrong_credentials_exit_3_and_never_echo_the_secret() {
 }
 
 #[test]
+fn the_cloud_comes_from_mde_variables_and_flags_win() {
+    let file = replay_file(r#"[{"status": 200, "body": "{\"value\": []}"}]"#);
+    let replay = file.path().to_str().unwrap();
+    let requested = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["contoso.com", "--show-requests", "--replay", replay];
+        all.extend_from_slice(args);
+        let out = cli(&all, env);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    assert!(
+        requested(&[], &[("MDE_CLOUD", "eu")]).starts_with(
+            "GET https://eu.api.security.microsoft.com/api/domains/contoso.com/machines"
+        )
+    );
+    assert!(
+        requested(&["--cloud", "gcc-high"], &[("MDE_CLOUD", "eu")])
+            .starts_with("GET https://api-gov.securitycenter.microsoft.us/api/")
+    );
+    let custom = [
+        ("MDE_CLOUD", "custom"),
+        ("MDE_API_BASE", "https://api.example.test"),
+        ("MDE_LOGIN_HOST", "https://login.example.test"),
+        ("MDE_SCOPE", "https://api.example.test/.default"),
+    ];
+    assert!(
+        requested(&[], &custom)
+            .starts_with("GET https://api.example.test/api/domains/contoso.com/machines")
+    );
+    assert!(
+        requested(&["--api-base", "https://flag.example.test"], &custom)
+            .starts_with("GET https://flag.example.test/api/")
+    );
+}
+
+#[test]
 fn invalid_settings_exit_2() {
     let out = cli(&["contoso.com", "--cloud", "mars"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown cloud \"mars\""));
+    // clap names the accepted clouds.
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("invalid value 'mars' for '--cloud <CLOUD>'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod, custom"));
 
     let out = cli(&["contoso.com"], &[("MDE_TENANT_ID", "t")]);
     assert_eq!(out.status.code(), Some(2));
@@ -379,7 +423,7 @@ fn a_batch_prints_one_record_per_domain_with_provenance() {
 
 #[test]
 fn a_batch_reads_stdin() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_host-test"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mde-connector"))
         .args([
             "--domains",
             "-",
@@ -413,9 +457,9 @@ fn live_needs_credentials_from_the_environment() {
 
 #[test]
 fn live_runs_end_to_end_against_a_local_server_as_a_custom_cloud() {
-    use host_test::clock::SystemClock;
     use host_test::fake_server::{Encoding, FakeServer};
     use host_test::fake_tenant::{self, FakeTenant};
+    use mde_connector_host::clock::SystemClock;
     let fake = std::sync::Arc::new(std::sync::Mutex::new(
         FakeTenant::new(SystemClock::shared()),
     ));
@@ -480,7 +524,7 @@ fn a_batch_shows_progress_when_stderr_is_a_terminal() {
     let file = replay_file("contoso.com\nnothing-here.example\n");
     let command = format!(
         "{} --domains {} --cache-dir {}",
-        env!("CARGO_BIN_EXE_host-test"),
+        env!("CARGO_BIN_EXE_mde-connector"),
         file.path().display(),
         concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"),
     );
@@ -497,12 +541,12 @@ fn a_batch_shows_progress_when_stderr_is_a_terminal() {
 
 #[test]
 fn live_requests_go_through_the_proxy_from_the_environment_unless_no_proxy() {
-    use host_test::backend::FnBackend;
     use host_test::fake_server::{Encoding, FakeServer};
-    use host_test::runtime::{Request, Response};
+    use mde_connector_host::runtime::{Request, Response};
+    use mde_connector_host::transport::FnTransport;
     use std::sync::{Arc, Mutex};
     let answering = |seen: Arc<Mutex<Vec<String>>>| {
-        Arc::new(Mutex::new(FnBackend(move |r: &Request| {
+        Arc::new(Mutex::new(FnTransport(move |r: &Request| {
             seen.lock().unwrap().push(r.url.clone());
             Ok(Response {
                 status: 200,

@@ -4,16 +4,15 @@
 //! a table of the targets read back from criterion's own estimates.
 
 use criterion::{Criterion, Throughput, criterion_group};
-use host_test::backend::FnBackend;
-use host_test::budget::Limits;
-use host_test::clock::ManualClock;
 use host_test::fake_tenant::{self, FakeTenant};
-use host_test::policy::{Budgets, Gateway, Policy};
-use host_test::runtime::{
-    self, Auth, COMPONENT, ClientCredentials, Cloud, Request, Response, RuntimeOptions, Settings,
-};
-use host_test::{HostState, Runtime};
 use mde_connector::http::{Request as CoreRequest, Response as CoreResponse, TransportError};
+use mde_connector_host::budget::Limits;
+use mde_connector_host::cache;
+use mde_connector_host::clock::ManualClock;
+use mde_connector_host::gateway::PolicyOptions;
+use mde_connector_host::runtime::{self, COMPONENT, Request, Response, RuntimeOptions};
+use mde_connector_host::transport::FnTransport;
+use mde_connector_host::{Auth, ClientCredentials, Cloud, Runtime, Settings};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,8 +35,8 @@ fn host_managed() -> Settings {
 
 fn stub(
     body: Vec<u8>,
-) -> FnBackend<impl FnMut(&Request) -> Result<Response, runtime::TransportError>> {
-    FnBackend(move |_: &Request| {
+) -> FnTransport<impl FnMut(&Request) -> Result<Response, runtime::TransportError>> {
+    FnTransport(move |_: &Request| {
         Ok(Response {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -64,7 +63,7 @@ fn lookup_500(c: &mut Criterion) {
     let body = largest_answer();
     let runtime = Runtime::new().unwrap();
     let mut instance = runtime
-        .instantiate(HostState::new(host_managed(), Box::new(stub(body.clone()))))
+        .instantiate(host_managed(), stub(body.clone()))
         .unwrap();
     assert_eq!(
         instance
@@ -123,7 +122,7 @@ fn instantiate(c: &mut Criterion) {
             b.iter(|| {
                 black_box(
                     runtime
-                        .instantiate(HostState::new(host_managed(), Box::new(stub(Vec::new()))))
+                        .instantiate(host_managed(), stub(Vec::new()))
                         .unwrap(),
                 )
             })
@@ -141,13 +140,13 @@ fn load(c: &mut Criterion) {
     let mut group = c.benchmark_group("load");
     group.sample_size(10);
     group.bench_function("compile", |b| {
-        b.iter(|| black_box(runtime::load(&engine, COMPONENT, None).unwrap()))
+        b.iter(|| black_box(cache::load(&engine, COMPONENT, None).unwrap()))
     });
     let dir = cache_dir();
-    runtime::load(&engine, COMPONENT, Some(&dir)).unwrap();
+    cache::load(&engine, COMPONENT, Some(&dir)).unwrap();
     group.sample_size(100);
     group.bench_function("cached", |b| {
-        b.iter(|| black_box(runtime::load(&engine, COMPONENT, Some(&dir)).unwrap()))
+        b.iter(|| black_box(cache::load(&engine, COMPONENT, Some(&dir)).unwrap()))
     });
     group.finish();
 }
@@ -155,32 +154,24 @@ fn load(c: &mut Criterion) {
 fn throughput(c: &mut Criterion) {
     let clock = Arc::new(ManualClock::default());
     let fake = FakeTenant::new(clock.clone());
-    let mut policy = Policy::for_endpoints(
-        &mde_connector::settings::Cloud::Commercial
-            .endpoints()
-            .unwrap(),
-    )
-    .unwrap();
-    policy.limits = Limits {
-        per_minute: usize::MAX,
-        per_hour: usize::MAX,
+    // No budget: the figure is the component's and the host's, not a wait.
+    let unlimited = PolicyOptions {
+        limits: Limits {
+            per_minute: usize::MAX,
+            per_hour: usize::MAX,
+        },
+        ..PolicyOptions::default()
     };
     // The fake tenant's own limits (1,500 an hour): move its clock on by more
     // than 2.4 s a call so they never bind.
-    let gateway = Gateway::new(
-        policy,
-        "bench".into(),
-        Budgets::default(),
-        clock.clone(),
-        Box::new(FnBackend({
-            let mut fake = fake;
-            let clock = clock.clone();
-            move |r: &Request| {
-                clock.advance(Duration::from_secs(3));
-                Ok(fake.handle(r))
-            }
-        })),
-    );
+    let transport = FnTransport({
+        let mut fake = fake;
+        let clock = clock.clone();
+        move |r: &Request| {
+            clock.advance(Duration::from_secs(3));
+            Ok(fake.handle(r))
+        }
+    });
     let settings = Settings {
         cloud: Cloud::Commercial,
         auth: Auth::ClientCredentials(ClientCredentials {
@@ -189,10 +180,11 @@ fn throughput(c: &mut Criterion) {
             client_secret: fake_tenant::CLIENT_SECRET.into(),
         }),
     };
-    let runtime = Runtime::new().unwrap();
-    let mut instance = runtime
-        .instantiate(HostState::new(settings, Box::new(gateway)))
-        .unwrap();
+    let runtime = Runtime::new()
+        .unwrap()
+        .with_clock(clock)
+        .with_policy(unlimited);
+    let mut instance = runtime.instantiate(settings, transport).unwrap();
     let mut group = c.benchmark_group("throughput");
     group.throughput(Throughput::Elements(1));
     group.bench_function("fake-tenant-lookup", |b| {
@@ -225,10 +217,7 @@ fn mean_ns(id: &str) -> Option<f64> {
 fn footprint() -> (usize, usize) {
     let runtime = Runtime::new().unwrap();
     let mut instance = runtime
-        .instantiate(HostState::new(
-            host_managed(),
-            Box::new(stub(largest_answer())),
-        ))
+        .instantiate(host_managed(), stub(largest_answer()))
         .unwrap();
     instance.domain_machines("contoso.com").unwrap().unwrap();
     (instance.peak_memory(), COMPONENT.len())

@@ -2,8 +2,8 @@
 //! live client can be tested end to end against the fake tenant. One
 //! connection at a time, `Connection: close`; for tests, not for production.
 
-use crate::backend::HttpBackend;
-use crate::runtime::{Method, Request, Response};
+use mde_connector_host::runtime::{Method, Request, Response};
+use mde_connector_host::transport::Transport;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +30,7 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    pub fn start<B: HttpBackend + Send + 'static>(
+    pub fn start<B: Transport + Send + 'static>(
         backend: Arc<Mutex<B>>,
         encoding: Encoding,
     ) -> std::io::Result<Self> {
@@ -72,7 +72,7 @@ impl Drop for FakeServer {
     }
 }
 
-fn serve<B: HttpBackend>(
+fn serve<B: Transport>(
     stream: TcpStream,
     addr: SocketAddr,
     backend: &Mutex<B>,

@@ -5,10 +5,10 @@
 //! on the path only, so it serves any cloud's hosts, and can be put behind a
 //! real HTTP listener.
 
-use crate::backend::HttpBackend;
-use crate::budget::{Limits, RateWindow};
-use crate::clock::Clock;
-use crate::runtime::{Method, Request, Response, TransportError};
+use mde_connector_host::budget::{Limits, RateWindow};
+use mde_connector_host::clock::Clock;
+use mde_connector_host::runtime::{Method, Request, Response, TransportError};
+use mde_connector_host::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -195,7 +195,7 @@ impl FakeTenant {
     }
 }
 
-impl HttpBackend for FakeTenant {
+impl Transport for FakeTenant {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         Ok(self.handle(request))
     }

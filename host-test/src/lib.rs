@@ -1,25 +1,23 @@
-//! A wasmtime host for the mde-connector component.
+//! The mde-connector test host: what stands in for the network and the
+//! service, so the real component runs through the real host
+//! ([`mde_connector_host`]) with nothing leaving the machine.
 //!
-//! - [`runtime`]: loads the component once (compiled or from the cache) and
-//!   instantiates it with this crate's imports, inside the sandbox's limits.
-//! - [`policy`]: the one function every outbound request passes through:
-//!   egress allow-list, rate [`budget`], retries on a [`clock`].
-//! - [`backend`]: where requests finally go: the [`fake_tenant`] (in process,
-//!   or over loopback HTTP with [`fake_server`]), a [`backend::Replay`] of
-//!   recorded answers, or the network ([`live`]).
-//! - [`batch`], [`output`], [`convert`]: many lookups, tables and JSON for
-//!   people and pipelines, WIT types back to the core's.
+//! - [`fake_tenant`]: a Defender tenant in process (token endpoint, demo
+//!   domains, error envelopes, the service's rate limits), a
+//!   [`Transport`](mde_connector_host::transport::Transport);
+//! - [`fake_server`]: any transport served over HTTP on 127.0.0.1, for the
+//!   live transport's tests;
+//! - [`replay`]: recorded answers given out in order;
+//! - [`schema`]: OCSF and ECS checkers read from `schemas/`;
+//! - [`canary`]: credentials that must never be printed, and the answers
+//!   that make every error path run.
+//!
+//! The integration tests (`tests/`) and benches (`benches/`) drive the built
+//! component through all of it; `guests/misbehaving` is a bad guest for the
+//! sandbox tests.
 
-pub mod backend;
-pub mod batch;
-pub mod budget;
-pub mod clock;
-pub mod convert;
+pub mod canary;
 pub mod fake_server;
 pub mod fake_tenant;
-pub mod live;
-pub mod output;
-pub mod policy;
-pub mod runtime;
-
-pub use runtime::{HostState, Instance, Runtime};
+pub mod replay;
+pub mod schema;

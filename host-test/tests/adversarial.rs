@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use host_test::runtime::Auth;
-use host_test::runtime::mde::connector::types::{Error, Machine};
+use mde_connector_host::Auth;
+use mde_connector_host::runtime::mde::connector::types::{Error, Machine};
 use serde_json::{Value, json};
 
 /// The component's answer to one 200 with `body`, under host-managed auth.

@@ -2,29 +2,16 @@
 //! machine of the fake tenant, checked against the schemas' own files.
 
 mod common;
-mod schema;
 
 use common::{Tenant, demo_credentials, settings};
-use host_test::Instance;
 use host_test::fake_tenant::DEMO_DOMAINS;
-use host_test::runtime::Machine;
-use schema::ecs::Ecs;
-use schema::ocsf::Ocsf;
+use host_test::schema::{ecs, ocsf};
+use mde_connector_host::Instance;
+use mde_connector_host::runtime::Machine;
 use serde_json::{Value, json};
-use std::sync::OnceLock;
 
 /// 2026-11-28T10:15:02.345Z.
 const OBSERVED_AT: u64 = 1_795_860_902_345;
-
-fn ocsf() -> &'static Ocsf {
-    static OCSF: OnceLock<Ocsf> = OnceLock::new();
-    OCSF.get_or_init(|| Ocsf::load(&schema::reference_dir().join("ocsf")))
-}
-
-fn ecs() -> &'static Ecs {
-    static ECS: OnceLock<Ecs> = OnceLock::new();
-    ECS.get_or_init(|| Ecs::load(&schema::reference_dir().join("ecs/fields.csv")))
-}
 
 fn instance() -> Instance {
     Tenant::new().instance(settings(demo_credentials()))

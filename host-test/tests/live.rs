@@ -4,51 +4,73 @@
 mod common;
 
 use common::*;
-use host_test::backend::FnBackend;
-use host_test::clock::Clock;
 use host_test::fake_server::{Encoding, FakeServer};
-use host_test::live::{LiveBackend, LiveOptions};
-use host_test::policy::{Budgets, Gateway, Policy};
-use host_test::runtime::mde::connector::types::Error;
-use host_test::runtime::{Cloud, CustomCloud, Request, Response, Settings, TransportError};
-use mde_connector::settings::Endpoints;
+use mde_connector_host::clock::{Clock, ManualClock};
+use mde_connector_host::gateway::PolicyOptions;
+use mde_connector_host::live::{LiveOptions, LiveTransport};
+use mde_connector_host::runtime::{Request, Response, TransportError};
+use mde_connector_host::transport::FnTransport;
+use mde_connector_host::{Auth, Cloud, Endpoints, Error, Instance, Settings};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn custom_cloud(server: &FakeServer) -> Cloud {
-    Cloud::Custom(CustomCloud {
-        api_base: server.origin(),
-        login_host: server.origin(),
+/// `origin` as a custom cloud for both the API and the login host.
+fn custom_cloud(origin: &str) -> Cloud {
+    Cloud::Custom(Endpoints {
+        api_base: origin.to_owned(),
+        login_host: origin.to_owned(),
         scope: "https://api.securitycenter.microsoft.com/.default".into(),
     })
 }
 
-/// The component, through the policy and the live client, to `server`.
-fn live_instance(
-    server: &FakeServer,
-    tenant: &Tenant,
+/// The component, through the policy (loopback http allowed, `attempts`
+/// attempts) and the live client, to `origin`, on `clock`.
+fn live_to(
+    origin: &str,
+    auth: Auth,
+    clock: Arc<dyn Clock>,
+    attempts: u32,
     options: LiveOptions,
-) -> host_test::Instance {
-    let endpoints = Endpoints {
-        api_base: server.origin(),
-        login_host: server.origin(),
-        scope: "s".into(),
+) -> Instance {
+    let policy = PolicyOptions {
+        allow_loopback_http: true,
+        max_attempts: attempts,
+        ..PolicyOptions::default()
     };
-    let mut policy = Policy::for_endpoints(&endpoints).unwrap();
-    policy.allow_loopback_http = true;
-    let gateway = Gateway::new(
-        policy,
-        "tenant/client".into(),
-        Budgets::default(),
+    runtime()
+        .with_clock(clock)
+        .with_policy(policy)
+        .instantiate(
+            Settings {
+                cloud: custom_cloud(origin),
+                auth,
+            },
+            LiveTransport::new(&options),
+        )
+        .unwrap()
+}
+
+/// The component with the demo credentials, through the shipped policy and
+/// the live client, to `server`.
+fn live_instance(server: &FakeServer, tenant: &Tenant, options: LiveOptions) -> Instance {
+    live_to(
+        &server.origin(),
+        demo_credentials(),
         tenant.clock.clone(),
-        Box::new(LiveBackend::new(&options)),
-    );
-    instance(
-        Settings {
-            cloud: custom_cloud(server),
-            auth: demo_credentials(),
-        },
-        gateway,
+        PolicyOptions::default().max_attempts,
+        options,
+    )
+}
+
+/// The same with host-managed auth, for servers that are not the fake tenant.
+fn host_managed_to(server: &FakeServer, options: LiveOptions) -> Instance {
+    let clock = Arc::new(ManualClock::default());
+    live_to(
+        &server.origin(),
+        Auth::HostManaged,
+        clock,
+        PolicyOptions::default().max_attempts,
+        options,
     )
 }
 
@@ -95,13 +117,10 @@ fn token_lookup_rate_limit_retry_and_success_over_real_http() {
         ]
     );
     assert_eq!(
-        header(&fake.requests[1], "authorization"),
+        fake.requests[1].header("authorization"),
         Some("Bearer fake-access-token-1")
     );
-    assert_eq!(
-        header(&fake.requests[1], "accept"),
-        Some("application/json")
-    );
+    assert_eq!(fake.requests[1].header("accept"), Some("application/json"));
 }
 
 #[test]
@@ -121,7 +140,9 @@ fn gzip_answers_are_decoded() {
 
 /// A server whose every answer is `answer`.
 fn serving(answer: Response, encoding: Encoding) -> FakeServer {
-    let backend = Arc::new(Mutex::new(FnBackend(move |_: &Request| Ok(answer.clone()))));
+    let backend = Arc::new(Mutex::new(FnTransport(move |_: &Request| {
+        Ok(answer.clone())
+    })));
     FakeServer::start(backend, encoding).unwrap()
 }
 
@@ -135,9 +156,7 @@ fn the_size_cap_holds_while_reading_and_after_decompression() {
     for encoding in [Encoding::Identity, Encoding::Deflate] {
         // Deflated, 200 KiB of spaces is a few hundred bytes on the wire.
         let server = serving(json(200, &big), encoding);
-        let tenant = Tenant::new();
-        let mut instance = live_instance(&server, &tenant, options.clone());
-        instance.state_mut().settings.auth = host_test::runtime::Auth::HostManaged;
+        let mut instance = host_managed_to(&server, options.clone());
         let e = instance
             .domain_machines("contoso.com")
             .unwrap()
@@ -155,9 +174,7 @@ fn redirects_are_not_followed() {
         answer(302, &[("Location", "https://elsewhere.example/")], ""),
         Encoding::Identity,
     );
-    let tenant = Tenant::new();
-    let mut instance = live_instance(&server, &tenant, LiveOptions::default());
-    instance.state_mut().settings.auth = host_test::runtime::Auth::HostManaged;
+    let mut instance = host_managed_to(&server, LiveOptions::default());
     let e = instance
         .domain_machines("contoso.com")
         .unwrap()
@@ -170,34 +187,9 @@ fn redirects_are_not_followed() {
 
 /// The component, with host-managed auth, through the policy (one attempt,
 /// loopback http allowed) and the live client, to `origin` as a custom cloud.
-fn one_attempt_to(origin: &str, options: LiveOptions) -> host_test::Instance {
-    let endpoints = Endpoints {
-        api_base: origin.to_owned(),
-        login_host: origin.to_owned(),
-        scope: "s".into(),
-    };
-    let mut policy = Policy::for_endpoints(&endpoints).unwrap();
-    policy.allow_loopback_http = true;
-    policy.max_attempts = 1;
-    let clock: Arc<dyn Clock> = Arc::new(host_test::clock::ManualClock::default());
-    let gateway = Gateway::new(
-        policy,
-        "k".into(),
-        Budgets::default(),
-        clock,
-        Box::new(LiveBackend::new(&options)),
-    );
-    instance(
-        Settings {
-            cloud: Cloud::Custom(CustomCloud {
-                api_base: endpoints.api_base,
-                login_host: endpoints.login_host,
-                scope: endpoints.scope,
-            }),
-            auth: host_test::runtime::Auth::HostManaged,
-        },
-        gateway,
-    )
+fn one_attempt_to(origin: &str, options: LiveOptions) -> Instance {
+    let clock = Arc::new(ManualClock::default());
+    live_to(origin, Auth::HostManaged, clock, 1, options)
 }
 
 #[test]

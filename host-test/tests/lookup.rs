@@ -3,10 +3,11 @@
 mod common;
 
 use common::*;
-use host_test::runtime::mde::connector::types::{
+use mde_connector_host::runtime::Level;
+use mde_connector_host::runtime::mde::connector::types::{
     Error, HealthStatus, OnboardingStatus, RiskScore, Service,
 };
-use host_test::runtime::{Auth, Cloud, CustomCloud, Geo, Level, Settings};
+use mde_connector_host::{Auth, Cloud, Endpoints, Geo, Settings};
 
 #[test]
 fn finds_the_machines_of_a_domain_with_a_fresh_token() {
@@ -41,7 +42,7 @@ fn finds_the_machines_of_a_domain_with_a_fresh_token() {
         ]
     );
     let get = &instance.state().requests[1];
-    assert_eq!(header(get, "accept"), Some("application/json"));
+    assert_eq!(get.header("accept"), Some("application/json"));
     assert_eq!(get.body, None);
 }
 
@@ -330,7 +331,7 @@ fn each_cloud_uses_its_own_hosts_and_scope() {
             "https%3A%2F%2Fapi-gov.securitycenter.microsoft.us%2F.default",
         ),
         (
-            Cloud::Custom(CustomCloud {
+            Cloud::Custom(Endpoints {
                 api_base: "https://api.example.test/".into(),
                 login_host: "https://login.example.test".into(),
                 scope: "https://api.example.test/.default".into(),
@@ -363,7 +364,7 @@ fn each_cloud_uses_its_own_hosts_and_scope() {
             "{cloud:?}: {body}"
         );
         assert_eq!(
-            header(&requests[0], "content-type"),
+            requests[0].header("content-type"),
             Some("application/x-www-form-urlencoded")
         );
         assert_eq!(
@@ -376,29 +377,37 @@ fn each_cloud_uses_its_own_hosts_and_scope() {
 
 #[test]
 fn invalid_settings_are_refused_without_any_request() {
-    let bad = [
-        Settings {
-            cloud: Cloud::Custom(CustomCloud {
-                api_base: "https://api.example.test/path".into(),
-                login_host: "https://login.example.test".into(),
-                scope: "s".into(),
-            }),
-            auth: Auth::HostManaged,
-        },
-        settings(Auth::BearerToken(String::new())),
-        settings(Auth::BearerToken("two words".into())),
-    ];
-    for settings in bad {
-        let mut instance = replaying(Auth::HostManaged, vec![]);
-        instance.state_mut().settings = settings.clone();
+    // A cloud the host cannot build its allow-list for is refused when the
+    // instance is made, with the component's own reason (the same core check).
+    let bad_cloud = Settings {
+        cloud: Cloud::Custom(Endpoints {
+            api_base: "https://api.example.test/path".into(),
+            login_host: "https://login.example.test".into(),
+            scope: "s".into(),
+        }),
+        auth: Auth::HostManaged,
+    };
+    let refused = runtime()
+        .instantiate(bad_cloud, host_test::replay::Replay::new([]))
+        .err()
+        .expect("the host refuses the cloud");
+    assert!(
+        refused
+            .to_string()
+            .starts_with("invalid-settings: api base"),
+        "{refused:#}"
+    );
+    // Credentials that cannot be sent are refused by the component.
+    for auth in [
+        Auth::BearerToken(String::new()),
+        Auth::BearerToken("two words".into()),
+    ] {
+        let mut instance = replaying(auth.clone(), vec![]);
         let e = instance
             .domain_machines("contoso.com")
             .unwrap()
             .unwrap_err();
-        assert!(
-            matches!(e, Error::InvalidSettings(_)),
-            "{settings:?}: {e:?}"
-        );
+        assert!(matches!(e, Error::InvalidSettings(_)), "{auth:?}: {e:?}");
         assert!(instance.state().requests.is_empty());
     }
 }
@@ -633,11 +642,11 @@ fn unknown_fields_are_ignored() {
 
 #[test]
 fn a_transport_failure_is_passed_on() {
-    use host_test::backend::FnBackend;
-    use host_test::runtime::TransportError;
+    use mde_connector_host::runtime::TransportError;
+    use mde_connector_host::transport::FnTransport;
     let mut instance = instance(
         settings(Auth::HostManaged),
-        FnBackend(|_: &_| Err(TransportError::Timeout)),
+        FnTransport(|_: &_| Err(TransportError::Timeout)),
     );
     let e = instance
         .domain_machines("contoso.com")

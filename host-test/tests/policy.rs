@@ -4,44 +4,67 @@
 mod common;
 
 use common::*;
-use host_test::backend::{FnBackend, HttpBackend};
-use host_test::budget::Limits;
-use host_test::clock::{Clock, ManualClock};
-use host_test::policy::{Budgets, Gateway, Policy};
-use host_test::runtime::mde::connector::types::Error;
-use host_test::runtime::{Auth, Cloud, Request, Response, Settings, TransportError};
-use mde_connector::settings::Cloud as CoreCloud;
+use mde_connector_host::budget::Limits;
+use mde_connector_host::clock::{Clock, ManualClock};
+use mde_connector_host::gateway::{Budgets, Gateway, Policy, PolicyOptions};
+use mde_connector_host::runtime::{Method, Request, Response, TransportError};
+use mde_connector_host::transport::{FnTransport, Transport};
+use mde_connector_host::{Auth, Cloud, Endpoints, Error, Instance, Settings};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn commercial_policy() -> Policy {
-    Policy::for_endpoints(&CoreCloud::Commercial.endpoints().unwrap()).unwrap()
+/// The host's policy as it ships.
+fn shipped_policy() -> PolicyOptions {
+    PolicyOptions::default()
 }
 
-/// A gateway over `transport`, and the clock it waits on.
-fn gateway(
-    policy: Policy,
-    transport: impl HttpBackend + Send + 'static,
-) -> (Gateway, Arc<ManualClock>) {
+/// An instance whose gateway follows `policy`, and the clock it waits on.
+fn instance_with(
+    settings: Settings,
+    policy: PolicyOptions,
+    transport: impl Transport + Send + 'static,
+) -> (Instance, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
-    let gateway = Gateway::new(
-        policy,
+    let instance = runtime()
+        .with_clock(clock.clone())
+        .with_policy(policy)
+        .instantiate(settings, transport)
+        .unwrap();
+    (instance, clock)
+}
+
+/// A gateway alone, for what no instance's settings can ask for.
+fn gateway(
+    endpoints: &Endpoints,
+    policy: PolicyOptions,
+    transport: impl Transport + Send + 'static,
+) -> Gateway {
+    Gateway::new(
+        Policy::for_endpoints(endpoints, policy).unwrap(),
         "tenant/client".into(),
         Budgets::default(),
-        clock.clone(),
+        Arc::new(ManualClock::default()),
         Box::new(transport),
-    );
-    (gateway, clock)
+    )
+}
+
+fn get(url: &str) -> Request {
+    Request {
+        method: Method::Get,
+        url: url.into(),
+        headers: vec![],
+        body: None,
+    }
 }
 
 /// A transport that answers from a list and counts what reached it.
 fn scripted(
     answers: Vec<Result<Response, TransportError>>,
-) -> (impl HttpBackend + Send, Arc<Mutex<Vec<Request>>>) {
+) -> (impl Transport + Send, Arc<Mutex<Vec<Request>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let mut answers = answers.into_iter();
-    let backend = FnBackend(move |r: &Request| {
+    let backend = FnTransport(move |r: &Request| {
         log.lock().unwrap().push(r.clone());
         answers
             .next()
@@ -57,21 +80,14 @@ fn empty() -> Result<Response, TransportError> {
 #[test]
 fn a_host_off_the_allow_list_is_refused_before_any_connection() {
     let (transport, seen) = scripted(vec![empty()]);
-    let (gateway, _) = gateway(commercial_policy(), transport);
-    // The component is configured for GCC High; the host allows only commercial hosts.
-    let mut instance = instance(
-        Settings {
-            cloud: Cloud::GccHigh,
-            auth: Auth::HostManaged,
-        },
-        gateway,
-    );
-    let e = instance
-        .domain_machines("contoso.com")
-        .unwrap()
-        .unwrap_err();
-    let Error::Transport(TransportError::Refused(why)) = e else {
-        panic!("expected a refusal, got {e:?}")
+    // A gateway for the commercial cloud, asked for a GCC High host.
+    let commercial = Cloud::Commercial.endpoints().unwrap();
+    let mut gateway = gateway(&commercial, shipped_policy(), transport);
+    let refused = gateway.send(&get(
+        "https://api-gov.securitycenter.microsoft.us/api/domains/contoso.com/machines",
+    ));
+    let Err(TransportError::Refused(why)) = refused else {
+        panic!("expected a refusal, got {refused:?}")
     };
     assert_eq!(
         why,
@@ -81,47 +97,100 @@ fn a_host_off_the_allow_list_is_refused_before_any_connection() {
 }
 
 #[test]
+fn every_instance_has_the_gateway_whatever_its_transport() {
+    // A budget of one call a minute and no waiting: the second lookup is
+    // refused by the gateway, so the transport sees one call. It holds for
+    // the fake tenant, a replay and a closure alike.
+    let one_a_minute = PolicyOptions {
+        limits: Limits {
+            per_minute: 1,
+            per_hour: 100,
+        },
+        max_wait: Duration::ZERO,
+        ..shipped_policy()
+    };
+    let tenant = Tenant::new();
+    let replay = Arc::new(Mutex::new(host_test::replay::Replay::new([
+        json(200, r#"{"value":[]}"#),
+        json(200, r#"{"value":[]}"#),
+    ])));
+    let (closure, closure_seen) = scripted(vec![empty(), empty()]);
+    let transports: Vec<(&str, Auth, Box<dyn Transport + Send>)> = vec![
+        (
+            "fake tenant",
+            demo_credentials(),
+            Box::new(tenant.fake.clone()),
+        ),
+        ("replay", Auth::HostManaged, Box::new(replay.clone())),
+        ("closure", Auth::HostManaged, Box::new(closure)),
+    ];
+    for (name, auth, transport) in transports {
+        let (mut instance, _) = instance_with(settings(auth), one_a_minute.clone(), transport);
+        assert!(
+            instance.domain_machines("contoso.com").unwrap().is_ok(),
+            "{name}"
+        );
+        let e = instance
+            .domain_machines("contoso.com")
+            .unwrap()
+            .unwrap_err();
+        let Error::RateLimited(limit) = e else {
+            panic!("{name}: expected rate-limited, got {e:?}")
+        };
+        assert_eq!(
+            limit.details.code.as_deref(),
+            Some("HostBudgetExhausted"),
+            "{name}"
+        );
+    }
+    // The token request, then one API call: token requests are not counted.
+    assert_eq!(
+        tenant.fake.lock().unwrap().requests.len(),
+        2,
+        "{:?}",
+        tenant.fake.lock().unwrap().requests
+    );
+    assert_eq!(closure_seen.lock().unwrap().len(), 1);
+    // The replay kept its second answer: the refused call never reached it.
+    assert!(replay.lock().unwrap().send(&get("https://x")).is_ok());
+}
+
+#[test]
 fn plain_http_only_to_loopback_and_only_when_asked() {
-    let loopback = mde_connector::settings::Endpoints {
+    let loopback = Endpoints {
         api_base: "http://127.0.0.1:8080".into(),
         login_host: "http://127.0.0.1:8080".into(),
         scope: "s".into(),
     };
-    let request = |url: &str| Request {
-        method: host_test::runtime::Method::Get,
-        url: url.into(),
-        headers: vec![],
-        body: None,
-    };
-    let mut policy = Policy::for_endpoints(&loopback).unwrap();
     let (transport, seen) = scripted(vec![empty(), empty()]);
-    let (mut refusing, _) = gateway(policy.clone(), transport);
+    let mut refusing = gateway(&loopback, shipped_policy(), transport);
     assert!(matches!(
-        refusing.send(&request("http://127.0.0.1:8080/api/x")),
+        refusing.send(&get("http://127.0.0.1:8080/api/x")),
         Err(TransportError::Refused(_))
     ));
-    policy.allow_loopback_http = true;
+    let allowing_policy = PolicyOptions {
+        allow_loopback_http: true,
+        ..shipped_policy()
+    };
     let (transport, _) = scripted(vec![empty()]);
-    let (mut allowing, _) = gateway(policy.clone(), transport);
+    let mut allowing = gateway(&loopback, allowing_policy.clone(), transport);
     assert_eq!(
         allowing
-            .send(&request("http://127.0.0.1:8080/api/x"))
+            .send(&get("http://127.0.0.1:8080/api/x"))
             .unwrap()
             .status,
         200
     );
 
     // Never for a host that is not loopback, even if it is on the list.
-    let mut remote = Policy::for_endpoints(&mde_connector::settings::Endpoints {
+    let remote = Endpoints {
         api_base: "http://api.example.test".into(),
         login_host: "http://api.example.test".into(),
         scope: "s".into(),
-    })
-    .unwrap();
-    remote.allow_loopback_http = true;
-    let (mut remote, _) = gateway(remote, scripted(vec![empty()]).0);
+    };
+    let mut remote = gateway(&remote, allowing_policy, scripted(vec![empty()]).0);
     assert!(matches!(
-        remote.send(&request("http://api.example.test/api/x")),
+        remote.send(&get("http://api.example.test/api/x")),
         Err(TransportError::Refused(_))
     ));
     assert!(seen.lock().unwrap().is_empty());
@@ -129,15 +198,16 @@ fn plain_http_only_to_loopback_and_only_when_asked() {
 
 #[test]
 fn a_call_over_budget_never_reaches_the_network() {
-    let mut policy = commercial_policy();
-    policy.limits = Limits {
-        per_minute: 2,
-        per_hour: 100,
+    let policy = PolicyOptions {
+        limits: Limits {
+            per_minute: 2,
+            per_hour: 100,
+        },
+        max_wait: Duration::ZERO,
+        ..shipped_policy()
     };
-    policy.max_wait = Duration::ZERO;
     let (transport, seen) = scripted(vec![empty(), empty(), empty()]);
-    let (gateway, clock) = gateway(policy, transport);
-    let mut instance = instance(settings(Auth::HostManaged), gateway);
+    let (mut instance, clock) = instance_with(settings(Auth::HostManaged), policy, transport);
     clock.advance(Duration::from_secs(1000));
     instance.domain_machines("a.example").unwrap().unwrap();
     clock.advance(Duration::from_secs(15));
@@ -154,14 +224,15 @@ fn a_call_over_budget_never_reaches_the_network() {
 
 #[test]
 fn the_budget_waits_when_the_wait_is_short() {
-    let mut policy = commercial_policy();
-    policy.limits = Limits {
-        per_minute: 1,
-        per_hour: 100,
+    let policy = PolicyOptions {
+        limits: Limits {
+            per_minute: 1,
+            per_hour: 100,
+        },
+        ..shipped_policy()
     };
     let (transport, seen) = scripted(vec![empty(), empty()]);
-    let (gateway, clock) = gateway(policy, transport);
-    let mut instance = instance(settings(Auth::HostManaged), gateway);
+    let (mut instance, clock) = instance_with(settings(Auth::HostManaged), policy, transport);
     instance.domain_machines("a.example").unwrap().unwrap();
     instance.domain_machines("b.example").unwrap().unwrap();
     assert_eq!(clock.now(), Duration::from_secs(60));
@@ -171,8 +242,8 @@ fn the_budget_waits_when_the_wait_is_short() {
 #[test]
 fn a_429_is_waited_out_and_retried() {
     let (transport, seen) = scripted(vec![Ok(answer(429, &[("Retry-After", "7")], "")), empty()]);
-    let (gateway, clock) = gateway(commercial_policy(), transport);
-    let mut instance = instance(settings(Auth::HostManaged), gateway);
+    let (mut instance, clock) =
+        instance_with(settings(Auth::HostManaged), shipped_policy(), transport);
     assert!(
         instance
             .domain_machines("contoso.com")
@@ -189,8 +260,8 @@ fn a_429_is_waited_out_and_retried() {
 #[test]
 fn a_429_beyond_the_longest_wait_goes_to_the_component() {
     let (transport, seen) = scripted(vec![Ok(answer(429, &[("Retry-After", "3600")], ""))]);
-    let (gateway, clock) = gateway(commercial_policy(), transport);
-    let mut instance = instance(settings(Auth::HostManaged), gateway);
+    let (mut instance, clock) =
+        instance_with(settings(Auth::HostManaged), shipped_policy(), transport);
     let e = instance
         .domain_machines("contoso.com")
         .unwrap()
@@ -212,10 +283,12 @@ fn server_errors_and_timeouts_of_the_get_back_off_then_give_up() {
         Ok(answer(502, &[], "")),
         empty(),
     ]);
-    let mut policy = commercial_policy();
-    policy.max_attempts = 4;
-    let (first, clock) = gateway(policy.clone(), transport);
-    let mut instance = instance(settings(Auth::HostManaged), first);
+    let policy = PolicyOptions {
+        max_attempts: 4,
+        ..shipped_policy()
+    };
+    let (mut instance, clock) =
+        instance_with(settings(Auth::HostManaged), policy.clone(), transport);
     let e = instance
         .domain_machines("contoso.com")
         .unwrap()
@@ -229,8 +302,7 @@ fn server_errors_and_timeouts_of_the_get_back_off_then_give_up() {
     assert!(clock.now() <= Duration::from_secs(7), "{:?}", clock.now());
 
     let (transport, seen) = scripted(vec![Ok(answer(500, &[], "")), empty()]);
-    let (second, _) = gateway(policy, transport);
-    let mut recovering = common::instance(settings(Auth::HostManaged), second);
+    let (mut recovering, _) = instance_with(settings(Auth::HostManaged), policy, transport);
     assert!(recovering.domain_machines("contoso.com").unwrap().is_ok());
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
@@ -238,8 +310,8 @@ fn server_errors_and_timeouts_of_the_get_back_off_then_give_up() {
 #[test]
 fn token_requests_are_not_retried_blindly() {
     let (transport, seen) = scripted(vec![Ok(answer(503, &[], "")), empty()]);
-    let (gateway, clock) = gateway(commercial_policy(), transport);
-    let mut instance = instance(settings(demo_credentials()), gateway);
+    let (mut instance, clock) =
+        instance_with(settings(demo_credentials()), shipped_policy(), transport);
     let e = instance
         .domain_machines("contoso.com")
         .unwrap()
@@ -254,28 +326,34 @@ fn token_requests_are_not_retried_blindly() {
 
 #[test]
 fn the_budget_is_per_tenant_and_client() {
-    let mut policy = commercial_policy();
-    policy.limits = Limits {
-        per_minute: 1,
-        per_hour: 100,
+    let policy = PolicyOptions {
+        limits: Limits {
+            per_minute: 1,
+            per_hour: 100,
+        },
+        max_wait: Duration::ZERO,
+        ..shipped_policy()
     };
-    policy.max_wait = Duration::ZERO;
-    let budgets = Budgets::default();
-    let clock = Arc::new(ManualClock::default());
-    let make = |key: &str| {
-        let (transport, _) = scripted(vec![empty(), empty()]);
-        instance(
-            settings(Auth::HostManaged),
-            Gateway::new(
-                policy.clone(),
-                key.into(),
-                budgets.clone(),
-                clock.clone(),
-                Box::new(transport),
-            ),
-        )
+    // One runtime: its instances share the budgets.
+    let host = runtime()
+        .with_clock(Arc::new(ManualClock::default()))
+        .with_policy(policy);
+    let make = |tenant: &str, client: &str| {
+        let transport = FnTransport(|r: &Request| {
+            Ok(if r.url.contains("/oauth2/") {
+                json(200, r#"{"token_type":"Bearer","access_token":"t"}"#)
+            } else {
+                json(200, r#"{"value":[]}"#)
+            })
+        });
+        let credentials = Auth::ClientCredentials(mde_connector_host::ClientCredentials {
+            tenant_id: tenant.into(),
+            client_id: client.into(),
+            client_secret: "s".into(),
+        });
+        host.instantiate(settings(credentials), transport).unwrap()
     };
-    let (mut a, mut a_again, mut b) = (make("t/a"), make("t/a"), make("t/b"));
+    let (mut a, mut a_again, mut b) = (make("t", "a"), make("t", "a"), make("t", "b"));
     a.domain_machines("contoso.com").unwrap().unwrap();
     assert!(matches!(
         a_again.domain_machines("contoso.com").unwrap(),

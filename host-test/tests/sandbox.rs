@@ -4,20 +4,18 @@
 mod common;
 
 use common::*;
-use host_test::backend::Replay;
-use host_test::runtime::{Auth, COMPONENT, RuntimeOptions};
-use host_test::{HostState, Runtime};
+use host_test::replay::Replay;
+use mde_connector_host::Auth;
+use mde_connector_host::Runtime;
+use mde_connector_host::runtime::{COMPONENT, RuntimeOptions};
 use std::time::{Duration, Instant};
 
 const MISBEHAVING: &[u8] = include_bytes!(env!("MISBEHAVING_GUEST_COMPONENT"));
 
-fn misbehaving(options: RuntimeOptions) -> host_test::Instance {
+fn misbehaving(options: RuntimeOptions) -> mde_connector_host::Instance {
     let runtime = Runtime::with_options(MISBEHAVING, options).unwrap();
     runtime
-        .instantiate(HostState::new(
-            settings(Auth::HostManaged),
-            Box::new(Replay::new([])),
-        ))
+        .instantiate(settings(Auth::HostManaged), Replay::new([]))
         .unwrap()
 }
 
@@ -80,12 +78,12 @@ fn time_waiting_on_the_network_does_not_count_against_the_deadline() {
         },
     )
     .unwrap();
-    let slow = host_test::backend::FnBackend(|_: &_| {
+    let slow = mde_connector_host::transport::FnTransport(|_: &_| {
         std::thread::sleep(Duration::from_millis(400));
         Ok(json(200, r#"{"value":[]}"#))
     });
     let mut instance = runtime
-        .instantiate(HostState::new(settings(Auth::HostManaged), Box::new(slow)))
+        .instantiate(settings(Auth::HostManaged), slow)
         .unwrap();
     assert_eq!(
         instance.domain_machines("contoso.com").unwrap().unwrap(),
@@ -125,10 +123,10 @@ fn compiled_components_are_cached_on_disk() {
         written
     );
     let mut instance = runtime
-        .instantiate(HostState::new(
+        .instantiate(
             settings(Auth::HostManaged),
-            Box::new(Replay::new([json(200, r#"{"value":[]}"#)])),
-        ))
+            Replay::new([json(200, r#"{"value":[]}"#)]),
+        )
         .unwrap();
     assert_eq!(
         instance.domain_machines("contoso.com").unwrap().unwrap(),

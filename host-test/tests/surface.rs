@@ -2,7 +2,7 @@
 
 mod common;
 
-use host_test::runtime::COMPONENT;
+use mde_connector_host::runtime::COMPONENT;
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
@@ -83,7 +83,7 @@ fn the_readme_shows_the_world_of_the_built_component() {
 
 #[test]
 fn the_readme_lists_the_imports_of_the_composed_component() {
-    let composed = std::fs::read(env!("MDE_CONNECTOR_WASI_HTTP_COMPONENT")).unwrap();
+    let composed = std::fs::read(mde_connector_host::runtime::WASI_HTTP_COMPONENT_PATH).unwrap();
     let printed = printed_world_of(&composed);
     let imports: Vec<&str> = printed
         .lines()

@@ -8,9 +8,12 @@ mod common;
 
 use common::{TOKEN_URL, demo_credentials, machines_url, settings};
 use host_test::fake_tenant::FakeTenant;
-use host_test::runtime::mde::connector::types::{Error, LookupResult, TransportError};
-use host_test::runtime::{ConnectorPre, Level, LogRecord, Method, Request, Settings, mde};
 use http_body_util::{BodyExt, Full};
+use mde_connector_host::Settings;
+use mde_connector_host::runtime::mde::connector::types::{Error, LookupResult, TransportError};
+use mde_connector_host::runtime::{
+    ConnectorPre, Level, LogRecord, Method, Request, WASI_HTTP_COMPONENT_PATH, mde,
+};
 use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
@@ -19,10 +22,6 @@ use wasmtime_wasi_http::{
     Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
     WasiHttpView,
 };
-
-/// `wac plug --plug mde_wasi_http_adapter.component.wasm mde_connector.component.wasm`,
-/// as `build.rs` composes it.
-const COMPOSED: &[u8] = include_bytes!(env!("MDE_CONNECTOR_WASI_HTTP_COMPONENT"));
 
 /// What the platform does with an outgoing request.
 #[derive(Clone)]
@@ -134,8 +133,8 @@ impl WasiHttpView for Platform {
 }
 
 impl mde::connector::settings::Host for Platform {
-    fn get(&mut self) -> Settings {
-        self.settings.clone()
+    fn get(&mut self) -> mde::connector::settings::Config {
+        (&self.settings).into()
     }
 }
 
@@ -159,7 +158,10 @@ fn engine() -> &'static Engine {
 fn component() -> &'static Component {
     static COMPONENT: OnceLock<Component> = OnceLock::new();
     COMPONENT.get_or_init(|| {
-        Component::new(engine(), COMPOSED).expect("the composed component compiles")
+        // `wac plug --plug mde_wasi_http_adapter.component.wasm mde_connector.component.wasm`,
+        // as `host/build.rs` composes it.
+        let composed = std::fs::read(WASI_HTTP_COMPONENT_PATH).expect("build.rs wrote it");
+        Component::new(engine(), composed).expect("the composed component compiles")
     })
 }
 
@@ -219,7 +221,7 @@ fn tenant() -> (common::Tenant, Upstream) {
 }
 
 fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    common::header(request, name)
+    request.header(name)
 }
 
 fn method_and_url(request: &Request) -> String {

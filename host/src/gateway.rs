@@ -1,23 +1,21 @@
 //! Outbound policy, all of it in [`Gateway::send`]: the one function through
 //! which every request of the component leaves the host. As in Spin's
-//! outbound HTTP: allow-list, budget, retries, then the transport.
+//! outbound HTTP: allow-list, budget, retries, then the transport. The
+//! runtime builds a gateway into every instance's state from its settings
+//! (see [`crate::Runtime::instantiate`]): there is no way around it.
 
-use crate::backend::HttpBackend;
 use crate::budget::{Limits, RateWindow};
 use crate::clock::Clock;
 use crate::runtime::{Method, Request, Response, TransportError};
-use mde_connector::settings::Endpoints;
+use crate::transport::Transport;
+use mde_connector::settings::{Auth, Endpoints};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// What the host allows and how it retries.
+/// What the host allows and how it retries, whatever the cloud.
 #[derive(Debug, Clone)]
-pub struct Policy {
-    /// The API: requests to it count against the budget.
-    pub api: Origin,
-    /// The identity platform. Nothing else may be reached.
-    pub login: Origin,
+pub struct PolicyOptions {
     /// Plain `http://` to loopback addresses (test servers). Off by default.
     pub allow_loopback_http: bool,
     /// Calls to the API per budget key.
@@ -25,26 +23,55 @@ pub struct Policy {
     /// The longest the host waits on a `429` or its own budget before giving
     /// the rate limit to the component.
     pub max_wait: Duration,
-    /// Attempts of a GET that fails with `5xx` or in transport.
+    /// Attempts of a GET that fails with `5xx`, in transport, or with a `429`
+    /// whose wait fits `max_wait`.
     pub max_attempts: u32,
     /// First backoff; doubles each attempt, with full jitter, up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
 }
 
-impl Policy {
-    /// The API and login hosts of a cloud, and the service's limits.
-    pub fn for_endpoints(endpoints: &Endpoints) -> Result<Self, String> {
-        Ok(Policy {
-            api: Origin::parse(&endpoints.api_base)?,
-            login: Origin::parse(&endpoints.login_host)?,
+impl Default for PolicyOptions {
+    /// The service's limits, waits of up to two minutes, four attempts.
+    fn default() -> Self {
+        PolicyOptions {
             allow_loopback_http: false,
             limits: Limits::SERVICE,
             max_wait: Duration::from_secs(120),
             max_attempts: 4,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The options, for one cloud's hosts.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The API: requests to it count against the budget.
+    pub api: Origin,
+    /// The identity platform. Nothing else may be reached.
+    pub login: Origin,
+    pub options: PolicyOptions,
+}
+
+impl Policy {
+    /// The API and login hosts of a cloud, with `options`.
+    pub fn for_endpoints(endpoints: &Endpoints, options: PolicyOptions) -> Result<Self, String> {
+        Ok(Policy {
+            api: Origin::parse(&endpoints.api_base)?,
+            login: Origin::parse(&endpoints.login_host)?,
+            options,
         })
+    }
+}
+
+/// Whose budget an instance's calls count against: the tenant and client of
+/// its credentials; every bearer-token or host-managed instance shares one.
+pub fn budget_key(auth: &Auth) -> String {
+    match auth {
+        Auth::ClientCredentials(c) => format!("{}/{}", c.tenant_id, c.client_id),
+        Auth::BearerToken(_) | Auth::HostManaged => "bearer".to_owned(),
     }
 }
 
@@ -96,7 +123,7 @@ pub struct Gateway {
     budget_key: String,
     budgets: Budgets,
     clock: Arc<dyn Clock>,
-    transport: Box<dyn HttpBackend + Send>,
+    transport: Box<dyn Transport + Send>,
     /// State of the jitter generator (xorshift); the host's only randomness.
     jitter: u64,
 }
@@ -107,7 +134,7 @@ impl Gateway {
         budget_key: String,
         budgets: Budgets,
         clock: Arc<dyn Clock>,
-        transport: Box<dyn HttpBackend + Send>,
+        transport: Box<dyn Transport + Send>,
     ) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -126,7 +153,9 @@ impl Gateway {
         let origin = Origin::parse(&request.url).map_err(TransportError::Refused)?;
         let allowed = origin == self.policy.api || origin == self.policy.login;
         let scheme_ok = origin.scheme == "https"
-            || (origin.scheme == "http" && self.policy.allow_loopback_http && origin.is_loopback());
+            || (origin.scheme == "http"
+                && self.policy.options.allow_loopback_http
+                && origin.is_loopback());
         if !allowed || !scheme_ok {
             return Err(TransportError::Refused(format!(
                 "{}://{}:{} is not on the host's egress allow-list",
@@ -144,12 +173,12 @@ impl Gateway {
                 let mut budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
                 budgets
                     .entry(self.budget_key.clone())
-                    .or_insert_with(|| RateWindow::new(self.policy.limits))
+                    .or_insert_with(|| RateWindow::new(self.policy.options.limits))
                     .try_acquire(now)
             };
             match attempt {
                 Ok(()) => return Ok(()),
-                Err(wait) if wait <= self.policy.max_wait => self.clock.sleep(wait),
+                Err(wait) if wait <= self.policy.options.max_wait => self.clock.sleep(wait),
                 Err(wait) => return Err(wait),
             }
         }
@@ -158,9 +187,10 @@ impl Gateway {
     fn backoff(&mut self, attempt: u32) -> Duration {
         let cap = self
             .policy
+            .options
             .base_backoff
             .saturating_mul(1 << attempt.min(16))
-            .min(self.policy.max_backoff);
+            .min(self.policy.options.max_backoff);
         self.jitter ^= self.jitter << 13;
         self.jitter ^= self.jitter >> 7;
         self.jitter ^= self.jitter << 17;
@@ -185,8 +215,9 @@ fn budget_exhausted(wait: Duration) -> Response {
     }
 }
 
-impl HttpBackend for Gateway {
-    fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+impl Gateway {
+    /// Sends `request` if the policy allows it, within the budget, with retries.
+    pub fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         let origin = self.check_egress(request)?;
         // Only API calls count against the service's limits; token requests do not.
         let counted = origin == self.policy.api;
@@ -201,13 +232,11 @@ impl HttpBackend for Gateway {
             let wait = match &answer {
                 Ok(r) if r.status == 429 => {
                     let retry_after = r
-                        .headers
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
-                        .and_then(|(_, v)| mde_connector::response::retry_after_seconds(v))
+                        .header("retry-after")
+                        .and_then(mde_connector::response::retry_after_seconds)
                         .map(Duration::from_secs);
                     match retry_after {
-                        Some(wait) if wait <= self.policy.max_wait => Some(wait),
+                        Some(wait) if wait <= self.policy.options.max_wait => Some(wait),
                         _ => None,
                     }
                 }
@@ -218,7 +247,7 @@ impl HttpBackend for Gateway {
                 _ => None,
             };
             match wait {
-                Some(wait) if attempt < self.policy.max_attempts => self.clock.sleep(wait),
+                Some(wait) if attempt < self.policy.options.max_attempts => self.clock.sleep(wait),
                 _ => return answer,
             }
         }

@@ -1,11 +1,11 @@
 //! The real network: HTTPS through ureq and rustls.
 
-use crate::backend::HttpBackend;
 use crate::runtime::{Request, Response, TransportError};
+use crate::transport::Transport;
 use std::io::Read;
 use std::time::Duration;
 
-/// How the live backend connects.
+/// How the live transport connects.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
     pub connect_timeout: Duration,
@@ -28,12 +28,12 @@ impl Default for LiveOptions {
 /// Sends requests for real. Certificates are always verified (webpki roots);
 /// `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured; redirects are not
 /// followed, so an answer can never lead the host past its allow-list.
-pub struct LiveBackend {
+pub struct LiveTransport {
     agent: ureq::Agent,
     max_body: u64,
 }
 
-impl LiveBackend {
+impl LiveTransport {
     pub fn new(options: &LiveOptions) -> Self {
         let agent = ureq::Agent::config_builder()
             .timeout_connect(Some(options.connect_timeout))
@@ -44,14 +44,14 @@ impl LiveBackend {
             .user_agent(concat!("mde-connector-host/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        LiveBackend {
+        LiveTransport {
             agent,
             max_body: options.max_body,
         }
     }
 }
 
-impl HttpBackend for LiveBackend {
+impl Transport for LiveTransport {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         let mut builder = ureq::http::Request::builder()
             .method(request.method.as_str())

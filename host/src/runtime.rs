@@ -1,10 +1,15 @@
-//! Loading the component and giving it its imports, inside the sandbox's limits.
+//! Loading the component and giving it its imports, inside the sandbox's
+//! limits, with the outbound policy in every instance.
 
-use crate::backend::HttpBackend;
+use crate::clock::{Clock, SystemClock};
+use crate::gateway::{Budgets, Gateway, Policy, PolicyOptions, budget_key};
+use crate::transport::Transport;
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use mde_connector::settings::{Auth, Cloud, Geo, Settings};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
     Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
     ResourceLimiter, Store, UpdateDeadline,
@@ -18,12 +23,15 @@ wasmtime::component::bindgen!({
 
 pub use mde::connector::http::{Method, Request, Response, TransportError};
 pub use mde::connector::log::Level;
-pub use mde::connector::settings::{
-    Auth, ClientCredentials, Cloud, Config as Settings, CustomCloud, Geo,
-};
+use mde::connector::settings as wit_settings;
+pub use mde::connector::types::{IpAddress, VmMetadata};
 
 /// The release component, built by `build.rs`.
 pub const COMPONENT: &[u8] = include_bytes!(env!("MDE_CONNECTOR_COMPONENT"));
+
+/// Where `build.rs` wrote the connector composed with the wasi:http adapter,
+/// for wasi:http platforms (this host does not load it).
+pub const WASI_HTTP_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_WASI_HTTP_COMPONENT");
 
 /// How often the engine's epoch advances: the granularity of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -40,6 +48,8 @@ pub struct RuntimeOptions {
     pub pooling: bool,
     /// Where compiled components are kept between runs; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// The outbound policy of every instance.
+    pub policy: PolicyOptions,
 }
 
 impl Default for RuntimeOptions {
@@ -49,6 +59,7 @@ impl Default for RuntimeOptions {
             cpu_deadline: Duration::from_secs(5),
             pooling: true,
             cache_dir: None,
+            policy: PolicyOptions::default(),
         }
     }
 }
@@ -63,6 +74,28 @@ impl Method {
     }
 }
 
+/// The first header called `name`, compared without case.
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+impl Request {
+    /// The first header called `name`, compared without case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+impl Response {
+    /// The first header called `name`, compared without case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
 /// One log record the component emitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecord {
@@ -71,10 +104,11 @@ pub struct LogRecord {
     pub message: String,
 }
 
-/// What one instance of the component sees of its host.
+/// What one instance of the component sees of its host. Built by
+/// [`Runtime::instantiate`], with the gateway in front of the transport.
 pub struct HostState {
-    pub settings: Settings,
-    pub backend: Box<dyn HttpBackend + Send>,
+    settings: Settings,
+    gateway: Gateway,
     /// Every request the component asked for, in order.
     pub requests: Vec<Request>,
     /// Every log record, in order.
@@ -89,17 +123,9 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(settings: Settings, backend: Box<dyn HttpBackend + Send>) -> Self {
-        HostState {
-            settings,
-            backend,
-            requests: Vec::new(),
-            logs: Vec::new(),
-            echo_requests: false,
-            limits: MemoryLimits::default(),
-            call_started: Instant::now(),
-            time_in_imports: Duration::ZERO,
-        }
+    /// The settings the component gets.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 }
 
@@ -109,7 +135,7 @@ impl mde::connector::http::Host for HostState {
             eprintln!("{}", redacted(&request));
         }
         let started = Instant::now();
-        let answer = self.backend.send(&request);
+        let answer = self.gateway.send(&request);
         self.time_in_imports += started.elapsed();
         self.requests.push(request);
         answer
@@ -117,8 +143,47 @@ impl mde::connector::http::Host for HostState {
 }
 
 impl mde::connector::settings::Host for HostState {
-    fn get(&mut self) -> Settings {
-        self.settings.clone()
+    fn get(&mut self) -> wit_settings::Config {
+        (&self.settings).into()
+    }
+}
+
+/// The core's settings as the WIT's: the host's one conversion of them (the
+/// component converts back).
+impl From<&Settings> for wit_settings::Config {
+    fn from(settings: &Settings) -> Self {
+        wit_settings::Config {
+            cloud: match &settings.cloud {
+                Cloud::Commercial => wit_settings::Cloud::Commercial,
+                Cloud::Geo(geo) => wit_settings::Cloud::Geo(match geo {
+                    Geo::Us => wit_settings::Geo::Us,
+                    Geo::Eu => wit_settings::Geo::Eu,
+                    Geo::Uk => wit_settings::Geo::Uk,
+                    Geo::Au => wit_settings::Geo::Au,
+                    Geo::Swa => wit_settings::Geo::Swa,
+                    Geo::Ina => wit_settings::Geo::Ina,
+                }),
+                Cloud::Gcc => wit_settings::Cloud::Gcc,
+                Cloud::GccHigh => wit_settings::Cloud::GccHigh,
+                Cloud::Dod => wit_settings::Cloud::Dod,
+                Cloud::Custom(e) => wit_settings::Cloud::Custom(wit_settings::CustomCloud {
+                    api_base: e.api_base.clone(),
+                    login_host: e.login_host.clone(),
+                    scope: e.scope.clone(),
+                }),
+            },
+            auth: match &settings.auth {
+                Auth::HostManaged => wit_settings::Auth::HostManaged,
+                Auth::BearerToken(token) => wit_settings::Auth::BearerToken(token.clone()),
+                Auth::ClientCredentials(c) => {
+                    wit_settings::Auth::ClientCredentials(wit_settings::ClientCredentials {
+                        tenant_id: c.tenant_id.clone(),
+                        client_id: c.client_id.clone(),
+                        client_secret: c.client_secret.clone(),
+                    })
+                }
+            },
+        }
     }
 }
 
@@ -188,12 +253,15 @@ pub fn redacted(request: &Request) -> String {
 }
 
 /// The engine and the pre-linked component: compile (or load) once,
-/// instantiate many times. Clones share both.
+/// instantiate many times. Clones share both, the clock and the budgets.
 #[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
     pre: ConnectorPre<HostState>,
     options: RuntimeOptions,
+    clock: Arc<dyn Clock>,
+    /// The rate budgets of every instance, by tenant and client.
+    budgets: Budgets,
 }
 
 impl Runtime {
@@ -205,7 +273,7 @@ impl Runtime {
     /// Any component of the `connector` world, as bytes.
     pub fn with_options(bytes: &[u8], options: RuntimeOptions) -> Result<Self> {
         let engine = engine(&options)?;
-        let component = load(&engine, bytes, options.cache_dir.as_deref())?;
+        let component = crate::cache::load(&engine, bytes, options.cache_dir.as_deref())?;
         let mut linker = Linker::new(&engine);
         Connector::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
         let pre = ConnectorPre::new(linker.instantiate_pre(&component)?)?;
@@ -214,18 +282,70 @@ impl Runtime {
             engine,
             pre,
             options,
+            clock: SystemClock::shared(),
+            budgets: Budgets::default(),
         })
+    }
+
+    /// The same component, whose instances wait and count their budget on
+    /// `clock` (a virtual one in tests), with budgets of their own.
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        Runtime {
+            clock,
+            budgets: Budgets::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The same component, whose instances follow `policy`.
+    pub fn with_policy(&self, policy: PolicyOptions) -> Self {
+        let mut runtime = self.clone();
+        runtime.options.policy = policy;
+        runtime
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    pub fn instantiate(&self, state: HostState) -> Result<Instance> {
-        let live = self.live(state)?;
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// An instance configured by `settings`, whose requests go to `transport`
+    /// through a gateway with this runtime's policy: the allow-list of the
+    /// settings' cloud, the budget of their tenant and client, retries.
+    pub fn instantiate(
+        &self,
+        settings: Settings,
+        transport: impl Transport + Send + 'static,
+    ) -> Result<Instance> {
+        let endpoints = settings
+            .cloud
+            .endpoints()
+            .map_err(|e| anyhow::anyhow!("invalid-settings: {e}"))?;
+        let policy = Policy::for_endpoints(&endpoints, self.options.policy.clone())
+            .map_err(|e| anyhow::anyhow!("invalid-settings: {e}"))?;
+        let gateway = Gateway::new(
+            policy,
+            budget_key(&settings.auth),
+            self.budgets.clone(),
+            self.clock.clone(),
+            Box::new(transport),
+        );
+        let state = HostState {
+            settings,
+            gateway,
+            requests: Vec::new(),
+            logs: Vec::new(),
+            echo_requests: false,
+            limits: MemoryLimits::default(),
+            call_started: Instant::now(),
+            time_in_imports: Duration::ZERO,
+        };
         Ok(Instance {
+            live: Some(self.live(state)?),
             runtime: self.clone(),
-            live: Some(live),
         })
     }
 
@@ -284,67 +404,6 @@ fn start_epoch_ticker(engine: &Engine) {
             }
         }
     });
-}
-
-/// Compiles `bytes`, or loads the result of an earlier compilation from
-/// `cache_dir`. Entries are keyed by the engine's compatibility hash and the
-/// component, and a copy of the component is kept beside each to rule out
-/// a hash collision.
-pub fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Component> {
-    let compile = || {
-        Component::new(engine, bytes)
-            .map_err(anyhow::Error::from)
-            .context("compiling the component")
-    };
-    let Some(dir) = cache_dir else {
-        return compile();
-    };
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    bytes.hash(&mut hasher);
-    let key = format!("{:016x}", hasher.finish());
-    let (source, artifact) = (
-        dir.join(format!("{key}.wasm")),
-        dir.join(format!("{key}.cwasm")),
-    );
-    if std::fs::read(&source).is_ok_and(|cached| cached == bytes)
-        && let Ok(compiled) = std::fs::read(&artifact)
-    {
-        // Read, not mapped: a file changed under a mapping would crash the host.
-        // SAFETY: the artifact was written by `serialize` below for this
-        // engine configuration (the key covers it), into a directory only
-        // this user can write; wasmtime checks its header before use.
-        if let Ok(component) = unsafe { Component::deserialize(engine, &compiled) } {
-            return Ok(component);
-        }
-    }
-    let component = compile()?;
-    // A cache that cannot be written only costs the next run a compilation.
-    let _ = store_in_cache(dir, &source, bytes, &artifact, &component.serialize()?);
-    Ok(component)
-}
-
-fn store_in_cache(
-    dir: &Path,
-    source: &Path,
-    bytes: &[u8],
-    artifact: &Path,
-    compiled: &[u8],
-) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    static WRITER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    for (path, contents) in [(artifact, compiled), (source, bytes)] {
-        let writer = WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let partial = path.with_extension(format!("partial-{}-{writer}", std::process::id()));
-        std::fs::write(&partial, contents)?;
-        std::fs::rename(&partial, path)?;
-    }
-    Ok(())
 }
 
 /// A store and its instance.

@@ -2,14 +2,31 @@
 //! over the fake tenant or recorded answers, and readers for what was sent.
 #![allow(dead_code)] // each test binary uses a different part
 
-use host_test::backend::{HttpBackend, Replay};
-use host_test::clock::ManualClock;
 use host_test::fake_tenant::{self, FakeTenant};
-use host_test::runtime::{
-    Auth, COMPONENT, ClientCredentials, Cloud, Request, Response, RuntimeOptions, Settings,
-};
-use host_test::{HostState, Instance, Runtime};
+#[allow(unused_imports)] // each test binary uses a different part
+pub use host_test::replay::{Replay, answer, json};
+use mde_connector_host::budget::Limits;
+use mde_connector_host::clock::ManualClock;
+use mde_connector_host::gateway::PolicyOptions;
+use mde_connector_host::runtime::{COMPONENT, Response, RuntimeOptions};
+use mde_connector_host::transport::Transport;
+use mde_connector_host::{Auth, ClientCredentials, Cloud, Instance, Runtime, Settings};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// The gateway of the tests that are not about the policy: every instance
+/// has one, but it neither retries nor holds calls back, so each answer a
+/// test scripts reaches the component as it is. (`policy.rs` and
+/// `budget.rs` test the real policy.)
+pub fn passthrough_policy() -> PolicyOptions {
+    PolicyOptions {
+        max_attempts: 1,
+        limits: Limits {
+            per_minute: usize::MAX,
+            per_hour: usize::MAX,
+        },
+        ..PolicyOptions::default()
+    }
+}
 
 /// The component, compiled once per test binary (and cached across them).
 pub fn runtime() -> &'static Runtime {
@@ -17,6 +34,7 @@ pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         let options = RuntimeOptions {
             cache_dir: Some(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache").into()),
+            policy: passthrough_policy(),
             ..RuntimeOptions::default()
         };
         Runtime::with_options(COMPONENT, options).expect("the component loads")
@@ -38,9 +56,11 @@ pub fn settings(auth: Auth) -> Settings {
     }
 }
 
-pub fn instance(settings: Settings, backend: impl HttpBackend + Send + 'static) -> Instance {
+/// An instance over `transport`, on a virtual clock of its own.
+pub fn instance(settings: Settings, transport: impl Transport + Send + 'static) -> Instance {
     runtime()
-        .instantiate(HostState::new(settings, Box::new(backend)))
+        .with_clock(Arc::new(ManualClock::default()))
+        .instantiate(settings, transport)
         .expect("the component instantiates")
 }
 
@@ -60,36 +80,16 @@ impl Tenant {
     }
 
     pub fn instance(&self, settings: Settings) -> Instance {
-        instance(settings, self.fake.clone())
+        runtime()
+            .with_clock(self.clock.clone())
+            .instantiate(settings, self.fake.clone())
+            .expect("the component instantiates")
     }
 }
 
 /// An instance whose requests are answered, in order, by `answers`.
 pub fn replaying(auth: Auth, answers: Vec<Response>) -> Instance {
     instance(settings(auth), Replay::new(answers))
-}
-
-pub fn answer(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Response {
-    Response {
-        status,
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        body: body.into(),
-    }
-}
-
-pub fn json(status: u16, body: &str) -> Response {
-    answer(status, &[("content-type", "application/json")], body)
-}
-
-pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// Each request as `METHOD URL`, with its `Authorization` header if any.
@@ -101,7 +101,7 @@ pub fn sent(instance: &Instance) -> Vec<(String, Option<String>)> {
         .map(|r| {
             (
                 format!("{} {}", r.method.as_str(), r.url),
-                header(r, "authorization").map(str::to_owned),
+                r.header("authorization").map(str::to_owned),
             )
         })
         .collect()

@@ -1,0 +1,47 @@
+//! Embed the mde-connector component: Microsoft Defender for Endpoint's
+//! `GET /api/domains/{domain}/machines` as a sandboxed WebAssembly plugin.
+//!
+//! The component does no networking of its own: it hands every request to
+//! this host, whose [`gateway`] applies the outbound policy (egress
+//! allow-list of the cloud's hosts, rate budget per tenant and client,
+//! retries) before a [`transport`] sends it ([`live`] over HTTPS, or a test
+//! double). The gateway is built into every instance from its settings: no
+//! request leaves around it.
+//!
+//! ```no_run
+//! use mde_connector_host::live::{LiveOptions, LiveTransport};
+//! use mde_connector_host::{Auth, Cloud, Runtime, Settings};
+//!
+//! fn main() -> anyhow::Result<()> {
+//!     let runtime = Runtime::new()?; // the embedded component, default sandbox limits
+//!     let settings = Settings {
+//!         cloud: Cloud::Commercial,
+//!         auth: Auth::BearerToken(std::env::var("MDE_TOKEN")?),
+//!     };
+//!     let mut instance = runtime.instantiate(settings, LiveTransport::new(&LiveOptions::default()))?;
+//!     match instance.lookup("contoso.com")? {
+//!         Ok(found) => instance.machines_json(&found)?.iter().for_each(|m| println!("{m}")),
+//!         Err(e) => eprintln!("{}", mde_connector::Error::from(e)),
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! - [`runtime`]: loads the component once (compiled, or from the [`cache`])
+//!   and instantiates it inside the sandbox's limits (memory, CPU deadline).
+//! - [`gateway`]: the one function every outbound request passes through,
+//!   with its rate [`budget`] on a [`clock`].
+//! - [`convert`]: the component's errors as [`mde_connector::Error`], which
+//!   prints the service's code, message and correlation id.
+
+pub mod budget;
+pub mod cache;
+pub mod clock;
+pub mod convert;
+pub mod gateway;
+pub mod live;
+pub mod runtime;
+pub mod transport;
+
+pub use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo, Settings};
+pub use runtime::{Error, Instance, LookupResult, Machine, Runtime, RuntimeOptions};
