@@ -151,7 +151,9 @@ impl FakeTenant {
             return answer;
         }
         let now = self.clock.now();
-        let token = header(request, "authorization").and_then(|v| v.strip_prefix("Bearer "));
+        let token = request
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "));
         let valid = token
             .and_then(|t| self.tokens.get(t))
             .is_some_and(|expires| now < *expires);
@@ -204,14 +206,6 @@ impl Transport for FakeTenant {
 fn path_of(url: &str) -> &str {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
-}
-
-fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// The service's own notion of a domain name: letters, digits, hyphens and
@@ -312,108 +306,8 @@ fn correlation_id(seed: &str) -> String {
 /// `ipAddress`, a loopback without MAC, an onboarding status in the
 /// reference's lower case and a health status the reference does not list.
 fn contoso() -> Vec<Value> {
-    vec![
-        json!({
-            "id": "9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01",
-            "computerDnsName": "ws-0142.corp.contoso.com",
-            "firstSeen": "2023-03-14T09:21:44.1234567Z",
-            "lastSeen": "2026-11-27T22:05:13.52Z",
-            "osPlatform": "Windows11",
-            "osVersion": null,
-            "version": "23H2",
-            "osProcessor": "x64",
-            "osArchitecture": "64-bit",
-            "osBuild": 22631,
-            "lastIpAddress": "10.20.31.7",
-            "lastExternalIpAddress": "2001:db8:85a3::8a2e:370:7334",
-            "agentVersion": "10.8760.22621.1010",
-            "healthStatus": "Active",
-            "onboardingStatus": "Onboarded",
-            "deviceValue": "Normal",
-            "rbacGroupId": 0,
-            "rbacGroupName": null,
-            "riskScore": "Medium",
-            "exposureLevel": "Low",
-            "isAadJoined": true,
-            "aadDeviceId": "3c1f2e4d-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
-            "defenderAvStatus": "Updated",
-            "managedBy": "Intune",
-            "managedByStatus": "Success",
-            "machineTags": ["finance", "vip"],
-            "isExcluded": false,
-            "exclusionReason": null,
-            "isPotentialDuplication": false,
-            "mergedIntoMachineId": null,
-            "ipAddresses": [
-                {"ipAddress": "10.20.31.7", "macAddress": "00155D8A3C21", "type": "Ethernet", "operationalStatus": "Up"},
-                {"ipAddress": "127.0.0.1", "macAddress": null, "type": "SoftwareLoopback", "operationalStatus": "Up"}
-            ],
-            "vmMetadata": null
-        }),
-        json!({
-            "id": "1f0e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
-            "computerDnsName": "web-02.dmz.contoso.com",
-            "firstSeen": "2024-06-01T12:00:00Z",
-            "lastSeen": "2026-11-28T03:41:09.8876543Z",
-            "osPlatform": "Ubuntu",
-            "osVersion": "22.04",
-            "version": null,
-            "osProcessor": "x64",
-            "osArchitecture": "64-bit",
-            "osBuild": null,
-            "lastIpAddress": "172.16.4.12",
-            "lastExternalIpAddress": "203.0.113.24",
-            "agentVersion": "101.24082.0004",
-            "healthStatus": "Active",
-            "onboardingStatus": "onboarded",
-            "deviceValue": "High",
-            "rbacGroupId": 140,
-            "rbacGroupName": "Linux servers",
-            "riskScore": "High",
-            "exposureLevel": "Medium",
-            "isAadJoined": false,
-            "aadDeviceId": null,
-            "defenderAvStatus": "Updated",
-            "managedBy": "MDE",
-            "managedByStatus": "Unknown",
-            "machineTags": ["dmz"],
-            "isExcluded": false,
-            "exclusionReason": null,
-            "isPotentialDuplication": false,
-            "mergedIntoMachineId": null,
-            "ipAddresses": [
-                {"ipAddress": "172.16.4.12", "macAddress": "0050568A1B2C", "type": "Ethernet", "operationalStatus": "Up"},
-                {"ipAddress": "", "macAddress": "0050568A1B2D", "type": "Ethernet", "operationalStatus": "Down"}
-            ],
-            "vmMetadata": {
-                "vmId": "5e1b7c2a-9d3f-4e8b-a6c1-2f4d7e9b0a13",
-                "cloudProvider": "Azure",
-                "resourceId": "/subscriptions/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d/resourceGroups/dmz/providers/Microsoft.Compute/virtualMachines/web-02",
-                "subscriptionId": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
-            },
-            "lastSeenByPortal": "2026-11-28T09:12:00Z"
-        }),
-        json!({
-            "id": "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00",
-            "computerDnsName": "mbp-ana.contoso.com",
-            "firstSeen": "2025-01-09T08:30:00Z",
-            "lastSeen": "2026-11-20T17:02:45Z",
-            "osPlatform": "macOS",
-            "osVersion": "15.1",
-            "osArchitecture": "64-bit",
-            "osBuild": 24,
-            "lastIpAddress": "192.168.1.23",
-            "healthStatus": "Maintenance",
-            "onboardingStatus": "Onboarded",
-            "rbacGroupId": "140",
-            "rbacGroupName": "Linux servers",
-            "riskScore": "None",
-            "exposureLevel": "None",
-            "machineTags": [],
-            "isPotentialDuplication": true,
-            "mergedIntoMachineId": "9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01"
-        }),
-    ]
+    serde_json::from_str(include_str!("../fixtures/contoso-machines.json"))
+        .expect("the fixture is a JSON array")
 }
 
 /// A machine with every field filled, varied by `n`: what a big answer looks like.
