@@ -70,35 +70,40 @@ fn printed_world() -> String {
 }
 
 #[test]
-fn the_readme_shows_the_world_of_the_built_component() {
-    let readme = include_str!("../../README.md");
-    let start = readme.find("```wit\n").expect("README has a ```wit block") + "```wit\n".len();
-    let end = start + readme[start..].find("```").unwrap();
+fn the_contract_page_shows_the_world_of_the_built_component() {
+    let contract = include_str!("../../docs/contract.md");
+    let start = contract
+        .find("```wit\n")
+        .expect("docs/contract.md has a ```wit block")
+        + "```wit\n".len();
+    let end = start + contract[start..].find("```").unwrap();
     assert_eq!(
-        readme[start..end].trim_end(),
+        contract[start..end].trim_end(),
         printed_world().trim_end(),
-        "README.md's world is stale: paste `wasm-tools component wit target/component/mde_connector.component.wasm`"
+        "docs/contract.md's world is stale: paste `wasm-tools component wit target/component/mde_connector.component.wasm`"
     );
 }
 
 #[test]
-fn the_readme_lists_the_imports_of_the_composed_component() {
+fn the_hosts_page_lists_the_imports_of_the_composed_component() {
     let composed = std::fs::read(mde_connector_host::runtime::WASI_HTTP_COMPONENT_PATH).unwrap();
     let printed = printed_world_of(&composed);
     let imports: Vec<&str> = printed
         .lines()
         .filter(|line| line.starts_with("  import "))
         .collect();
-    let readme = include_str!("../../README.md");
+    let hosts = include_str!("../../docs/hosts.md");
     let command =
         "wasm-tools component wit target/component/mde_connector_wasi_http.component.wasm";
-    let after = &readme[readme.find(command).expect("README names the command")..];
+    let after = &hosts[hosts
+        .find(command)
+        .expect("docs/hosts.md names the command")..];
     let start = after.find("```text\n").expect("a ```text block follows") + "```text\n".len();
     let end = start + after[start..].find("```").unwrap();
     assert_eq!(
         after[start..end].lines().collect::<Vec<_>>(),
         imports,
-        "README.md's list of the composed component's imports is stale: paste the import lines of `{command}`"
+        "docs/hosts.md's list of the composed component's imports is stale: paste the import lines of `{command}`"
     );
     assert!(
         !imports
