@@ -161,7 +161,7 @@ class Connector:
             found = self._sandbox.call("lookup", domain)
             if isinstance(found, Variant):
                 raise errors.from_wit(found, self._secrets.scrub)
-            texts = self._sandbox.call("machines-json", found, interface="events")
+            texts = self._scrubbed(self._sandbox.call("machines-json", found, interface="events"))
         return LookupResult(
             domain=found.domain,
             machines=[json.loads(text) for text in texts],
@@ -197,7 +197,12 @@ class Connector:
             )
         if isinstance(answer, str):
             raise ValueError(answer)
-        return answer
+        return self._scrubbed(answer)
+
+    def _scrubbed(self, texts: List[str]) -> List[str]:
+        """A service that reflects a secret into a machine's fields gets it
+        redacted there too: no secret leaves the connector."""
+        return [self._secrets.scrub(text) for text in texts]
 
 
 def _epoch_ms(observed_at) -> int:

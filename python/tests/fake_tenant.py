@@ -81,7 +81,9 @@ class FakeTenant:
         self._server = Server(("127.0.0.1", 0), Handler)
         if self._tls is not None:
             self._server.socket = self._tls.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def stop(self):
@@ -113,7 +115,15 @@ class FakeTenant:
     # Switches.
 
     def fail_next(self, status, body="", headers=None):
-        self.scripted.append((status, dict(headers or {}), body))
+        """Answers the next request so. `body` may be a function of the
+        request (method, path, headers, body) that returns the body."""
+        if callable(body):
+            make = body
+            self.scripted.append(
+                lambda *request: (status, dict(headers or {}), make(*request))
+            )
+        else:
+            self.scripted.append((status, dict(headers or {}), body))
 
     def revoke_tokens(self):
         self.valid_tokens.clear()
@@ -158,7 +168,8 @@ class FakeTenant:
 
     def _answer(self, method, path, headers, body):
         if self.scripted:
-            return self.scripted.pop(0)
+            answer = self.scripted.pop(0)
+            return answer(method, path, headers, body) if callable(answer) else answer
         json_type = {"Content-Type": "application/json"}
         echo = ""
         if self.reflect:
