@@ -41,6 +41,9 @@ MEMORY_LIMIT = 64 * 1024 * 1024
 FUEL_PER_CALL = 20_000_000_000
 
 log = logging.getLogger("mde_connector")
+# A library's records go where the application's logging sends them: nowhere
+# by default, rather than to stderr through logging's last resort.
+log.addHandler(logging.NullHandler())
 
 _engine_lock = threading.Lock()
 _engine: Optional[Engine] = None
