@@ -47,14 +47,24 @@ def full_machine(n: int) -> dict:
         "lastIpAddress": ip,
         "lastExternalIpAddress": f"2001:db8::{n:x}",
         "ipAddresses": [
-            {"ipAddress": ip, "macAddress": f"00155D{n:06X}", "type": "Ethernet", "operationalStatus": "Up"},
+            {
+                "ipAddress": ip,
+                "macAddress": f"00155D{n:06X}",
+                "type": "Ethernet",
+                "operationalStatus": "Up",
+            },
             {
                 "ipAddress": f"fe80::215:5dff:fe{n & 0xFF:02x}:{n:04x}",
                 "macAddress": f"00155D{n:06X}",
                 "type": "Ethernet",
                 "operationalStatus": "Up",
             },
-            {"ipAddress": "127.0.0.1", "macAddress": "000000000000", "type": "SoftwareLoopback", "operationalStatus": "Up"},
+            {
+                "ipAddress": "127.0.0.1",
+                "macAddress": "000000000000",
+                "type": "SoftwareLoopback",
+                "operationalStatus": "Up",
+            },
         ],
         "healthStatus": health[n % len(health)],
         "onboardingStatus": "Onboarded",
@@ -136,7 +146,9 @@ def median_ms(action, runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="timed runs of each figure (default 15)")
+    parser.add_argument(
+        "--runs", type=int, default=15, help="timed runs of each figure (default 15)"
+    )
     args = parser.parse_args()
 
     body = json.dumps({"value": [full_machine(n) for n in range(MACHINES)]}).encode()
@@ -149,7 +161,9 @@ def main() -> None:
     # The same number of bytes with no machine in them: what handing the
     # answer to the guest costs, without the result's way back.
     padding = b" " * (len(body) - len(b'{"value": []}'))
-    same_size = Connector(replay=SameAnswer(Response(200, answer.headers, b'{"value": []}' + padding)))
+    same_size = Connector(
+        replay=SameAnswer(Response(200, answer.headers, b'{"value": []}' + padding))
+    )
     assert same_size.lookup("fabrikam.com").machines == []
     # The common case: a handful of machines.
     few_body = json.dumps({"value": [full_machine(n) for n in range(3)]}).encode()
@@ -157,16 +171,45 @@ def main() -> None:
     assert len(few.lookup("fabrikam.com").machines) == 3
 
     rows = [
-        ("(1) Connector.lookup, 500 machines, Python host", median_ms(lambda: connector.lookup("fabrikam.com"), args.runs)),
-        ("(2) the same answer, plain Python (json.loads + rename)", median_ms(lambda: plain_python(body), args.runs)),
-        ("of (1): the `lookup` export (answer in, records out)", median_ms(lambda: sandbox.call("lookup", "fabrikam.com"), args.runs)),
-        ("of which: an answer of the same size with no machine", median_ms(lambda: same_size._sandbox.call("lookup", "fabrikam.com"), args.runs)),
-        ("of (1): `machines-json` (records in, texts out)", median_ms(lambda: sandbox.call("machines-json", found._found, interface="events"), args.runs)),
-        ("of (1): json.loads of the component's texts", median_ms(lambda: [json.loads(t) for t in found.machines_json], args.runs)),
-        ("OCSF events of the lookup (Connector.ocsf_json)", median_ms(lambda: connector.ocsf_json(found, 0), args.runs)),
+        (
+            "(1) Connector.lookup, 500 machines, Python host",
+            median_ms(lambda: connector.lookup("fabrikam.com"), args.runs),
+        ),
+        (
+            "(2) the same answer, plain Python (json.loads + rename)",
+            median_ms(lambda: plain_python(body), args.runs),
+        ),
+        (
+            "of (1): the `lookup` export (answer in, records out)",
+            median_ms(lambda: sandbox.call("lookup", "fabrikam.com"), args.runs),
+        ),
+        (
+            "of which: an answer of the same size with no machine",
+            median_ms(lambda: same_size._sandbox.call("lookup", "fabrikam.com"), args.runs),
+        ),
+        (
+            "of (1): `machines-json` (records in, texts out)",
+            median_ms(
+                lambda: sandbox.call("machines-json", found._found, interface="events"), args.runs
+            ),
+        ),
+        (
+            "of (1): json.loads of the component's texts",
+            median_ms(lambda: [json.loads(t) for t in found.machines_json], args.runs),
+        ),
+        (
+            "OCSF events of the lookup (Connector.ocsf_json)",
+            median_ms(lambda: connector.ocsf_json(found, 0), args.runs),
+        ),
         ("Connector.lookup, 3 machines", median_ms(lambda: few.lookup("fabrikam.com"), args.runs)),
         ("the same 3, plain Python", median_ms(lambda: plain_python(few_body), args.runs)),
-        ("a new Connector and its first lookup, 3 machines", median_ms(lambda: Connector(replay=SameAnswer(few.backend.answer)).lookup("fabrikam.com"), args.runs)),
+        (
+            "a new Connector and its first lookup, 3 machines",
+            median_ms(
+                lambda: Connector(replay=SameAnswer(few.backend.answer)).lookup("fabrikam.com"),
+                args.runs,
+            ),
+        ),
     ]
     print(
         f"mde_connector {__version__}, wasmtime-py {importlib.metadata.version('wasmtime')}, "

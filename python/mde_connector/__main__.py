@@ -75,7 +75,11 @@ def connector_from_env(args, environ) -> Connector:
         raise UsageError(f"unknown cloud {cloud!r} in MDE_CLOUD: expected {', '.join(CLOUDS)}")
     custom = {}
     if cloud == "custom":
-        for key, name in (("api_base", "MDE_API_BASE"), ("login_host", "MDE_LOGIN_HOST"), ("scope", "MDE_SCOPE")):
+        for key, name in (
+            ("api_base", "MDE_API_BASE"),
+            ("login_host", "MDE_LOGIN_HOST"),
+            ("scope", "MDE_SCOPE"),
+        ):
             if var(name) is None:
                 raise UsageError(f"MDE_CLOUD=custom needs {name}")
             custom[key] = var(name)
@@ -116,7 +120,9 @@ def parse_args(argv: Optional[List[str]]):
         "MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE). Exit status: 0 ok, 1 other error, "
         "2 invalid input or settings, 3 unauthorized or forbidden, 4 rate limited.",
     )
-    parser.add_argument("domain", metavar="DOMAIN", help="the domain to look up, such as contoso.com")
+    parser.add_argument(
+        "domain", metavar="DOMAIN", help="the domain to look up, such as contoso.com"
+    )
     parser.add_argument(
         "--format",
         choices=("json", "ndjson", "ocsf", "ecs"),

@@ -197,9 +197,7 @@ class Sandbox:
             store, instance = self._store, self._instance
             index = None
             if interface is not None:
-                index = instance.get_export_index(
-                    store, f"mde:connector/{interface}@{WIT_VERSION}"
-                )
+                index = instance.get_export_index(store, f"mde:connector/{interface}@{WIT_VERSION}")
             func = instance.get_func(store, instance.get_export_index(store, name, index))
             store.set_fuel(FUEL_PER_CALL)
             return func(store, *args)

@@ -12,7 +12,16 @@ from wasmtime.component import Record, Variant
 
 from . import errors
 from ._runtime import BUNDLED_COMPONENT, Sandbox, Secrets
-from .policy import PROCESS_BUDGETS, SERVICE_LIMITS, Budgets, Clock, Gateway, Limits, Origin, Policy
+from .policy import (
+    PROCESS_BUDGETS,
+    SERVICE_LIMITS,
+    Budgets,
+    Clock,
+    Gateway,
+    Limits,
+    Origin,
+    Policy,
+)
 from .transport import LiveTransport, Replay
 
 _COMMERCIAL_LOGIN = "https://login.microsoftonline.com"
@@ -233,9 +242,7 @@ def _cloud(name, api_base, login_host, scope):
         record.scope = scope
         return Variant("custom", record), (api_base, login_host)
     if name not in CLOUD_HOSTS:
-        raise errors.InvalidSettings(
-            f"unknown cloud {name!r}: expected one of {', '.join(CLOUDS)}"
-        )
+        raise errors.InvalidSettings(f"unknown cloud {name!r}: expected one of {', '.join(CLOUDS)}")
     if any(v is not None for v in custom):
         raise errors.InvalidSettings("api_base, login_host and scope are for cloud='custom'")
     wit = Variant("geo", name) if name in _GEOS else Variant(name)

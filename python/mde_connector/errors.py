@@ -150,7 +150,9 @@ class InvalidResponse(ConnectorError):
         #: The start of the body, control characters escaped (at most 200 characters).
         self.excerpt = excerpt
         name = _SERVICE_NAMES.get(service, service)
-        super().__init__(f"{self.kind}: {name} answered {status}: {reason}; body starts {excerpt!r}")
+        super().__init__(
+            f"{self.kind}: {name} answered {status}: {reason}; body starts {excerpt!r}"
+        )
 
 
 class ComponentTrap(ConnectorError):

@@ -223,9 +223,7 @@ class Gateway:
             self.policy.allow_loopback_http and is_loopback(origin.host)
         )
         if not allowed or not scheme_ok:
-            raise TransportFailure(
-                "refused", f"{origin} is not on the host's egress allow-list"
-            )
+            raise TransportFailure("refused", f"{origin} is not on the host's egress allow-list")
         return origin
 
     def _wait_before_repeat(
@@ -244,9 +242,7 @@ class Gateway:
         """Takes a place in the budget, waiting up to `max_wait` for one;
         returns the wait it would have needed when that is longer."""
         while True:
-            wait = self.budgets.try_acquire(
-                self.budget_key, self.policy.limits, self.clock.now()
-            )
+            wait = self.budgets.try_acquire(self.budget_key, self.policy.limits, self.clock.now())
             if wait is None:
                 return None
             if wait > self.policy.max_wait:

@@ -199,7 +199,9 @@ class LiveTransport:
         if len(body) > self.max_body:
             raise TransportFailure("too-large", self.max_body)
         if not inflater.eof:
-            raise TransportFailure("connection", "reading the answer: the compressed body is cut short")
+            raise TransportFailure(
+                "connection", "reading the answer: the compressed body is cut short"
+            )
         return body
 
 

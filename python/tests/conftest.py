@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fake_tenant import FakeTenant
 from helpers import TARGET, FakeClock, cargo_build
 from mde_connector._runtime import BUNDLED_COMPONENT

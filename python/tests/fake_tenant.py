@@ -119,9 +119,7 @@ class FakeTenant:
         request (method, path, headers, body) that returns the body."""
         if callable(body):
             make = body
-            self.scripted.append(
-                lambda *request: (status, dict(headers or {}), make(*request))
-            )
+            self.scripted.append(lambda *request: (status, dict(headers or {}), make(*request)))
         else:
             self.scripted.append((status, dict(headers or {}), body))
 
@@ -173,7 +171,9 @@ class FakeTenant:
         json_type = {"Content-Type": "application/json"}
         echo = ""
         if self.reflect:
-            echo = f" (you sent {headers.get('authorization')!s} and {body.decode(errors='replace')})"
+            echo = (
+                f" (you sent {headers.get('authorization')!s} and {body.decode(errors='replace')})"
+            )
         if method == "POST" and path == f"/{TENANT_ID}/oauth2/v2.0/token":
             form = urllib.parse.parse_qs(body.decode())
             good = (
@@ -183,33 +183,67 @@ class FakeTenant:
                 and form.get("scope") == [SCOPE]
             )
             if not good:
-                return 401, json_type, json.dumps(
-                    {
-                        "error": "invalid_client",
-                        "error_description": "AADSTS7000215: Invalid client secret provided." + echo,
-                        "correlation_id": "11112222-3333-4444-5555-666677778888",
-                    }
+                return (
+                    401,
+                    json_type,
+                    json.dumps(
+                        {
+                            "error": "invalid_client",
+                            "error_description": "AADSTS7000215: Invalid client secret provided."
+                            + echo,
+                            "correlation_id": "11112222-3333-4444-5555-666677778888",
+                        }
+                    ),
                 )
             token = f"{self.token_prefix}-{len(self.tokens_issued) + 1}"
             self.tokens_issued.append(token)
             self.valid_tokens.add(token)
-            return 200, json_type, json.dumps(
-                {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+            return (
+                200,
+                json_type,
+                json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": token}),
             )
         prefix, suffix = "/api/domains/", "/machines"
         if method == "GET" and path.startswith(prefix) and path.endswith(suffix):
             authorization = headers.get("authorization", "")
             if authorization.removeprefix("Bearer ") not in self.valid_tokens:
-                return 401, json_type, json.dumps(
-                    {"error": {"code": "Unauthorized", "message": "Invalid token" + echo, "target": "t-401"}}
+                return (
+                    401,
+                    json_type,
+                    json.dumps(
+                        {
+                            "error": {
+                                "code": "Unauthorized",
+                                "message": "Invalid token" + echo,
+                                "target": "t-401",
+                            }
+                        }
+                    ),
                 )
             domain = path[len(prefix) : -len(suffix)]
             machines = self.machines.get(domain, [])
-            return 200, json_type, json.dumps(
-                {"@odata.context": "https://api.security.microsoft.com/api/$metadata#Machines", "value": machines}
+            return (
+                200,
+                json_type,
+                json.dumps(
+                    {
+                        "@odata.context": "https://api.security.microsoft.com/api/$metadata#Machines",
+                        "value": machines,
+                    }
+                ),
             )
-        return 404, json_type, json.dumps(
-            {"error": {"code": "NotFound", "message": f"no route {path}" + echo, "target": "t-404"}}
+        return (
+            404,
+            json_type,
+            json.dumps(
+                {
+                    "error": {
+                        "code": "NotFound",
+                        "message": f"no route {path}" + echo,
+                        "target": "t-404",
+                    }
+                }
+            ),
         )
 
 
@@ -221,9 +255,22 @@ def self_signed(directory, name="localhost"):
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
-            "-keyout", str(key), "-out", str(cert),
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            f"subjectAltName=DNS:{name}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
         ],
         check=True,
         capture_output=True,

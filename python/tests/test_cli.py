@@ -5,7 +5,6 @@ import json
 import subprocess
 
 import pytest
-
 from helpers import REPLAYS, run_python_cli
 from mde_connector.__main__ import main, write_array, write_lines
 
@@ -48,7 +47,9 @@ def test_every_replay_file_has_an_expected_status():
 
 @pytest.mark.parametrize("name", REPLAY_FILES)
 def test_exit_statuses(name, capsysbinary, clean_env):
-    status, out, err = run(capsysbinary, ["--replay", str(REPLAYS / name), "contoso.com"], clean_env)
+    status, out, err = run(
+        capsysbinary, ["--replay", str(REPLAYS / name), "contoso.com"], clean_env
+    )
     assert status == EXPECTED_STATUS[name], err
     assert (err == "") == (status == 0)
     if status:
@@ -57,7 +58,9 @@ def test_exit_statuses(name, capsysbinary, clean_env):
 
 
 def test_json_is_an_array_of_the_components_texts(capsysbinary, clean_env):
-    status, out, _ = run(capsysbinary, ["--replay", str(REPLAYS / "machines.json"), "contoso.com"], clean_env)
+    status, out, _ = run(
+        capsysbinary, ["--replay", str(REPLAYS / "machines.json"), "contoso.com"], clean_env
+    )
     assert status == 0
     machines = json.loads(out)
     assert [m["computerDnsName"] for m in machines][:2] == [
@@ -65,7 +68,9 @@ def test_json_is_an_array_of_the_components_texts(capsysbinary, clean_env):
         "build-01.eng.contoso.com",
     ]
     assert out.startswith(b"[\n{") and out.endswith(b"}\n]\n")
-    status, out, _ = run(capsysbinary, ["--replay", str(REPLAYS / "empty.json"), "contoso.com"], clean_env)
+    status, out, _ = run(
+        capsysbinary, ["--replay", str(REPLAYS / "empty.json"), "contoso.com"], clean_env
+    )
     assert out == b"[]\n"
 
 
@@ -85,7 +90,9 @@ def test_the_writers_frame_texts_exactly():
         assert out.getvalue() == lines
 
 
-@pytest.mark.parametrize("fmt, key", [("ndjson", "id"), ("ocsf", "class_uid"), ("ecs", "@timestamp")])
+@pytest.mark.parametrize(
+    "fmt, key", [("ndjson", "id"), ("ocsf", "class_uid"), ("ecs", "@timestamp")]
+)
 def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean_env):
     args = ["--replay", str(REPLAYS / "machines.json"), "--format", fmt, "contoso.com"]
     status, out, _ = run(capsysbinary, args, clean_env)
@@ -105,7 +112,11 @@ def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean
         ({}, ["--replay", "/nonexistent/replay.json", "contoso.com"], "reading /nonexistent"),
         ({}, ["--replay", str(REPLAYS / "../test_cli.py"), "contoso.com"], "JSON array"),
         ({}, ["--replay", str(REPLAYS / "machines.json"), "contoso.com/x"], "invalid-domain"),
-        ({"MDE_TOKEN": "two words"}, ["--replay", str(REPLAYS / "machines.json"), "contoso.com"], "invalid-settings"),
+        (
+            {"MDE_TOKEN": "two words"},
+            ["--replay", str(REPLAYS / "machines.json"), "contoso.com"],
+            "invalid-settings",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_error(env, args, message, capsysbinary, clean_env):
@@ -122,20 +133,30 @@ def test_bad_flags_exit_2(clean_env):
 
 
 def test_client_credentials_from_the_environment_fetch_a_token_first(capsysbinary, clean_env):
-    args = ["--replay", str(REPLAYS / "token-then-machines.json"), "--format", "ndjson", "contoso.com"]
+    args = [
+        "--replay",
+        str(REPLAYS / "token-then-machines.json"),
+        "--format",
+        "ndjson",
+        "contoso.com",
+    ]
     status, out, err = run(capsysbinary, args, {**clean_env, **CREDENTIALS})
     assert status == 0, err
     assert json.loads(out)["id"] == "4e1b7c2a9d0f3e5a6b8c7d9e0f1a2b3c4d5e6f70"
 
 
 def test_errors_from_the_network_are_printed_without_terminal_escapes(capsysbinary, clean_env):
-    status, _, err = run(capsysbinary, ["--replay", str(REPLAYS / "html-200.json"), "contoso.com"], clean_env)
+    status, _, err = run(
+        capsysbinary, ["--replay", str(REPLAYS / "html-200.json"), "contoso.com"], clean_env
+    )
     assert status == 1
     assert "\x1b" not in err
 
 
 def test_the_module_runs_as_a_command(clean_env):
-    done = run_python_cli(["--replay", str(REPLAYS / "throttled-429.json"), "contoso.com"], clean_env)
+    done = run_python_cli(
+        ["--replay", str(REPLAYS / "throttled-429.json"), "contoso.com"], clean_env
+    )
     assert done.returncode == 4
     assert done.stderr.startswith(b"error: rate-limited: ")
     done = run_python_cli(["--version"], clean_env)
@@ -160,12 +181,18 @@ def rust(cli, cache_dir, args, env):
 def both(rust_cli, cache_dir, capsysbinary, args, env):
     python_status, python_out, python_err = run(capsysbinary, args, env)
     done = rust(rust_cli, cache_dir, args, env)
-    return (python_status, python_out, python_err), (done.returncode, done.stdout, done.stderr.decode())
+    return (python_status, python_out, python_err), (
+        done.returncode,
+        done.stdout,
+        done.stderr.decode(),
+    )
 
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson"])
 @pytest.mark.parametrize("name", REPLAY_FILES)
-def test_the_same_bytes_and_status_as_the_rust_cli(name, fmt, rust_cli, cache_dir, capsysbinary, clean_env):
+def test_the_same_bytes_and_status_as_the_rust_cli(
+    name, fmt, rust_cli, cache_dir, capsysbinary, clean_env
+):
     args = ["--replay", str(REPLAYS / name), "--format", fmt, "contoso.com"]
     (status, out, err), (rust_status, rust_out, rust_err) = both(
         rust_cli, cache_dir, capsysbinary, args, clean_env
@@ -184,7 +211,9 @@ def test_the_same_bytes_and_status_as_the_rust_cli(name, fmt, rust_cli, cache_di
         ("machines.json", "contoso.com", {"MDE_TOKEN": "bad token"}),
     ],
 )
-def test_the_same_for_other_domains_and_credentials(name, domain, env, rust_cli, cache_dir, capsysbinary, clean_env):
+def test_the_same_for_other_domains_and_credentials(
+    name, domain, env, rust_cli, cache_dir, capsysbinary, clean_env
+):
     args = ["--replay", str(REPLAYS / name), "--format", "json", domain]
     (status, out, err), (rust_status, rust_out, rust_err) = both(
         rust_cli, cache_dir, capsysbinary, args, {**clean_env, **env}
@@ -195,14 +224,21 @@ def test_the_same_for_other_domains_and_credentials(name, domain, env, rust_cli,
 
 def test_the_same_for_a_full_page_of_500(tmp_path, rust_cli, cache_dir, capsysbinary, clean_env):
     machines = [
-        {"id": f"{i:040x}", "computerDnsName": f"m{i}.contoso.com", "osBuild": i, "rbacGroupId": i % 7}
+        {
+            "id": f"{i:040x}",
+            "computerDnsName": f"m{i}.contoso.com",
+            "osBuild": i,
+            "rbacGroupId": i % 7,
+        }
         for i in range(500)
     ]
     replay = tmp_path / "full-page.json"
     replay.write_text(json.dumps([{"status": 200, "body": json.dumps({"value": machines})}]))
     for fmt in ("json", "ndjson"):
         args = ["--replay", str(replay), "--format", fmt, "contoso.com"]
-        (status, out, _), (rust_status, rust_out, _) = both(rust_cli, cache_dir, capsysbinary, args, clean_env)
+        (status, out, _), (rust_status, rust_out, _) = both(
+            rust_cli, cache_dir, capsysbinary, args, clean_env
+        )
         assert (status, rust_status) == (0, 0)
         assert out == rust_out
         assert out.count(b'"id"') == 500
@@ -213,9 +249,13 @@ OBSERVED_AT = {"ocsf": ("time", "time_dt"), "ecs": ("@timestamp",)}
 
 
 @pytest.mark.parametrize("fmt", ["ocsf", "ecs"])
-def test_the_same_events_but_for_the_time_of_observation(fmt, rust_cli, cache_dir, capsysbinary, clean_env):
+def test_the_same_events_but_for_the_time_of_observation(
+    fmt, rust_cli, cache_dir, capsysbinary, clean_env
+):
     args = ["--replay", str(REPLAYS / "machines.json"), "--format", fmt, "contoso.com"]
-    (status, out, _), (rust_status, rust_out, _) = both(rust_cli, cache_dir, capsysbinary, args, clean_env)
+    (status, out, _), (rust_status, rust_out, _) = both(
+        rust_cli, cache_dir, capsysbinary, args, clean_env
+    )
     assert (status, rust_status) == (0, 0)
 
     def timeless(text):

@@ -2,7 +2,6 @@
 what the service said."""
 
 import pytest
-
 from helpers import REPLAYS, Scripted
 from mde_connector import (
     ApiError,
@@ -143,12 +142,19 @@ def test_an_answer_that_is_not_the_services_is_an_invalid_response():
     "failure, reason, detail, limit",
     [
         (TransportFailure("timeout"), "timeout", None, None),
-        (TransportFailure("connection", "connection refused"), "connection", "connection refused", None),
+        (
+            TransportFailure("connection", "connection refused"),
+            "connection",
+            "connection refused",
+            None,
+        ),
         (TransportFailure("too-large", 1024), "too-large", None, 1024),
         (TransportFailure("other", "odd"), "other", "odd", None),
     ],
 )
-def test_a_transport_failure_is_a_transport_error_of_its_kind(failure, reason, detail, limit, clock):
+def test_a_transport_failure_is_a_transport_error_of_its_kind(
+    failure, reason, detail, limit, clock
+):
     # Repeated as a GET would be, then given to the component.
     connector = Connector(token="t0ken", transport=Scripted(*[failure] * 4), clock=clock)
     with pytest.raises(TransportError) as caught:
@@ -189,4 +195,3 @@ def test_every_wit_case_has_its_own_class():
     assert all(issubclass(c, ConnectorError) for c in classes)
     # A program catches a service's answer in one place.
     assert all(issubclass(c, ServiceError) for c in classes[2:7])
-

@@ -7,7 +7,6 @@ import ssl
 import time
 
 import pytest
-
 from fake_tenant import CLIENT_ID, TENANT_ID, FakeTenant, self_signed, server_tls
 from helpers import FakeClock
 from mde_connector import Connector, TransportError, Unauthorized
@@ -27,8 +26,7 @@ def live(tenant, transport=None, clock=None, **settings):
 
 def seen(tenant):
     return [
-        (method, path, headers.get("authorization"))
-        for method, path, headers, _ in tenant.requests
+        (method, path, headers.get("authorization")) for method, path, headers, _ in tenant.requests
     ]
 
 
@@ -175,7 +173,14 @@ def test_a_closed_port_is_a_connection_error():
 
 def test_plain_http_to_loopback_never_goes_through_a_proxy(tenant, monkeypatch):
     # A proxy that does not exist: a request sent to it would fail.
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)

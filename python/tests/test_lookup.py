@@ -3,9 +3,8 @@
 import datetime
 import json
 
-import pytest
-
 import mde_connector
+import pytest
 from helpers import REPLAYS, Scripted, json_answer
 from mde_connector import Connector, LookupResult
 from mde_connector.transport import Replay, Response

@@ -6,7 +6,6 @@ import random
 from urllib.parse import urlsplit
 
 import pytest
-
 from helpers import Scripted, json_answer
 from mde_connector import (
     Connector,
@@ -28,7 +27,9 @@ def token_answer(token="policy-token"):
 
 
 def with_token(script, clock, **settings):
-    return Connector(token="t0ken-value", transport=script, clock=clock, budgets=Budgets(), **settings)
+    return Connector(
+        token="t0ken-value", transport=script, clock=clock, budgets=Budgets(), **settings
+    )
 
 
 # The allow-list.
@@ -118,7 +119,9 @@ def test_the_component_cannot_reach_a_loopback_server_without_permission(other_s
 
 
 def test_redirects_are_answers_never_followed(tenant, other_server):
-    tenant.fail_next(302, headers={"Location": f"{other_server.origin}/api/domains/contoso.com/machines"})
+    tenant.fail_next(
+        302, headers={"Location": f"{other_server.origin}/api/domains/contoso.com/machines"}
+    )
     connector = Connector(**tenant.connector_settings(), allow_loopback_http=True)
     with pytest.raises(Exception) as caught:
         connector.lookup("contoso.com")

@@ -2,7 +2,6 @@
 call that traps leaves the next call a fresh instance."""
 
 import pytest
-
 from helpers import Scripted, json_answer
 from mde_connector import ComponentTrap, Connector, _runtime
 from mde_connector.policy import Budgets

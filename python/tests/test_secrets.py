@@ -6,8 +6,7 @@ import json
 import logging
 
 import pytest
-
-from fake_tenant import SCOPE, TENANT_ID, CLIENT_ID
+from fake_tenant import CLIENT_ID, SCOPE, TENANT_ID
 from helpers import FakeClock, run_python_cli
 from mde_connector import Connector, ConnectorError
 from mde_connector.policy import Budgets
@@ -37,7 +36,9 @@ def echo(method, path, headers, body):
 
 def envelope(code):
     def answer(*request):
-        return json.dumps({"error": {"code": code, "message": echo(*request), "target": echo(*request)}})
+        return json.dumps(
+            {"error": {"code": code, "message": echo(*request), "target": echo(*request)}}
+        )
 
     return answer
 
@@ -72,7 +73,13 @@ API_FAILURES = [
 ]
 
 TOKEN_FAILURES = [
-    (400, lambda *r: json.dumps({"error": "invalid_request", "error_description": echo(*r), "correlation_id": echo(*r)}), {}),
+    (
+        400,
+        lambda *r: json.dumps(
+            {"error": "invalid_request", "error_description": echo(*r), "correlation_id": echo(*r)}
+        ),
+        {},
+    ),
     (401, lambda *r: json.dumps({"error": "invalid_client", "error_description": echo(*r)}), {}),
     (200, lambda *r: json.dumps({"access_token": f"{TOKEN_PREFIX} {echo(*r)}"}), {}),
     (200, lambda *r: json.dumps({"access_token": [TOKEN_PREFIX, echo(*r)]}), {}),
@@ -186,7 +193,9 @@ def test_the_command_prints_no_canary(hostile, clean_env):
     # And a bearer token given to the command.
     hostile.fail_next(403, envelope("Forbidden"))
     env = {k: v for k, v in env.items() if not k.startswith(("MDE_CLIENT", "MDE_TENANT"))}
-    done = run_python_cli(["--allow-loopback-http", "contoso.com"], {**env, "MDE_TOKEN": f"{TOKEN_PREFIX}-env"})
+    done = run_python_cli(
+        ["--allow-loopback-http", "contoso.com"], {**env, "MDE_TOKEN": f"{TOKEN_PREFIX}-env"}
+    )
     assert done.returncode == 3
     assert_clean("stderr", done.stderr.decode())
 
@@ -195,13 +204,13 @@ def test_the_scrubber_knows_every_form_a_secret_travels_in():
     from mde_connector._runtime import Secrets
 
     secrets = Secrets()
-    secrets.add("a secret/with+signs&\"quotes\"")
+    secrets.add('a secret/with+signs&"quotes"')
     secrets.add_authorization("Bearer header-token-123")
     secrets.add_token_answer(b'{"token_type": "Bearer", "access_token": "answer-token-456"}')
     secrets.add_token_answer(b"not json")
     secrets.add("abc")  # too short to scrub without mangling every text
     text = (
-        "raw: a secret/with+signs&\"quotes\" "
+        'raw: a secret/with+signs&"quotes" '
         "form: a+secret%2Fwith%2Bsigns%26%22quotes%22 "
         "url: a%20secret%2Fwith%2Bsigns%26%22quotes%22 "
         'json: "a secret/with+signs&\\"quotes\\"" '
@@ -209,6 +218,6 @@ def test_the_scrubber_knows_every_form_a_secret_travels_in():
         "cut: answer-tok"
     )
     assert secrets.scrub(text) == (
-        "raw: [redacted] form: [redacted] url: [redacted] json: \"[redacted]\" "
+        'raw: [redacted] form: [redacted] url: [redacted] json: "[redacted]" '
         "header: [redacted] answer: [redacted] short: abc cut: [redacted]"
     )
