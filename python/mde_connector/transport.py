@@ -33,6 +33,18 @@ class Request:
     def header(self, name: str) -> Optional[str]:
         return next((v for n, v in self.headers if n.lower() == name.lower()), None)
 
+    def __repr__(self) -> str:
+        """Method, URL and headers, with credentials shown as `[redacted]`;
+        the body by its length only (the token request's holds the secret)."""
+        headers = [
+            (n, f"{v.split(' ', 1)[0]} [redacted]" if n.lower() == "authorization" else v)
+            for n, v in self.headers
+        ]
+        body = "None" if self.body is None else f"<{len(self.body)} bytes>"
+        return (
+            f"Request(method={self.method!r}, url={self.url!r}, headers={headers!r}, body={body})"
+        )
+
 
 @dataclass
 class Response:

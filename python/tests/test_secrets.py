@@ -127,6 +127,7 @@ def test_no_error_path_leaks_the_secret_or_a_token(hostile, caplog):
             hostile.fail_next(status, body, headers)
         assert_clean(f"{status} answer", outcome(connector))
         assert_clean("the logs", repr(connector.logs))
+        assert_clean("the requests", repr(connector.requests))
         hostile.scripted.clear()
         # ... or the repeat after the kept token was refused.
         connector = connector_for(hostile)
