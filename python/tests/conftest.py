@@ -5,9 +5,11 @@ import os
 from pathlib import Path
 
 import pytest
+
+from mde_connector._runtime import BUNDLED_COMPONENT
+
 from fake_tenant import FakeTenant
 from helpers import TARGET, FakeClock, cargo_build
-from mde_connector._runtime import BUNDLED_COMPONENT
 
 
 def pytest_sessionstart(session):

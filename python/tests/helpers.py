@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from mde_connector.transport import Response, TransportFailure
 
 PYTHON_DIR = Path(__file__).resolve().parent.parent

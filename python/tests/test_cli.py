@@ -5,8 +5,10 @@ import json
 import subprocess
 
 import pytest
-from helpers import REPLAYS, run_python_cli
+
 from mde_connector.__main__ import main, write_array, write_lines
+
+from helpers import REPLAYS, run_python_cli
 
 REPLAY_FILES = sorted(p.name for p in REPLAYS.glob("*.json"))
 

@@ -2,7 +2,7 @@
 what the service said."""
 
 import pytest
-from helpers import REPLAYS, Scripted
+
 from mde_connector import (
     ApiError,
     Connector,
@@ -18,6 +18,8 @@ from mde_connector import (
     Unauthorized,
 )
 from mde_connector.transport import TransportFailure
+
+from helpers import REPLAYS, Scripted
 
 
 def error_of(replay_name, domain="contoso.com", **settings):

@@ -7,11 +7,13 @@ import ssl
 import time
 
 import pytest
-from fake_tenant import CLIENT_ID, TENANT_ID, FakeTenant, self_signed, server_tls
-from helpers import FakeClock
+
 from mde_connector import Connector, TransportError, Unauthorized
 from mde_connector.policy import Budgets
 from mde_connector.transport import LiveTransport, Request, TransportFailure
+
+from fake_tenant import CLIENT_ID, TENANT_ID, FakeTenant, self_signed, server_tls
+from helpers import FakeClock
 
 
 def live(tenant, transport=None, clock=None, **settings):

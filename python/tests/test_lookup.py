@@ -3,11 +3,13 @@
 import datetime
 import json
 
-import mde_connector
 import pytest
-from helpers import REPLAYS, Scripted, json_answer
+
+import mde_connector
 from mde_connector import Connector, LookupResult
 from mde_connector.transport import Replay, Response
+
+from helpers import REPLAYS, Scripted, json_answer
 
 
 def replayed(name, **settings):

@@ -6,7 +6,7 @@ import random
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import Scripted, json_answer
+
 from mde_connector import (
     Connector,
     Limits,
@@ -18,6 +18,8 @@ from mde_connector import (
 from mde_connector.connector import CLOUD_HOSTS
 from mde_connector.policy import Budgets, Gateway, Origin, Policy, RateWindow
 from mde_connector.transport import LiveTransport, Request, Response, TransportFailure
+
+from helpers import Scripted, json_answer
 
 NONE_FOUND = {"value": []}
 

@@ -2,9 +2,11 @@
 call that traps leaves the next call a fresh instance."""
 
 import pytest
-from helpers import Scripted, json_answer
+
 from mde_connector import ComponentTrap, Connector, _runtime
 from mde_connector.policy import Budgets
+
+from helpers import Scripted, json_answer
 
 NONE_FOUND = {"value": []}
 

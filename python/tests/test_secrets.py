@@ -6,11 +6,13 @@ import json
 import logging
 
 import pytest
-from fake_tenant import CLIENT_ID, SCOPE, TENANT_ID
-from helpers import FakeClock, run_python_cli
+
 from mde_connector import Connector, ConnectorError
 from mde_connector.policy import Budgets
 from mde_connector.transport import LiveTransport
+
+from fake_tenant import CLIENT_ID, SCOPE, TENANT_ID
+from helpers import FakeClock, run_python_cli
 
 # '+', '/', '=' and '&' change when the secret is form-encoded.
 SECRET = "CANARY-SECRET-7f3a+/=&x"
