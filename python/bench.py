@@ -10,7 +10,7 @@ the component and the conversions between them are timed. "Plain Python" is
 what an integration that skips the component does: `json.loads` and a rename
 of about twenty fields per machine into XSOAR-style context keys.
 
-Prints medians of repeated runs, and their ratio.
+Prints medians of repeated, interleaved runs, and the ratio of the first two.
 """
 
 import argparse
@@ -135,13 +135,17 @@ class SameAnswer:
         return self.answer
 
 
-def median_ms(action, runs: int) -> float:
-    times = []
+def medians_ms(figures, runs: int) -> list:
+    """The median time of each (name, action), in milliseconds. The runs are
+    interleaved, one of each figure per round, so that the load of a shared
+    machine weighs on every figure alike."""
+    times = {name: [] for name, _ in figures}
     for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for name, action in figures:
+            started = time.perf_counter()
+            action()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return [(name, statistics.median(times[name])) for name, _ in figures]
 
 
 def main() -> None:
@@ -170,47 +174,37 @@ def main() -> None:
     few = Connector(replay=SameAnswer(Response(200, answer.headers, few_body)))
     assert len(few.lookup("fabrikam.com").machines) == 3
 
-    rows = [
+    figures = [
         (
             "(1) Connector.lookup, 500 machines, Python host",
-            median_ms(lambda: connector.lookup("fabrikam.com"), args.runs),
+            lambda: connector.lookup("fabrikam.com"),
         ),
-        (
-            "(2) the same answer, plain Python (json.loads + rename)",
-            median_ms(lambda: plain_python(body), args.runs),
-        ),
+        ("(2) the same answer, plain Python (json.loads + rename)", lambda: plain_python(body)),
         (
             "of (1): the `lookup` export (answer in, records out)",
-            median_ms(lambda: sandbox.call("lookup", "fabrikam.com"), args.runs),
+            lambda: sandbox.call("lookup", "fabrikam.com"),
         ),
         (
             "of which: an answer of the same size with no machine",
-            median_ms(lambda: same_size._sandbox.call("lookup", "fabrikam.com"), args.runs),
+            lambda: same_size._sandbox.call("lookup", "fabrikam.com"),
         ),
         (
             "of (1): `machines-json` (records in, texts out)",
-            median_ms(
-                lambda: sandbox.call("machines-json", found._found, interface="events"), args.runs
-            ),
+            lambda: sandbox.call("machines-json", found._found, interface="events"),
         ),
         (
             "of (1): json.loads of the component's texts",
-            median_ms(lambda: [json.loads(t) for t in found.machines_json], args.runs),
+            lambda: [json.loads(t) for t in found.machines_json],
         ),
-        (
-            "OCSF events of the lookup (Connector.ocsf_json)",
-            median_ms(lambda: connector.ocsf_json(found, 0), args.runs),
-        ),
-        ("Connector.lookup, 3 machines", median_ms(lambda: few.lookup("fabrikam.com"), args.runs)),
-        ("the same 3, plain Python", median_ms(lambda: plain_python(few_body), args.runs)),
+        ("OCSF events of the lookup (Connector.ocsf_json)", lambda: connector.ocsf_json(found, 0)),
+        ("Connector.lookup, 3 machines", lambda: few.lookup("fabrikam.com")),
+        ("the same 3, plain Python", lambda: plain_python(few_body)),
         (
             "a new Connector and its first lookup, 3 machines",
-            median_ms(
-                lambda: Connector(replay=SameAnswer(few.backend.answer)).lookup("fabrikam.com"),
-                args.runs,
-            ),
+            lambda: Connector(replay=SameAnswer(few.backend.answer)).lookup("fabrikam.com"),
         ),
     ]
+    rows = medians_ms(figures, args.runs)
     print(
         f"mde_connector {__version__}, wasmtime-py {importlib.metadata.version('wasmtime')}, "
         f"Python {platform.python_version()} on {platform.machine()}; answer {len(body) / 1e6:.2f} MB, "
