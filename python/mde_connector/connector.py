@@ -108,6 +108,8 @@ class Connector:
         self._secrets = Secrets()
         self._secrets.add(client_secret)
         self._secrets.add(token)
+        if replay is not None and transport is not None:
+            raise TypeError("give replay (answers instead of the network) or transport, not both")
         if isinstance(replay, (str, os.PathLike)):
             replay = Replay.from_json(Path(replay).read_text(encoding="utf-8"))
         wit_cloud, hosts = _cloud(cloud, api_base, login_host, scope)
@@ -221,8 +223,8 @@ def _epoch_ms(observed_at) -> int:
         if observed_at.tzinfo is None:
             raise ValueError("observed_at must be timezone-aware")
         epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-        return (observed_at - epoch) // datetime.timedelta(milliseconds=1)
-    if isinstance(observed_at, bool) or not isinstance(observed_at, int):
+        observed_at = (observed_at - epoch) // datetime.timedelta(milliseconds=1)
+    elif isinstance(observed_at, bool) or not isinstance(observed_at, int):
         raise TypeError("observed_at is a datetime or milliseconds since the Unix epoch")
     if not 0 <= observed_at < 2**64:
         raise ValueError("observed_at is outside 0 to 2^64 - 1 milliseconds")

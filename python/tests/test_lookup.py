@@ -122,6 +122,7 @@ def test_events_default_to_now_and_take_milliseconds():
     "observed_at, error",
     [
         (datetime.datetime(2026, 1, 1), ValueError),  # naive: which zone?
+        (datetime.datetime(1969, 12, 31, tzinfo=datetime.timezone.utc), ValueError),
         (-1, ValueError),
         (2**64, ValueError),
         ("now", TypeError),
@@ -133,6 +134,11 @@ def test_events_refuse_an_observation_time_they_cannot_use(observed_at, error):
     found = connector.lookup("contoso.com")
     with pytest.raises(error):
         connector.ocsf(found, observed_at)
+
+
+def test_a_replay_and_a_transport_exclude_each_other():
+    with pytest.raises(TypeError, match="not both"):
+        Connector(token="t0ken", replay=REPLAYS / "empty.json", transport=Scripted())
 
 
 def test_events_need_a_lookup_result():
