@@ -168,6 +168,13 @@ class Connector:
         """
         if not isinstance(domain, str):
             raise TypeError(f"domain must be a str, not {type(domain).__name__}")
+        try:
+            domain.encode("utf-8")
+        except UnicodeEncodeError as e:
+            # A lone surrogate: a WIT string cannot carry it.
+            raise errors.InvalidDomain(
+                f"character {e.start + 1} is not a Unicode scalar value"
+            ) from None
         with self._lock:
             found = self._sandbox.call("lookup", domain)
             if isinstance(found, Variant):

@@ -17,9 +17,10 @@ from mde_connector import (
     TransportError,
     Unauthorized,
 )
+from mde_connector.policy import Budgets
 from mde_connector.transport import TransportFailure
 
-from helpers import REPLAYS, Scripted
+from helpers import REPLAYS, Scripted, json_answer
 
 
 def error_of(replay_name, domain="contoso.com", **settings):
@@ -36,6 +37,26 @@ def test_an_invalid_domain_is_refused_before_any_request():
     assert error.reason == "character 12 is '/', which is not allowed in a domain name"
     assert str(error) == f"invalid-domain: {error.reason}"
     assert connector.requests == []
+
+
+def test_a_domain_that_is_not_unicode_text_is_invalid_and_costs_no_instance():
+    token = json_answer(200, {"access_token": "kept-token"})
+    empty = json_answer(200, {"value": []})
+    script = Scripted(token, empty, empty)
+    connector = Connector(
+        tenant_id="contoso.onmicrosoft.com",
+        client_id="client",
+        client_secret="secret-value",
+        transport=script,
+        budgets=Budgets(),
+    )
+    connector.lookup("contoso.com")
+    with pytest.raises(InvalidDomain) as caught:
+        connector.lookup("contoso\udc80.com")
+    assert caught.value.reason == "character 8 is not a Unicode scalar value"
+    connector.lookup("contoso.com")
+    # The instance and its token lived on: no second token request.
+    assert [r.method for r in script.requests] == ["post", "get", "get"]
 
 
 def test_unusable_settings_are_reported_by_the_component():
