@@ -34,10 +34,10 @@ MEMORY_LIMIT = 64 * 1024 * 1024
 
 #: Guest work one call may do (wasmtime "fuel", about one unit per
 #: instruction; time spent in the host's imports, such as waiting on the
-#: network, costs none). A 500-machine lookup takes about 55 million, so the
-#: largest answer the transport admits (32 MiB) needs a few billion; a
-#: runaway guest is stopped after about two seconds of CPU, where the Rust
-#: host's deadline is five.
+#: network, costs none). A lookup of 500 machines (0.5 MB of JSON) takes about
+#: 55 million, so the largest answer the transport admits (32 MiB) needs a few
+#: billion; a guest that spins is stopped after about a second of CPU here
+#: (the Rust host's deadline is five seconds of guest time).
 FUEL_PER_CALL = 20_000_000_000
 
 log = logging.getLogger("mde_connector")
