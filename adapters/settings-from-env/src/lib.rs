@@ -85,6 +85,11 @@ fn cloud<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Cloud, String> {
     let name = var(CLOUD).unwrap_or("commercial");
     let custom_only = [API_BASE, LOGIN_HOST, SCOPE];
     if name != "custom" {
+        let cloud = cloud_named(name).ok_or_else(|| {
+            format!(
+                "{CLOUD} {name:?} is not a cloud: expected commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod or custom"
+            )
+        })?;
         let given: Vec<&str> = custom_only
             .into_iter()
             .filter(|n| var(n).is_some())
@@ -95,8 +100,29 @@ fn cloud<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Cloud, String> {
                 given.join(", ")
             ));
         }
+        return Ok(cloud);
     }
-    Ok(match name {
+    let missing: Vec<&str> = custom_only
+        .into_iter()
+        .filter(|n| var(n).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{CLOUD}=custom needs {API_BASE}, {LOGIN_HOST} and {SCOPE}; missing: {}",
+            missing.join(", ")
+        ));
+    }
+    let given = |n: &str| var(n).unwrap_or_default().to_owned();
+    Ok(Cloud::Custom(Endpoints {
+        api_base: given(API_BASE),
+        login_host: given(LOGIN_HOST),
+        scope: given(SCOPE),
+    }))
+}
+
+/// A cloud with a table entry, by the CLI's name for it.
+fn cloud_named(name: &str) -> Option<Cloud> {
+    Some(match name {
         "commercial" => Cloud::Commercial,
         "us" => Cloud::Geo(Geo::Us),
         "eu" => Cloud::Geo(Geo::Eu),
@@ -107,29 +133,7 @@ fn cloud<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Cloud, String> {
         "gcc" => Cloud::Gcc,
         "gcc-high" => Cloud::GccHigh,
         "dod" => Cloud::Dod,
-        "custom" => {
-            let missing: Vec<&str> = custom_only
-                .into_iter()
-                .filter(|n| var(n).is_none())
-                .collect();
-            if !missing.is_empty() {
-                return Err(format!(
-                    "{CLOUD}=custom needs {API_BASE}, {LOGIN_HOST} and {SCOPE}; missing: {}",
-                    missing.join(", ")
-                ));
-            }
-            let given = |n: &str| var(n).unwrap_or_default().to_owned();
-            Cloud::Custom(Endpoints {
-                api_base: given(API_BASE),
-                login_host: given(LOGIN_HOST),
-                scope: given(SCOPE),
-            })
-        }
-        other => {
-            return Err(format!(
-                "{CLOUD} {other:?} is not a cloud: expected commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod or custom"
-            ));
-        }
+        _ => return None,
     })
 }
 
@@ -339,10 +343,15 @@ mod tests {
         for vars in [env(&[TOKEN_ONLY]), env(&[(CLOUD, ""), TOKEN_ONLY])] {
             assert_eq!(read(&vars).unwrap().settings.cloud, Cloud::Commercial);
         }
-        assert!(
-            problem(&[(CLOUD, "azure"), TOKEN_ONLY])
-                .contains(r#"MDE_CLOUD "azure" is not a cloud"#)
-        );
+        for vars in [
+            &[(CLOUD, "azure"), TOKEN_ONLY][..],
+            &[(CLOUD, "azure"), (API_BASE, "https://a"), TOKEN_ONLY],
+        ] {
+            assert!(
+                problem(vars)
+                    .starts_with(r#"MDE_CLOUD "azure" is not a cloud: expected commercial, us,"#)
+            );
+        }
     }
 
     #[test]
