@@ -93,17 +93,19 @@ pub fn run(
     let (domain, format) = match parse(args) {
         Ok(Request::LookUp { domain, format }) => (domain, format),
         Ok(Request::Help) => {
-            let _ = stdout.write_all(USAGE.as_bytes());
+            let _ = stdout
+                .write_all(USAGE.as_bytes())
+                .and_then(|()| stdout.flush());
             return 0;
         }
         Err(why) => {
-            let _ = write!(stderr, "error: {why}\n\n{USAGE}");
+            let _ = write!(stderr, "error: {why}\n\n{USAGE}").and_then(|()| stderr.flush());
             return EXIT_INPUT;
         }
     };
     match imports.look_up(&domain, format) {
         Ok(output) => {
-            let _ = stdout.write_all(&output.body);
+            let _ = stdout.write_all(&output.body).and_then(|()| stdout.flush());
             0
         }
         Err(failure) => {
@@ -113,7 +115,8 @@ pub fn run(
             };
             // Text from the network: no secret a server reflected, and no
             // control character a terminal would interpret.
-            let _ = writeln!(stderr, "error: {}", printable(&imports.redact(&message)));
+            let _ = writeln!(stderr, "error: {}", printable(&imports.redact(&message)))
+                .and_then(|()| stderr.flush());
             status
         }
     }

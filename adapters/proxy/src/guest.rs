@@ -4,6 +4,7 @@ use crate::exports::wasi::http::incoming_handler::Guest;
 use crate::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
+use crate::wasi::io::streams::{OutputStream, StreamError};
 use crate::{Reply, handle};
 use mde_router::Composed;
 
@@ -54,13 +55,29 @@ fn respond(response_out: ResponseOutparam, reply: Reply) {
         return;
     };
     ResponseOutparam::set(response_out, Ok(response));
-    if let Ok(stream) = body.write() {
-        // `blocking-write-and-flush` takes at most 4096 bytes at a time.
-        for chunk in reply.body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                return;
-            }
-        }
+    if let Ok(stream) = body.write()
+        && write_all(&stream, &reply.body).is_err()
+    {
+        return;
     }
     let _ = OutgoingBody::finish(body, None);
+}
+
+/// As much at a time as the platform takes, then one flush.
+/// (`blocking-write-and-flush` takes 4096 bytes a call: a 500-machine answer,
+/// a megabyte, took 65 ms under wasmtime serve that way against 29 ms so.)
+fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> Result<(), StreamError> {
+    while !bytes.is_empty() {
+        let permitted = match stream.check_write()? {
+            0 => {
+                stream.subscribe().block();
+                continue;
+            }
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        let (now, later) = bytes.split_at(permitted.min(bytes.len()));
+        stream.write(now)?;
+        bytes = later;
+    }
+    stream.blocking_flush()
 }

@@ -5,7 +5,7 @@
 #![allow(dead_code)] // each target uses a different part
 
 use host_test::backend::HttpBackend;
-use host_test::clock::SystemClock;
+use host_test::clock::{Clock, SystemClock};
 use host_test::fake_server::{Encoding, FakeServer};
 use host_test::fake_tenant::{self, FakeTenant};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -68,7 +68,13 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn start() -> Self {
-        let fake = Arc::new(Mutex::new(FakeTenant::new(SystemClock::shared())));
+        Tenant::start_on(SystemClock::shared())
+    }
+
+    /// On `clock`: its tokens expire, and its rate limits (100 API calls a
+    /// minute, 1,500 an hour) count, by that clock.
+    pub fn start_on(clock: Arc<dyn Clock>) -> Self {
+        let fake = Arc::new(Mutex::new(FakeTenant::new(clock)));
         let server = FakeServer::start(fake.clone(), Encoding::Identity).unwrap();
         Tenant { fake, server }
     }
