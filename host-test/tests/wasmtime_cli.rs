@@ -11,6 +11,7 @@ mod common;
 mod stock;
 
 use host_test::backend::HttpBackend;
+use host_test::fake_tenant;
 use host_test::output;
 use host_test::runtime::{Method, Request, Response, TransportError};
 use mde_connector::events::parse_rfc3339_ms;
@@ -100,6 +101,14 @@ fn assert_prints_as_the_cli(domain: &str, format: &str, printed: &str, window: (
 
 fn status(out: &Output) -> Option<i32> {
     out.status.code()
+}
+
+/// Neither the demo application's secret nor a token the fake tenant
+/// issues (`fake-access-token-N`) is in `text`.
+fn assert_no_demo_secret(what: &str, text: &str) {
+    for secret in [fake_tenant::CLIENT_SECRET, "fake-access-token-"] {
+        assert!(!text.contains(secret), "{what} leaks {secret}: {text}");
+    }
 }
 
 #[test]
@@ -296,6 +305,7 @@ fn the_command_exits_with_the_cli_statuses() {
         assert_eq!(status(&out), Some(case.status), "{}: {stderr}", case.name);
         assert!(stderr.starts_with(case.stderr), "{}: {stderr}", case.name);
         assert_eq!(text(&out.stdout), "", "{}", case.name);
+        assert_no_demo_secret(case.name, &stderr);
         let after = tenant.requests();
         assert_eq!(
             (after.0 - before.0, after.1 - before.1),
@@ -408,9 +418,14 @@ fn no_secret_a_server_reflects_reaches_the_services_answers_or_log() {
     }
 }
 
-/// `kind`, `status`, `title`, `type` and `detail` of a problem answer.
+/// `kind`, `status`, `title`, `type` and `detail` of a problem answer, which
+/// holds no secret.
 fn assert_problem(answer: &stock::Answer, status: u16, kind: &str) -> serde_json::Value {
     assert_eq!(answer.status, status, "{}", answer.body);
+    assert_no_demo_secret(
+        "a problem",
+        &format!("{:?} {}", answer.headers, answer.body),
+    );
     assert_eq!(
         answer.header("content-type"),
         Some("application/problem+json")
@@ -572,6 +587,7 @@ fn the_service_answers_every_route_and_error() {
 
     // Fresh instances: one token request per lookup that reached the API.
     assert_eq!(tenant.requests(), (4, 4));
+    assert_no_demo_secret("the log", &service.stderr());
 }
 
 #[test]

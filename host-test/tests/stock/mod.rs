@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Exports `wasi:cli/run`; built by `build.rs`.
@@ -145,17 +145,9 @@ impl Wasmtime {
                 }
             },
         };
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let cache_config = dir.join("wasmtime-cache.toml");
-        let cache = dir.join("wasmtime-cache");
-        std::fs::write(
-            &cache_config,
-            format!("[cache]\ndirectory = {:?}\n", cache.display().to_string()),
-        )
-        .unwrap();
         Some(Wasmtime {
             binary,
-            cache_config,
+            cache_config: cache_config().to_owned(),
         })
     }
 
@@ -200,7 +192,7 @@ impl Wasmtime {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
-        let service = Service {
+        let mut service = Service {
             child: command.spawn().expect("wasmtime serve starts"),
             addr,
             stderr_path,
@@ -214,6 +206,21 @@ impl Wasmtime {
         service.wait_until_listening();
         service
     }
+}
+
+/// wasmtime's cache configuration, written once per process and replaced
+/// whole (tests run in parallel, and so may test binaries).
+fn cache_config() -> &'static Path {
+    static CONFIG: OnceLock<PathBuf> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let config = dir.join("wasmtime-cache.toml");
+        let cache = dir.join("wasmtime-cache").display().to_string();
+        let written = dir.join(format!("wasmtime-cache.toml.{}", std::process::id()));
+        std::fs::write(&written, format!("[cache]\ndirectory = {cache:?}\n")).unwrap();
+        std::fs::rename(&written, &config).unwrap();
+        config
+    })
 }
 
 /// A `wasmtime serve` process, killed when dropped.
@@ -247,9 +254,12 @@ impl Answer {
 }
 
 impl Service {
-    fn wait_until_listening(&self) {
+    fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(self.addr).is_err() {
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                panic!("wasmtime serve ended ({exit}): {}", self.stderr());
+            }
             assert!(
                 Instant::now() < deadline,
                 "wasmtime serve did not listen: {}",
