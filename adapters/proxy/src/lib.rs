@@ -194,14 +194,21 @@ fn failure(failure: &Failure, imports: &impl Imports) -> Reply {
         Error::RateLimited(limit) => Some(&limit.details),
         _ => None,
     };
+    // Which service answered, and with what status, when one did.
+    let answered = match e {
+        Error::InvalidResponse(r) => Some((r.service, r.status)),
+        _ => details.map(|d| (d.service, d.status)),
+    };
     let mut members = Vec::new();
-    if let Some(d) = details {
-        let service = match d.service {
+    if let Some((service, status)) = answered {
+        let service = match service {
             mde_connector::error::Service::Api => "api",
             mde_connector::error::Service::IdentityPlatform => "identity-platform",
         };
         members.push(("service", Value::from(service)));
-        members.push(("serviceStatus", Value::from(d.status)));
+        members.push(("serviceStatus", Value::from(status)));
+    }
+    if let Some(d) = details {
         for (name, value) in [("code", &d.code), ("correlationId", &d.correlation_id)] {
             if let Some(value) = value {
                 members.push((name, Value::from(imports.redact(value))));

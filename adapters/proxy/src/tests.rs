@@ -279,6 +279,19 @@ fn every_error_has_its_status_and_problem() {
             assert_eq!(problem["service"], "api");
             assert_eq!(problem["serviceStatus"], d.status);
         }
+        match &e {
+            Error::InvalidResponse(_) => {
+                assert_eq!(problem["service"], "api");
+                assert_eq!(problem["serviceStatus"], 200);
+                assert!(problem.get("code").is_none());
+            }
+            Error::InvalidDomain(_) | Error::InvalidSettings(_) | Error::Transport(_) => {
+                for member in ["service", "serviceStatus", "code", "correlationId"] {
+                    assert!(problem.get(member).is_none(), "{e}: {member}");
+                }
+            }
+            _ => {}
+        }
     }
 }
 
