@@ -260,6 +260,12 @@ fn finds_the_machines_of_a_domain_through_wasi_http() {
     );
     let form = String::from_utf8(token.body.clone().unwrap()).unwrap();
     assert!(form.contains("grant_type=client_credentials"), "{form}");
+    // The adapter gives the body's length, so the platform does not chunk it.
+    assert_eq!(
+        header(token, "content-length"),
+        Some(form.len().to_string().as_str())
+    );
+    assert_eq!(header(get, "content-length"), None);
     assert_eq!(header(token, "authorization"), None);
     assert_eq!(
         header(get, "authorization"),

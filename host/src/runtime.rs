@@ -33,6 +33,13 @@ pub const COMPONENT: &[u8] = include_bytes!(env!("MDE_CONNECTOR_COMPONENT"));
 /// for wasi:http platforms (this host does not load it).
 pub const WASI_HTTP_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_WASI_HTTP_COMPONENT");
 
+/// Where `build.rs` wrote the `wasi:http/proxy` service, for `wasmtime serve`
+/// and other wasi:http platforms (see `docs/deploy.md`).
+pub const PROXY_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_PROXY_COMPONENT");
+
+/// Where `build.rs` wrote the `wasi:cli/command`, for `wasmtime run`.
+pub const COMMAND_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_COMMAND_COMPONENT");
+
 /// How often the engine's epoch advances: the granularity of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
