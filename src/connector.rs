@@ -6,6 +6,7 @@
 use crate::error::Error;
 use crate::http::{Request, Response, TransportError};
 use crate::machine::Machine;
+use crate::secrets::Secrets;
 use crate::settings::{Auth, ClientCredentials, Endpoints, Settings};
 use crate::{domain, request, response};
 
@@ -48,6 +49,28 @@ pub struct Connector {
     token: Option<CachedToken>,
 }
 
+/// One lookup's way out: the host, and the secrets to keep out of anything
+/// that came back.
+struct Exchange<'h, H> {
+    host: &'h mut H,
+    secrets: Secrets,
+}
+
+impl<H: Host> Exchange<'_, H> {
+    fn send(&mut self, request: &Request) -> Result<Response, Error> {
+        self.host.log(
+            Level::Debug,
+            "request",
+            &format!("{} {}", request.method.as_str(), request.url),
+        );
+        self.host.send(request).map_err(Error::Transport)
+    }
+
+    fn log(&mut self, level: Level, event: &str, message: String) {
+        self.host.log(level, event, &self.secrets.scrub(message));
+    }
+}
+
 impl Connector {
     pub fn lookup(
         &mut self,
@@ -55,26 +78,46 @@ impl Connector {
         domain: &str,
         host: &mut impl Host,
     ) -> Result<Lookup, Error> {
+        let mut secrets = Secrets::of(&settings.auth);
+        if let Some(kept) = &self.token {
+            secrets.add(&kept.access_token);
+        }
+        let mut exchange = Exchange { host, secrets };
+        let found = self.lookup_with(settings, domain, &mut exchange);
+        found.map_err(|e| exchange.secrets.scrub_error(e))
+    }
+
+    fn lookup_with<H: Host>(
+        &mut self,
+        settings: &Settings,
+        domain: &str,
+        exchange: &mut Exchange<H>,
+    ) -> Result<Lookup, Error> {
         let domain = domain::normalize(domain).map_err(Error::InvalidDomain)?;
         let endpoints = settings.cloud.endpoints().map_err(Error::InvalidSettings)?;
         settings.auth.check().map_err(Error::InvalidSettings)?;
 
-        let answer = match &settings.auth {
-            Auth::HostManaged => send(host, &request::machines(&endpoints, &domain, None))?,
+        let mut answer = match &settings.auth {
+            Auth::HostManaged => exchange.send(&request::machines(&endpoints, &domain, None))?,
             Auth::BearerToken(token) => {
-                send(host, &request::machines(&endpoints, &domain, Some(token)))?
+                exchange.send(&request::machines(&endpoints, &domain, Some(token)))?
             }
             Auth::ClientCredentials(credentials) => {
-                self.machines_with_credentials(&endpoints, credentials, &domain, host)?
+                self.machines_with_credentials(&endpoints, credentials, &domain, exchange)?
             }
         };
-        let machines = response::machines(&answer)?;
+        exchange.secrets.scrub_bytes(&mut answer.body);
+        let found = response::machines(&answer, &exchange.secrets)?;
+        for warning in found.warnings {
+            exchange.log(Level::Warn, warning.event, warning.message);
+        }
+        let machines = found.machines;
         let cap_reached = machines.len() >= MACHINE_CAP;
         if cap_reached {
-            host.log(
+            exchange.log(
                 Level::Warn,
                 "result-cap-reached",
-                &format!(
+                format!(
                     "{domain}: {} machines, the service's cap; there may be more",
                     machines.len()
                 ),
@@ -87,13 +130,14 @@ impl Connector {
         })
     }
 
-    /// The GET with a token, fetching a fresh token once if a kept one is refused.
-    fn machines_with_credentials(
+    /// The GET with a token, fetching a fresh token once if a kept one is
+    /// refused. A token the API refuses is never kept.
+    fn machines_with_credentials<H: Host>(
         &mut self,
         endpoints: &Endpoints,
         credentials: &ClientCredentials,
         domain: &str,
-        host: &mut impl Host,
+        exchange: &mut Exchange<H>,
     ) -> Result<Response, Error> {
         let kept = self
             .token
@@ -102,9 +146,9 @@ impl Connector {
             .map(|t| t.access_token.clone());
         let (token, was_kept) = match kept {
             Some(token) => (token, true),
-            None => (self.fetch_token(endpoints, credentials, host)?, false),
+            None => (self.fetch_token(endpoints, credentials, exchange)?, false),
         };
-        let answer = send(host, &request::machines(endpoints, domain, Some(&token)))?;
+        let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
         if answer.status != 401 {
             return Ok(answer);
         }
@@ -113,27 +157,38 @@ impl Connector {
             // A token minted a moment ago and refused is not fixed by another.
             return Ok(answer);
         }
-        host.log(
+        exchange.log(
             Level::Info,
             "token-refresh",
-            "the API refused the kept token; fetching a fresh one",
+            "the API refused the kept token; fetching a fresh one".into(),
         );
-        let token = self.fetch_token(endpoints, credentials, host)?;
-        send(host, &request::machines(endpoints, domain, Some(&token)))
+        let token = self.fetch_token(endpoints, credentials, exchange)?;
+        let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
+        if answer.status == 401 {
+            self.token = None;
+        }
+        Ok(answer)
     }
 
-    fn fetch_token(
+    fn fetch_token<H: Host>(
         &mut self,
         endpoints: &Endpoints,
         credentials: &ClientCredentials,
-        host: &mut impl Host,
+        exchange: &mut Exchange<H>,
     ) -> Result<String, Error> {
-        let answer = send(host, &request::token(endpoints, credentials))?;
+        let mut answer = exchange.send(&request::token(endpoints, credentials))?;
+        if answer.status != 200 {
+            // An error answer may echo the form, client secret and all. A
+            // token answer is read as sent (it is never quoted): the token it
+            // holds may be one already known.
+            exchange.secrets.scrub_bytes(&mut answer.body);
+        }
         let token = response::access_token(&answer)?;
-        host.log(
+        exchange.secrets.add(&token);
+        exchange.log(
             Level::Info,
             "token-acquired",
-            &format!("token for client {} acquired", credentials.client_id),
+            format!("token for client {} acquired", credentials.client_id),
         );
         self.token = Some(CachedToken {
             endpoints: endpoints.clone(),
@@ -142,13 +197,4 @@ impl Connector {
         });
         Ok(token)
     }
-}
-
-fn send(host: &mut impl Host, request: &Request) -> Result<Response, Error> {
-    host.log(
-        Level::Debug,
-        "request",
-        &format!("{} {}", request.method.as_str(), request.url),
-    );
-    host.send(request).map_err(Error::Transport)
 }

@@ -1,5 +1,6 @@
-//! Machines as SIEM events: OCSF "Device Inventory Info" ([`ocsf`]) and ECS
-//! documents ([`ecs`]), one JSON text per machine.
+//! Machines as JSON: with the service's own names ([`machines_json`]), as OCSF
+//! "Device Inventory Info" events ([`ocsf`]) and as ECS documents ([`ecs`]),
+//! one JSON text per machine.
 //!
 //! The component has no clock: the observation time comes from the caller, in
 //! milliseconds since the Unix epoch. Everything here is total: a value from
@@ -12,26 +13,52 @@ pub mod ocsf;
 mod remainder;
 mod time;
 
+use crate::machine::{IpAddress, Machine, OnboardingStatus, VmMetadata};
 use serde::Serialize;
 
 use address::{ip, mac, machine_ips, split_dns_name};
-use remainder::Remainder;
-use time::observed_ms;
+use remainder::{Mapped, Remainder};
+use time::observed;
 pub use time::{civil_from_days, days_from_civil, format_rfc3339_ms, parse_rfc3339_ms};
 
 /// The product, as both schemas name it.
 pub const VENDOR: &str = "Microsoft";
 pub const PRODUCT: &str = "Microsoft Defender for Endpoint";
 
-/// One JSON object per machine, with the service's own field names.
+/// One JSON object per machine, with the service's own field names and the
+/// members it does not model merged back under theirs.
 pub fn machines_json(found: &crate::connector::Lookup) -> Vec<String> {
-    found.machines.iter().map(to_json).collect()
+    found
+        .machines
+        .iter()
+        .map(|m| to_json(m, sent_size(m)))
+        .collect()
 }
 
-/// JSON text of an event.
-fn to_json(value: &impl Serialize) -> String {
-    // Only structs with string keys and no maps: serialising cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
+/// JSON text of a machine or an event. `size`: about how long it will be, so
+/// that a large one is written without copies of itself as it grows.
+fn to_json(value: &impl Serialize, size: usize) -> String {
+    let mut out = Vec::with_capacity(size);
+    // Serialising structs, strings and checked raw JSON into memory cannot fail.
+    if serde_json::to_writer(&mut out, value).is_err() {
+        return String::new();
+    }
+    // serde_json writes UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// About how long a machine's JSON is: what it carries as sent, and room
+/// for its typed fields and for the event around it.
+fn sent_size(m: &Machine) -> usize {
+    let len = |text: &Option<String>| text.as_ref().map_or(0, String::len);
+    let interfaces = m.ip_addresses.iter().flatten();
+    let tags = m.machine_tags.iter().flatten();
+    4096 + len(&m.unmodelled)
+        + m.vm_metadata
+            .as_ref()
+            .map_or(0, |vm| 256 + len(&vm.unmodelled))
+        + interfaces.map(|i| 160 + len(&i.unmodelled)).sum::<usize>()
+        + tags.map(|t| 8 + t.len()).sum::<usize>()
 }
 
 /// The operating system families the schemas distinguish.
@@ -41,30 +68,49 @@ pub enum OsFamily {
     Linux,
     MacOs,
     Ios,
+    IpadOs,
     Android,
+    Solaris,
+    Aix,
+    HpUx,
+    /// The BSDs and other Unix systems.
+    Unix,
 }
 
 /// The family of an `osPlatform` value (`Windows11`, `WindowsServer2022`,
-/// `Ubuntu`, `macOS`, ...): the service has no closed list.
+/// `Ubuntu`, `macOS`, ...), compared without case: the service has no
+/// closed list.
 pub fn os_family(platform: &str) -> Option<OsFamily> {
     let p = platform.to_ascii_lowercase();
-    const LINUX: [&str; 10] = [
-        "linux", "ubuntu", "debian", "redhat", "centos", "suse", "sles", "oracle", "fedora",
-        "amazon",
+    const LINUX: [&str; 11] = [
+        "linux", "ubuntu", "debian", "redhat", "rhel", "centos", "suse", "sles", "oracle",
+        "fedora", "amazon",
     ];
-    if p.starts_with("windows") {
-        Some(OsFamily::Windows)
+    const UNIX: [&str; 5] = ["freebsd", "openbsd", "netbsd", "unix", "bsd"];
+    let family = if p.starts_with("windows") {
+        OsFamily::Windows
     } else if p.starts_with("macos") || p == "mac" || p == "osx" {
-        Some(OsFamily::MacOs)
-    } else if p.starts_with("ios") || p.starts_with("ipados") {
-        Some(OsFamily::Ios)
+        OsFamily::MacOs
+    } else if p.starts_with("ipados") {
+        OsFamily::IpadOs
+    } else if p.starts_with("ios") {
+        OsFamily::Ios
     } else if p.starts_with("android") {
-        Some(OsFamily::Android)
-    } else if LINUX.iter().any(|l| p.contains(l)) || p.contains("rhel") {
-        Some(OsFamily::Linux)
+        OsFamily::Android
+    } else if LINUX.iter().any(|l| p.contains(l)) {
+        OsFamily::Linux
+    } else if p.starts_with("solaris") || p.starts_with("sunos") {
+        OsFamily::Solaris
+    } else if p.starts_with("aix") {
+        OsFamily::Aix
+    } else if p.starts_with("hp-ux") || p.starts_with("hpux") {
+        OsFamily::HpUx
+    } else if UNIX.iter().any(|u| p.contains(u)) {
+        OsFamily::Unix
     } else {
-        None
-    }
+        return None;
+    };
+    Some(family)
 }
 
 /// A server operating system, by its platform name.
@@ -72,28 +118,148 @@ fn is_server_platform(platform: &str) -> bool {
     platform.to_ascii_lowercase().contains("server")
 }
 
+/// Whether the machine runs the Defender sensor: unless the service says it
+/// is not onboarded and reports no sensor version, it does (every machine of
+/// an answer has a Defender device id).
+fn has_sensor(m: &Machine) -> bool {
+    m.agent_version.is_some()
+        || m.onboarding_status
+            .as_ref()
+            .is_none_or(|s| *s == OnboardingStatus::Onboarded)
+}
+
+/// The VM metadata of a machine in a real cloud: not of an Azure Arc
+/// machine, whose resource lives in Azure while the machine runs on
+/// premises or in another cloud, unknown.
+fn cloud_vm(m: &Machine) -> Option<&VmMetadata> {
+    m.vm_metadata.as_ref().filter(|vm| {
+        !vm.resource_id.as_deref().is_some_and(|id| {
+            id.to_ascii_lowercase()
+                .contains("/providers/microsoft.hybridcompute/")
+        })
+    })
+}
+
+/// The interface type of an `ipAddresses` entry, compared without case.
+fn interface_type(entry: &IpAddress) -> InterfaceType<'_> {
+    let kind = entry.kind.as_deref().unwrap_or("");
+    let lower = kind.to_ascii_lowercase();
+    if lower.contains("ethernet") {
+        InterfaceType::Wired
+    } else if lower == "wireless80211" {
+        InterfaceType::Wireless
+    } else if lower.starts_with("wwanpp") {
+        InterfaceType::Mobile
+    } else if lower == "tunnel" {
+        InterfaceType::Tunnel
+    } else if lower.is_empty() || lower == "unknown" {
+        InterfaceType::Unknown
+    } else {
+        InterfaceType::Other(kind)
+    }
+}
+
+/// What OCSF's `network_interface.type_id` tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InterfaceType<'a> {
+    Unknown,
+    Wired,
+    Wireless,
+    Mobile,
+    Tunnel,
+    Other(&'a str),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn platforms_fall_into_families() {
+    fn platforms_fall_into_families_without_case() {
         use OsFamily::*;
         for (platform, family) in [
             ("Windows11", Some(Windows)),
-            ("WindowsServer2022", Some(Windows)),
+            ("WINDOWSSERVER2022", Some(Windows)),
             ("Ubuntu", Some(Linux)),
             ("RedHatEnterpriseLinux", Some(Linux)),
             ("Linux", Some(Linux)),
             ("macOS", Some(MacOs)),
             ("iOS", Some(Ios)),
+            ("iPadOS", Some(IpadOs)),
             ("Android", Some(Android)),
+            ("Solaris11", Some(Solaris)),
+            ("AIX", Some(Aix)),
+            ("HP-UX", Some(HpUx)),
+            ("FreeBSD", Some(Unix)),
             ("AmigaOS", None),
+            ("Other", None),
             ("", None),
         ] {
             assert_eq!(os_family(platform), family, "{platform}");
         }
         assert!(is_server_platform("WindowsServer2019"));
         assert!(!is_server_platform("Windows11"));
+    }
+
+    #[test]
+    fn an_azure_arc_machine_is_in_no_known_cloud() {
+        let vm = |resource: &str| Machine {
+            vm_metadata: Some(VmMetadata {
+                cloud_provider: Some("Azure".into()),
+                resource_id: Some(resource.into()),
+                ..VmMetadata::default()
+            }),
+            ..Machine::default()
+        };
+        let azure =
+            vm("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a");
+        assert!(cloud_vm(&azure).is_some());
+        let arc =
+            vm("/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/b");
+        assert!(cloud_vm(&arc).is_none());
+        let arc = vm("/SUBSCRIPTIONS/S/PROVIDERS/MICROSOFT.HYBRIDCOMPUTE/MACHINES/B");
+        assert!(cloud_vm(&arc).is_none());
+    }
+
+    #[test]
+    fn interface_types_compare_without_case() {
+        let entry = |kind: &str| IpAddress {
+            kind: Some(kind.into()),
+            ..IpAddress::default()
+        };
+        assert_eq!(interface_type(&entry("ETHERNET")), InterfaceType::Wired);
+        assert_eq!(
+            interface_type(&entry("wireless80211")),
+            InterfaceType::Wireless
+        );
+        assert_eq!(interface_type(&entry("WwanPP2")), InterfaceType::Mobile);
+        assert_eq!(interface_type(&entry("tunnel")), InterfaceType::Tunnel);
+        assert_eq!(
+            interface_type(&entry("SoftwareLoopback")),
+            InterfaceType::Other("SoftwareLoopback")
+        );
+    }
+
+    #[test]
+    fn a_machine_without_the_sensor_is_one_the_service_says_is_not_onboarded() {
+        let m = |status: Option<OnboardingStatus>, version: Option<&str>| Machine {
+            onboarding_status: status,
+            agent_version: version.map(Into::into),
+            ..Machine::default()
+        };
+        assert!(has_sensor(&m(None, None)));
+        assert!(has_sensor(&m(Some(OnboardingStatus::Onboarded), None)));
+        assert!(has_sensor(&m(
+            Some(OnboardingStatus::CanBeOnboarded),
+            Some("10.8")
+        )));
+        assert!(!has_sensor(&m(
+            Some(OnboardingStatus::CanBeOnboarded),
+            None
+        )));
+        assert!(!has_sensor(&m(
+            Some(OnboardingStatus::Other("Offboarded".into())),
+            None
+        )));
     }
 }

@@ -10,9 +10,11 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod lenient;
 pub mod machine;
 pub mod request;
 pub mod response;
+pub mod secrets;
 pub mod settings;
 
 #[cfg(target_arch = "wasm32")]

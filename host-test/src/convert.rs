@@ -12,12 +12,9 @@ pub fn error(e: wit::Error) -> error::Error {
         wit::Error::InvalidSettings(why) => E::InvalidSettings(why),
         wit::Error::Unauthorized(d) => E::Unauthorized(service_error(d)),
         wit::Error::Forbidden(d) => E::Forbidden(service_error(d)),
-        wit::Error::RateLimited(r) => E::RateLimited(error::RateLimit {
-            retry_after_seconds: r.retry_after_seconds,
-            details: service_error(r.details),
-        }),
+        wit::Error::RateLimited(r) => E::RateLimited(retry_later(r)),
         wit::Error::ApiError(d) => E::ApiError(service_error(d)),
-        wit::Error::ServiceUnavailable(d) => E::ServiceUnavailable(service_error(d)),
+        wit::Error::ServiceUnavailable(r) => E::ServiceUnavailable(retry_later(r)),
         wit::Error::Transport(t) => E::Transport(transport_error(t)),
         wit::Error::InvalidResponse(r) => E::InvalidResponse(error::InvalidResponse {
             service: service(r.service),
@@ -42,6 +39,13 @@ fn service(s: wit::Service) -> error::Service {
     match s {
         wit::Service::Api => error::Service::Api,
         wit::Service::IdentityPlatform => error::Service::IdentityPlatform,
+    }
+}
+
+fn retry_later(r: wit::RetryLater) -> error::RetryLater {
+    error::RetryLater {
+        retry_after_seconds: r.retry_after_seconds,
+        details: service_error(r.details),
     }
 }
 

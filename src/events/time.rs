@@ -119,9 +119,18 @@ pub fn format_rfc3339_ms(ms: i64) -> Option<String> {
     ))
 }
 
-/// The observation time as the schemas' signed milliseconds.
-pub(super) fn observed_ms(observed_at: u64) -> i64 {
-    i64::try_from(observed_at).unwrap_or(i64::MAX)
+/// The observation time (milliseconds since the Unix epoch) as the schemas'
+/// signed milliseconds and its RFC 3339 text, or why it cannot be written.
+pub(super) fn observed(observed_at: u64) -> Result<(i64, String), String> {
+    i64::try_from(observed_at)
+        .ok()
+        .and_then(|ms| Some((ms, format_rfc3339_ms(ms)?)))
+        .ok_or_else(|| {
+            format!(
+                "observed-at {observed_at} ms since the Unix epoch is after \
+                 9999-12-31T23:59:59.999Z, the last time RFC 3339 can write"
+            )
+        })
 }
 
 #[cfg(test)]
@@ -234,6 +243,22 @@ mod tests {
         for ms in [0, 1_678_785_704_123, -62_167_219_200_000, 951_782_400_000] {
             let text = format_rfc3339_ms(ms).unwrap();
             assert_eq!(parse_rfc3339_ms(&text), Some(ms), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_observation_time_rfc3339_cannot_write_is_an_error() {
+        assert_eq!(
+            observed(1_764_000_000_123),
+            Ok((1_764_000_000_123, "2025-11-24T16:00:00.123Z".into()))
+        );
+        assert!(observed(253_402_300_799_999).is_ok());
+        for beyond in [253_402_300_800_000, i64::MAX as u64, u64::MAX] {
+            let e = observed(beyond).unwrap_err();
+            assert!(
+                e.contains(&beyond.to_string()) && e.contains("RFC 3339"),
+                "{e}"
+            );
         }
     }
 }
