@@ -319,7 +319,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
                 de::Error::custom(format_args!("{name}: {}", strip_position(&e.to_string())))
             })?;
             let Some(index) = R::FIELDS.iter().position(|(n, _)| *n == name) else {
-                push_member(&mut unmodelled, &name, raw.get());
+                push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
                 last = Some(name);
                 continue;
             };
@@ -341,7 +341,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
                     )));
                 }
                 reading.unusable.push(reading.path.clone());
-                push_member(&mut unmodelled, &name, raw.get());
+                push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
             }
             reading.path.truncate(at);
             last = Some(name);
@@ -401,26 +401,51 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// Appends `"name":value` to a JSON object text being built, the value
-/// compacted (whitespace outside strings removed) but otherwise as sent.
-fn push_member(object: &mut String, name: &str, raw: &str) {
+/// compacted (whitespace outside strings removed) but otherwise as sent. A
+/// string with escapes is decoded and checked for secrets the body's
+/// scrubbing could not see; one that holds any is written scrubbed.
+fn push_member(object: &mut String, name: &str, raw: &str, secrets: &Secrets) {
     object.push(if object.is_empty() { '{' } else { ',' });
-    push_json_string(object, name);
+    push_json_string(object, &secrets.scrub(name.to_owned()));
     object.push(':');
-    let mut start = 0;
-    let (mut in_string, mut escaped) = (false, false);
-    for (i, b) in raw.bytes().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+    let bytes = raw.as_bytes();
+    // `raw` is JSON the parser checked: strings end, escapes are complete.
+    let (mut start, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                let open = i;
+                let mut escapes = false;
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'"' => break,
+                        b'\\' => {
+                            escapes = true;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                let close = i.min(raw.len() - 1);
+                if escapes && !secrets.is_empty() {
+                    let decoded: String =
+                        serde_json::from_str(&raw[open..=close]).unwrap_or_default();
+                    let scrubbed = secrets.scrub(decoded.clone());
+                    if scrubbed != decoded {
+                        object.push_str(&raw[start..open]);
+                        push_json_string(object, &scrubbed);
+                        start = close + 1;
+                    }
+                }
+                i = close + 1;
             }
-        } else if b == b'"' {
-            in_string = true;
-        } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-            object.push_str(&raw[start..i]);
-            start = i + 1;
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                object.push_str(&raw[start..i]);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
         }
     }
     object.push_str(&raw[start..]);
@@ -608,9 +633,10 @@ mod tests {
 
     #[test]
     fn members_are_compacted_but_otherwise_kept_as_sent() {
+        let none = Secrets::default();
         let mut object = String::new();
-        push_member(&mut object, "a\"b", "[ 1 ,\n 2.50, \"x  y\\\" \" ]");
-        push_member(&mut object, "n", "123456789012345678901234567890");
+        push_member(&mut object, "a\"b", "[ 1 ,\n 2.50, \"x  y\\\" \" ]", &none);
+        push_member(&mut object, "n", "123456789012345678901234567890", &none);
         object.push('}');
         assert_eq!(
             object,
@@ -625,5 +651,22 @@ mod tests {
             "EOF while parsing"
         );
         assert_eq!(strip_position("seen at line one"), "seen at line one");
+    }
+
+    #[test]
+    fn an_escaped_secret_in_a_member_kept_as_sent_is_scrubbed() {
+        let mut secrets = Secrets::default();
+        secrets.add("token-A-123456");
+        let mut object = String::new();
+        push_member(
+            &mut object,
+            "x",
+            r#"{"a": "token\u002DA-123456 and more", "b": "kept\n as sent", "c": "token-A-123456"}"#,
+            &secrets,
+        );
+        assert_eq!(
+            object, r#"{"x":{"a":"[redacted] and more","b":"kept\n as sent","c":"token-A-123456"}"#,
+            "the raw form is scrubbed with the body, before reading"
+        );
     }
 }

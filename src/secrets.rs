@@ -78,6 +78,11 @@ impl Secrets {
         }
     }
 
+    /// No secret to scrub.
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
     /// Replaces every secret in `text` with [`REDACTED`], in place.
     pub fn scrub_bytes(&self, text: &mut Vec<u8>) {
         let (mut read, mut write) = (0, 0);
