@@ -61,6 +61,12 @@ fn sent_size(m: &Machine) -> usize {
         + tags.map(|t| 8 + t.len()).sum::<usize>()
 }
 
+/// A text the service gave: present and not empty. An empty string is never
+/// mapped to a schema attribute; it stays, as sent, with the remainder.
+fn given(text: &Option<String>) -> Option<&str> {
+    text.as_deref().filter(|t| !t.is_empty())
+}
+
 /// The operating system families the schemas distinguish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OsFamily {

@@ -3,8 +3,8 @@
 //! set ECS does not define.
 
 use super::{
-    Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, has_sensor, ip, mac, machine_ips,
-    observed, os_family, sent_size, split_dns_name, to_json,
+    Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor, ip, mac,
+    machine_ips, observed, os_family, sent_size, split_dns_name, to_json,
 };
 use crate::connector::Lookup;
 use crate::machine::Machine;
@@ -148,7 +148,7 @@ struct Related<'a> {
 /// The ECS document for one machine, observed at `timestamp` (RFC 3339).
 pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Document<'a> {
     let mut mapped = Mapped(const { Machine::bit("id") });
-    let dns_name = m.computer_dns_name.as_deref().filter(|n| !n.is_empty());
+    let dns_name = given(&m.computer_dns_name);
     mapped.add(
         const { Machine::bit("computerDnsName") },
         dns_name.is_some(),
@@ -185,7 +185,7 @@ pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Docu
     let mut hosts: Vec<&str> = dns_name.into_iter().chain(hostname).collect();
     hosts.dedup();
     let vm = cloud_vm(m);
-    let architecture = match (&m.os_processor, &m.os_architecture) {
+    let architecture = match (given(&m.os_processor), given(&m.os_architecture)) {
         (Some(processor), _) => {
             mapped.when(const { Machine::bit("osProcessor") }, true, Some(processor))
         }
@@ -197,10 +197,22 @@ pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Docu
         (None, None) => None,
     };
     let sensor = has_sensor(m);
-    mapped.add(const { Machine::bit("agentVersion") }, sensor);
+    let agent_version = given(&m.agent_version);
     mapped.add(
-        const { Machine::bit("riskScore") | Machine::bit("rbacGroupId") | Machine::bit("rbacGroupName") },
-        true,
+        const { Machine::bit("agentVersion") },
+        sensor && agent_version.is_some(),
+    );
+    let risk = m
+        .risk_score
+        .as_ref()
+        .map(|r| r.as_str())
+        .filter(|r| !r.is_empty());
+    mapped.add(const { Machine::bit("riskScore") }, risk.is_some());
+    let (group_id, group_name) = (given(&m.rbac_group_id), given(&m.rbac_group_name));
+    mapped.add(const { Machine::bit("rbacGroupId") }, group_id.is_some());
+    mapped.add(
+        const { Machine::bit("rbacGroupName") },
+        group_name.is_some(),
     );
     let os = os(m, &mut mapped);
     Document {
@@ -219,7 +231,7 @@ pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Docu
         },
         agent: sensor.then_some(Agent {
             id: &m.id,
-            version: m.agent_version.as_deref(),
+            version: agent_version,
         }),
         host: Host {
             id: &m.id,
@@ -229,20 +241,18 @@ pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Docu
             ip: ips,
             mac: macs,
             os,
-            architecture: architecture.map(String::as_str),
-            risk: m.risk_score.as_ref().map(|r| Risk {
-                static_level: r.as_str(),
-            }),
+            architecture,
+            risk: risk.map(|static_level| Risk { static_level }),
         },
         device: Device { id: &m.id },
-        group: (m.rbac_group_id.is_some() || m.rbac_group_name.is_some()).then_some(Group {
-            id: m.rbac_group_id.as_deref(),
-            name: m.rbac_group_name.as_deref(),
+        group: (group_id.is_some() || group_name.is_some()).then_some(Group {
+            id: group_id,
+            name: group_name,
         }),
         cloud: vm.map(|vm| Cloud {
-            provider: vm.cloud_provider.as_deref(),
-            account: vm.subscription_id.as_deref().map(|id| Id { id }),
-            instance: vm.vm_id.as_deref().map(|id| Id { id }),
+            provider: given(&vm.cloud_provider),
+            account: given(&vm.subscription_id).map(|id| Id { id }),
+            instance: given(&vm.vm_id).map(|id| Id { id }),
         }),
         related: Related {
             ip: related_ips,
@@ -258,9 +268,9 @@ pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Docu
 
 /// `host.os`: platform, version (`osVersion`, else `version`), family.
 fn os<'a>(m: &'a Machine, mapped: &mut Mapped) -> Option<Os<'a>> {
-    let name = m.os_platform.as_deref().filter(|p| !p.is_empty());
+    let name = given(&m.os_platform);
     mapped.add(const { Machine::bit("osPlatform") }, name.is_some());
-    let version = match (&m.os_version, &m.version) {
+    let version = match (given(&m.os_version), given(&m.version)) {
         (Some(os_version), _) => {
             mapped.when(const { Machine::bit("osVersion") }, true, Some(os_version))
         }
@@ -292,7 +302,7 @@ fn os<'a>(m: &'a Machine, mapped: &mut Mapped) -> Option<Os<'a>> {
             OsFamily::Android => "android",
             OsFamily::Solaris | OsFamily::Aix | OsFamily::HpUx | OsFamily::Unix => "unix",
         }),
-        version: version.map(String::as_str),
+        version,
     })
 }
 

@@ -3,7 +3,7 @@
 //! and, for a VM in a known cloud, the `cloud` profile.
 
 use super::{
-    InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, has_sensor,
+    InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor,
     interface_type, ip, is_server_platform, mac, observed, os_family, parse_rfc3339_ms, sent_size,
     split_dns_name, to_json,
 };
@@ -180,7 +180,7 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
         first_seen_time.is_some(),
     );
     mapped.add(const { Machine::bit("lastSeen") }, last_seen_time.is_some());
-    let dns_name = m.computer_dns_name.as_deref().filter(|n| !n.is_empty());
+    let dns_name = given(&m.computer_dns_name);
     mapped.add(
         const { Machine::bit("computerDnsName") },
         dns_name.is_some(),
@@ -192,8 +192,8 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
     let vm = cloud_vm(m);
     let cloud = vm.and_then(|vm| {
         Some(Cloud {
-            provider: vm.cloud_provider.as_deref().filter(|p| !p.is_empty())?,
-            account: vm.subscription_id.as_deref().map(|uid| Account { uid }),
+            provider: given(&vm.cloud_provider)?,
+            account: given(&vm.subscription_id).map(|uid| Account { uid }),
         })
     });
     let mut profiles = vec!["datetime"];
@@ -210,14 +210,16 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
         last_ip.is_some() && last_ip == m.last_ip_address.as_deref(),
     );
     let sensor = has_sensor(m);
-    mapped.add(const { Machine::bit("agentVersion") }, sensor);
-    mapped.add(const { Machine::bit("aadDeviceId") }, true);
+    let agent_version = given(&m.agent_version);
     mapped.add(
-        const { Machine::bit("rbacGroupId") | Machine::bit("rbacGroupName") },
-        true,
+        const { Machine::bit("agentVersion") },
+        sensor && agent_version.is_some(),
     );
-    let tagged = m.machine_tags.as_ref().is_some_and(|tags| !tags.is_empty());
-    mapped.add(const { Machine::bit("machineTags") }, tagged);
+    mapped.add(
+        const { Machine::bit("aadDeviceId") },
+        given(&m.aad_device_id).is_some(),
+    );
+    let groups = groups(m, &mut mapped);
     let os = os(m, &mut mapped);
     let device = Device {
         uid: &m.id,
@@ -226,7 +228,7 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
         hostname: dns_name,
         name,
         domain: dns_domain,
-        uid_alt: m.aad_device_id.as_deref(),
+        uid_alt: given(&m.aad_device_id),
         ip: last_ip,
         network_interfaces: m
             .ip_addresses
@@ -239,7 +241,7 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
         first_seen_time_dt: first_seen.filter(|_| first_seen_time.is_some()),
         last_seen_time,
         last_seen_time_dt: last_seen.filter(|_| last_seen_time.is_some()),
-        groups: groups(m),
+        groups,
         risk_level_id,
         risk_level,
         agent_list: sensor
@@ -249,11 +251,11 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
                 vendor_name: VENDOR,
                 type_id: 1,
                 kind: "Endpoint Detection and Response",
-                version: m.agent_version.as_deref(),
+                version: agent_version,
             })
             .into_iter()
             .collect(),
-        instance_uid: vm.and_then(|vm| vm.vm_id.as_deref()),
+        instance_uid: vm.and_then(|vm| given(&vm.vm_id)),
     };
     let (time, time_dt) = observed;
     Event {
@@ -320,8 +322,8 @@ fn risk(score: Option<&RiskScore>) -> (Option<u32>, Option<&str>) {
 
 /// `device.os`: platform, version (`osVersion`, else `version`), build, family.
 fn os<'a>(m: &'a Machine, mapped: &mut Mapped) -> Option<Os<'a>> {
-    let platform = m.os_platform.as_deref().filter(|p| !p.is_empty());
-    let version = match (&m.os_version, &m.version) {
+    let platform = given(&m.os_platform);
+    let version = match (given(&m.os_version), given(&m.version)) {
         (Some(os_version), _) => {
             mapped.when(const { Machine::bit("osVersion") }, true, Some(os_version))
         }
@@ -355,7 +357,7 @@ fn os<'a>(m: &'a Machine, mapped: &mut Mapped) -> Option<Os<'a>> {
         name: platform.unwrap_or("Unknown"),
         type_id,
         kind,
-        version: version.map(String::as_str),
+        version,
         build: m.os_build.map(|b| b.to_string()),
         cpu_bits: if architecture.eq_ignore_ascii_case("64-bit") {
             Some(64)
@@ -391,14 +393,20 @@ fn network_interface(entry: &IpAddress) -> Option<NetworkInterface<'_>> {
 }
 
 /// The machine's device group, then one group per machine tag.
-fn groups(m: &Machine) -> Vec<Group<'_>> {
-    let device_group =
-        (m.rbac_group_id.is_some() || m.rbac_group_name.is_some()).then_some(Group {
-            uid: m.rbac_group_id.as_deref(),
-            name: m.rbac_group_name.as_deref(),
-            kind: "Device group",
-        });
-    let tags = m.machine_tags.iter().flatten().map(|tag| Group {
+fn groups<'a>(m: &'a Machine, mapped: &mut Mapped) -> Vec<Group<'a>> {
+    let (uid, name) = (given(&m.rbac_group_id), given(&m.rbac_group_name));
+    mapped.add(const { Machine::bit("rbacGroupId") }, uid.is_some());
+    mapped.add(const { Machine::bit("rbacGroupName") }, name.is_some());
+    let device_group = (uid.is_some() || name.is_some()).then_some(Group {
+        uid,
+        name,
+        kind: "Device group",
+    });
+    let tags = m.machine_tags.as_deref().unwrap_or_default();
+    // Held whole only when every tag is a group: an empty list or tag is not.
+    let every_tag = !tags.is_empty() && tags.iter().all(|t| !t.is_empty());
+    mapped.add(const { Machine::bit("machineTags") }, every_tag);
+    let tags = tags.iter().filter(|t| !t.is_empty()).map(|tag| Group {
         uid: None,
         name: Some(tag),
         kind: "Machine tag",
