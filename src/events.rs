@@ -36,13 +36,15 @@ pub fn machines_json(found: &crate::connector::Lookup) -> Vec<String> {
 }
 
 /// JSON text of a machine or an event. `size`: about how long it will be, so
-/// that a large one is written without copies of itself as it grows.
+/// that a large one is written without copies of itself as it grows; what is
+/// left over is given back, since thousands of texts are held at once.
 fn to_json(value: &impl Serialize, size: usize) -> String {
     let mut out = Vec::with_capacity(size);
     // Serialising structs, strings and checked raw JSON into memory cannot fail.
     if serde_json::to_writer(&mut out, value).is_err() {
         return String::new();
     }
+    out.shrink_to_fit();
     // serde_json writes UTF-8.
     String::from_utf8(out).unwrap_or_default()
 }
@@ -53,11 +55,11 @@ fn sent_size(m: &Machine) -> usize {
     let len = |text: &Option<String>| text.as_ref().map_or(0, String::len);
     let interfaces = m.ip_addresses.iter().flatten();
     let tags = m.machine_tags.iter().flatten();
-    4096 + len(&m.unmodelled)
+    1024 + len(&m.unmodelled)
         + m.vm_metadata
             .as_ref()
             .map_or(0, |vm| 256 + len(&vm.unmodelled))
-        + interfaces.map(|i| 160 + len(&i.unmodelled)).sum::<usize>()
+        + interfaces.map(|i| 64 + len(&i.unmodelled)).sum::<usize>()
         + tags.map(|t| 8 + t.len()).sum::<usize>()
 }
 

@@ -20,7 +20,7 @@ pub const MAX_LIST_ENTRIES: usize = 1_000;
 /// The most typed list entries one answer holds in all. With at most 5,000
 /// machines and a 16 MiB body, this keeps what a lookup decodes (and the
 /// events made from it) well inside the default 64 MiB memory limit.
-pub const MAX_ANSWER_LIST_ENTRIES: usize = 100_000;
+pub const MAX_ANSWER_LIST_ENTRIES: usize = 50_000;
 
 /// The shape of a field, for tools and tests that generate machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,6 +354,8 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
         }
         if !unmodelled.is_empty() {
             unmodelled.push('}');
+            // Thousands of these may be held at once: no spare capacity.
+            unmodelled.shrink_to_fit();
             record.set_unmodelled(unmodelled);
         }
         Ok(record)
@@ -405,6 +407,14 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// string with escapes is decoded and checked for secrets the body's
 /// scrubbing could not see; one that holds any is written scrubbed.
 fn push_member(object: &mut String, name: &str, raw: &str, secrets: &Secrets) {
+    // A large value is reserved for exactly, with room for what usually
+    // follows: doubling a string of several MiB could exhaust the instance.
+    let needed = name.len() + raw.len() + 8;
+    if needed > 64 * 1024 {
+        object.reserve_exact(needed + 64 * 1024);
+    } else {
+        object.reserve(needed);
+    }
     object.push(if object.is_empty() { '{' } else { ',' });
     push_json_string(object, &secrets.scrub(name.to_owned()));
     object.push(':');

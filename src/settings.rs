@@ -136,7 +136,9 @@ impl Auth {
             Auth::HostManaged => Ok(()),
             Auth::BearerToken(token) => {
                 // Pasted from an `Authorization` header: the component adds the scheme itself.
-                let scheme = token.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
+                let scheme = token
+                    .get(..6)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
                 let rest = token.get(6..).unwrap_or_default();
                 if scheme && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
                     return Err(

@@ -114,17 +114,26 @@ fn new_members_reach_machines_json_under_their_own_names() {
 #[test]
 fn new_members_reach_ocsf_unmapped_and_ecs_mde() {
     let (mut instance, found) = lookup();
-    let ocsf = instance.ocsf_inventory(&found, OBSERVED_AT).unwrap().unwrap();
+    let ocsf = instance
+        .ocsf_inventory(&found, OBSERVED_AT)
+        .unwrap()
+        .unwrap();
     let event: Value = serde_json::from_str(&ocsf[0]).unwrap();
     assert_has_every_new_member("OCSF", &ocsf[0], &event["unmapped"]);
     let checker = Ocsf::load(&schema::reference_dir().join("ocsf"));
     assert_eq!(checker.check_event(&event), Vec::<String>::new());
 
-    let ecs = instance.ecs_documents(&found, OBSERVED_AT).unwrap().unwrap();
+    let ecs = instance
+        .ecs_documents(&found, OBSERVED_AT)
+        .unwrap()
+        .unwrap();
     let document: Value = serde_json::from_str(&ecs[0]).unwrap();
     assert_has_every_new_member("ECS", &ecs[0], &document["mde"]);
     let checker = Ecs::load(&schema::reference_dir().join("ecs/fields.csv"));
-    assert_eq!(checker.check_document(&document, "mde"), Vec::<String>::new());
+    assert_eq!(
+        checker.check_document(&document, "mde"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]

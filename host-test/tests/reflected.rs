@@ -51,13 +51,15 @@ fn reflecting(
     token: impl Fn(&Request) -> Response + Send + 'static,
     api: impl Fn(&Request) -> Response + Send + 'static,
 ) -> host_test::Instance {
-    let backend = FnBackend(move |request: &Request| -> Result<Response, TransportError> {
-        Ok(if request.url.contains("/oauth2/") {
-            token(request)
-        } else {
-            api(request)
-        })
-    });
+    let backend = FnBackend(
+        move |request: &Request| -> Result<Response, TransportError> {
+            Ok(if request.url.contains("/oauth2/") {
+                token(request)
+            } else {
+                api(request)
+            })
+        },
+    );
     instance(settings(auth), backend)
 }
 
@@ -83,12 +85,18 @@ fn a_token_endpoint_that_echoes_the_form_gets_it_scrubbed() {
             .to_string(),
         )
     };
-    let form_then_404 = |request: &Request| answer(404, &[], format!("{} not found", body_of(request)));
+    let form_then_404 =
+        |request: &Request| answer(404, &[], format!("{} not found", body_of(request)));
     let echo_everything = |request: &Request| {
         answer(
             418,
             &[],
-            format!("{} {} {}", body_of(request), headers_of(request), request.url),
+            format!(
+                "{} {} {}",
+                body_of(request),
+                headers_of(request),
+                request.url
+            ),
         )
     };
     for token in [
@@ -99,7 +107,10 @@ fn a_token_endpoint_that_echoes_the_form_gets_it_scrubbed() {
         let mut instance = reflecting(credentials(), token, |_| json(200, r#"{"value":[]}"#));
         let outcome = instance.domain_machines("contoso.com").unwrap();
         let form = body_of(&instance.state().requests[0]);
-        assert!(form.contains("client_secret=CANARY%7Esecret%2Bvalue%2F7f3a+x"), "{form}");
+        assert!(
+            form.contains("client_secret=CANARY%7Esecret%2Bvalue%2F7f3a+x"),
+            "{form}"
+        );
         let said = said(&instance, &outcome);
         assert!(outcome.is_err(), "{said}");
         assert!(!leaked(&said), "{said}");
@@ -170,15 +181,24 @@ fn machines_that_carry_the_token_are_scrubbed_in_every_output() {
 #[test]
 fn the_cli_prints_no_reflected_secret_in_any_format() {
     let form = "grant_type=client_credentials&client_id=client&client_secret=CANARY%7Esecret%2Bvalue%2F7f3a+x&scope=x";
-    let token = serde_json::json!({"status": 200, "body": format!(r#"{{"access_token":"{TOKEN}"}}"#)});
+    let token =
+        serde_json::json!({"status": 200, "body": format!(r#"{{"access_token":"{TOKEN}"}}"#)});
     let reflections = [
-        vec![serde_json::json!({"status": 401, "body": serde_json::json!({
-            "error": "invalid_client", "error_description": format!("got {form}")}).to_string()})],
+        vec![
+            serde_json::json!({"status": 401, "body": serde_json::json!({
+            "error": "invalid_client", "error_description": format!("got {form}")}).to_string()}),
+        ],
         vec![serde_json::json!({"status": 404, "body": format!("{form} was not found")})],
-        vec![token.clone(), serde_json::json!({"status": 403, "body": serde_json::json!({
-            "error": {"code": "Forbidden", "message": format!("Authorization: Bearer {TOKEN}")}}).to_string()})],
-        vec![token, serde_json::json!({"status": 200, "body": serde_json::json!({
-            "value": [{"id": "a", "computerDnsName": format!("Bearer {TOKEN}"), "x": form}]}).to_string()})],
+        vec![
+            token.clone(),
+            serde_json::json!({"status": 403, "body": serde_json::json!({
+            "error": {"code": "Forbidden", "message": format!("Authorization: Bearer {TOKEN}")}}).to_string()}),
+        ],
+        vec![
+            token,
+            serde_json::json!({"status": 200, "body": serde_json::json!({
+            "value": [{"id": "a", "computerDnsName": format!("Bearer {TOKEN}"), "x": form}]}).to_string()}),
+        ],
     ];
     for (i, replay) in reflections.iter().enumerate() {
         let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -202,7 +222,10 @@ fn the_cli_prints_no_reflected_secret_in_any_format() {
                 String::from_utf8_lossy(&out.stderr)
             );
             assert!(!leaked(&printed), "{i} {format}: {printed}");
-            assert!(printed.contains("[redacted]"), "{i} {format}: the reflection was read: {printed}");
+            assert!(
+                printed.contains("[redacted]"),
+                "{i} {format}: the reflection was read: {printed}"
+            );
         }
         std::fs::remove_file(path).unwrap();
     }

@@ -62,7 +62,10 @@ fn an_invalid_port_is_refused() {
             cloud: custom(base, "https://login.example.test"),
             auth: Auth::HostManaged,
         });
-        assert!(why.contains("port") || why.contains("junk"), "{base}: {why}");
+        assert!(
+            why.contains("port") || why.contains("junk"),
+            "{base}: {why}"
+        );
         let why = refused(Settings {
             cloud: custom("https://api.example.test", base),
             auth: Auth::HostManaged,
@@ -84,9 +87,17 @@ fn plain_http_is_refused_unless_it_stays_on_this_machine() {
             cloud: custom(remote, "https://login.example.test"),
             auth: demo_credentials(),
         });
-        assert!(why.contains("plain http is only for a loopback"), "{remote}: {why}");
+        assert!(
+            why.contains("plain http is only for a loopback"),
+            "{remote}: {why}"
+        );
     }
-    for loopback in ["http://127.0.0.1:8080", "http://127.1.2.3", "http://[::1]:8080", "http://LOCALHOST:9"] {
+    for loopback in [
+        "http://127.0.0.1:8080",
+        "http://127.1.2.3",
+        "http://[::1]:8080",
+        "http://LOCALHOST:9",
+    ] {
         let mut instance = replaying(Auth::HostManaged, vec![json(200, r#"{"value":[]}"#)]);
         instance.state_mut().settings = Settings {
             cloud: custom(loopback, "https://login.example.test"),
@@ -96,7 +107,10 @@ fn plain_http_is_refused_unless_it_stays_on_this_machine() {
         let url = &instance.state().requests[0].url;
         assert_eq!(
             url,
-            &format!("{}/api/domains/contoso.com/machines", loopback.to_ascii_lowercase())
+            &format!(
+                "{}/api/domains/contoso.com/machines",
+                loopback.to_ascii_lowercase()
+            )
         );
     }
 }
@@ -126,7 +140,11 @@ fn schemes_and_hosts_are_compared_without_case() {
 
 #[test]
 fn a_bearer_token_pasted_with_its_prefix_is_refused_and_says_so() {
-    for pasted in ["Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi", "bearer eyJ0eXAi", "BEARER\teyJ0eXAi"] {
+    for pasted in [
+        "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi",
+        "bearer eyJ0eXAi",
+        "BEARER\teyJ0eXAi",
+    ] {
         let why = refused(settings(Auth::BearerToken(pasted.into())));
         assert!(why.contains("starts with \"Bearer \""), "{pasted}: {why}");
         assert!(!why.contains("eyJ0"), "the token is not echoed: {why}");
