@@ -438,14 +438,26 @@ fn push_member(object: &mut String, name: &str, raw: &str, secrets: &Secrets) {
                     }
                 }
                 let close = i.min(raw.len() - 1);
-                if escapes && !secrets.is_empty() {
-                    let decoded: String =
-                        serde_json::from_str(&raw[open..=close]).unwrap_or_default();
-                    let scrubbed = secrets.scrub(decoded.clone());
-                    if scrubbed != decoded {
-                        object.push_str(&raw[start..open]);
-                        push_json_string(object, &scrubbed);
-                        start = close + 1;
+                if escapes {
+                    let literal = &raw[open..=close];
+                    // The parser lets a lone surrogate (`\ud800`) through
+                    // members it skips; no JSON reader after it would.
+                    let lone = serde_json::from_str::<String>(literal).is_err();
+                    let fixed;
+                    let literal = if lone {
+                        fixed = without_lone_surrogates(literal);
+                        &fixed
+                    } else {
+                        literal
+                    };
+                    if lone || !secrets.is_empty() {
+                        let decoded: String = serde_json::from_str(literal).unwrap_or_default();
+                        let scrubbed = secrets.scrub(decoded.clone());
+                        if lone || scrubbed != decoded {
+                            object.push_str(&raw[start..open]);
+                            push_json_string(object, &scrubbed);
+                            start = close + 1;
+                        }
                     }
                 }
                 i = close + 1;
@@ -459,6 +471,40 @@ fn push_member(object: &mut String, name: &str, raw: &str, secrets: &Secrets) {
         }
     }
     object.push_str(&raw[start..]);
+}
+
+/// A JSON string literal with each unpaired surrogate escape replaced by
+/// `\ufffd`, as a lossy decoder would.
+fn without_lone_surrogates(literal: &str) -> String {
+    let unit = |at: usize| -> Option<u32> {
+        let escape = literal.get(at..at + 6)?.strip_prefix("\\u")?;
+        u32::from_str_radix(escape, 16).ok()
+    };
+    let mut out = String::with_capacity(literal.len());
+    let mut i = 0;
+    while let Some(c) = literal[i..].chars().next() {
+        let paired = |high: u32| {
+            (0xD800..=0xDBFF).contains(&high)
+                && unit(i + 6).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low))
+        };
+        let (take, replace) = match (c, unit(i)) {
+            ('\\', Some(high)) if paired(high) => (12, false),
+            ('\\', Some(0xD800..=0xDFFF)) => (6, true),
+            // Any other escape: the backslash and the character after it.
+            ('\\', _) => (
+                1 + literal[i + 1..].chars().next().map_or(0, char::len_utf8),
+                false,
+            ),
+            (c, _) => (c.len_utf8(), false),
+        };
+        out.push_str(if replace {
+            "\\ufffd"
+        } else {
+            &literal[i..i + take]
+        });
+        i += take;
+    }
+    out
 }
 
 fn push_json_string(out: &mut String, text: &str) {
@@ -677,6 +723,28 @@ mod tests {
         assert_eq!(
             object, r#"{"x":{"a":"[redacted] and more","b":"kept\n as sent","c":"token-A-123456"}"#,
             "the raw form is scrubbed with the body, before reading"
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_a_member_kept_as_sent_becomes_a_replacement_character() {
+        let mut object = String::new();
+        push_member(
+            &mut object,
+            "x",
+            r#"["\ud800 a", "\udc00", "\ud83d\ude00 \u00e9 \\ud800", "\ud800\ud800"]"#,
+            &Secrets::default(),
+        );
+        object.push('}');
+        let parsed: serde_json::Value = serde_json::from_str(&object).unwrap();
+        assert_eq!(
+            parsed["x"],
+            serde_json::json!(["\u{fffd} a", "\u{fffd}", "😀 é \\ud800", "\u{fffd}\u{fffd}"])
+        );
+        // Strings that decode are kept as sent, escapes and all.
+        assert!(
+            object.contains(r#""\ud83d\ude00 \u00e9 \\ud800""#),
+            "{object}"
         );
     }
 }

@@ -8,12 +8,20 @@ use host_test::runtime::Level;
 use host_test::runtime::mde::connector::types::Error;
 
 fn token(name: &str) -> host_test::runtime::Response {
-    json(200, &format!(r#"{{"token_type":"Bearer","access_token":"{name}"}}"#))
+    json(
+        200,
+        &format!(r#"{{"token_type":"Bearer","access_token":"{name}"}}"#),
+    )
 }
 
 #[test]
 fn a_refreshed_token_that_is_refused_is_not_sent_again() {
-    let refused = || json(401, r#"{"error":{"code":"Unauthorized","message":"Token expired"}}"#);
+    let refused = || {
+        json(
+            401,
+            r#"{"error":{"code":"Unauthorized","message":"Token expired"}}"#,
+        )
+    };
     let mut instance = replaying(
         demo_credentials(),
         vec![
@@ -72,12 +80,24 @@ fn a_404_with_the_services_envelope_is_no_machines_and_a_warning() {
     assert_eq!(warning.level, Level::Warn);
     assert!(
         warning.message.contains("ResourceNotFound")
-            && warning.message.contains("Resource not found for the segment 'domains'."),
+            && warning
+                .message
+                .contains("Resource not found for the segment 'domains'."),
         "{}",
         warning.message
     );
     // An empty 404, the older revisions' "no machines", says nothing.
-    let mut instance = replaying(demo_credentials(), vec![token("token-A"), answer(404, &[], "")]);
-    assert!(instance.lookup("contoso.com").unwrap().unwrap().machines.is_empty());
+    let mut instance = replaying(
+        demo_credentials(),
+        vec![token("token-A"), answer(404, &[], "")],
+    );
+    assert!(
+        instance
+            .lookup("contoso.com")
+            .unwrap()
+            .unwrap()
+            .machines
+            .is_empty()
+    );
     assert!(instance.state().logs.iter().all(|l| l.level != Level::Warn));
 }
