@@ -10,10 +10,12 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod lenient;
 pub mod machine;
 pub mod output;
 pub mod request;
 pub mod response;
+pub mod secrets;
 pub mod settings;
 
 #[cfg(all(target_arch = "wasm32", feature = "component"))]

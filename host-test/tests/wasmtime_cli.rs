@@ -237,7 +237,7 @@ fn the_command_exits_with_the_cli_statuses() {
             args: &["contoso.com"],
             script: None,
             status: 2,
-            stderr: "error: invalid-settings: MDE_API_BASE \"http://api.example.test\": plain http is allowed only to a loopback host",
+            stderr: "error: invalid-settings: api base \"http://api.example.test\": plain http is only for a loopback",
             requests: (0, 0),
         },
         Case {

@@ -1,5 +1,5 @@
 use super::*;
-use mde_connector::error::{RateLimit, Service, ServiceError};
+use mde_connector::error::{RetryLater, Service, ServiceError};
 use mde_connector::http::TransportError;
 use mde_router::Output;
 use std::cell::RefCell;
@@ -146,14 +146,20 @@ fn errors_exit_with_the_cli_statuses() {
         (Error::Unauthorized(details(401)), EXIT_AUTH),
         (Error::Forbidden(details(403)), EXIT_AUTH),
         (
-            Error::RateLimited(RateLimit {
+            Error::RateLimited(RetryLater {
                 retry_after_seconds: Some(5),
                 details: details(429),
             }),
             EXIT_RATE_LIMITED,
         ),
         (Error::ApiError(details(400)), EXIT_OTHER),
-        (Error::ServiceUnavailable(details(500)), EXIT_OTHER),
+        (
+            Error::ServiceUnavailable(RetryLater {
+                retry_after_seconds: None,
+                details: details(500),
+            }),
+            EXIT_OTHER,
+        ),
         (Error::Transport(TransportError::Timeout), EXIT_OTHER),
     ];
     for (e, expected) in cases {

@@ -170,7 +170,10 @@ pub fn status_of(e: &Error) -> (u16, Option<u64>) {
                     .unwrap_or(RATE_LIMITED_RETRY_AFTER),
             ),
         ),
-        Error::ServiceUnavailable(_) => (503, Some(UNAVAILABLE_RETRY_AFTER)),
+        Error::ServiceUnavailable(later) => (
+            503,
+            Some(later.retry_after_seconds.unwrap_or(UNAVAILABLE_RETRY_AFTER)),
+        ),
         Error::Transport(TransportError::Timeout) => (504, None),
         Error::Unauthorized(_)
         | Error::Forbidden(_)
@@ -187,11 +190,8 @@ fn failure(failure: &Failure, imports: &impl Imports) -> Reply {
     };
     let (status, retry_after) = status_of(e);
     let details = match e {
-        Error::Unauthorized(d)
-        | Error::Forbidden(d)
-        | Error::ApiError(d)
-        | Error::ServiceUnavailable(d) => Some(d),
-        Error::RateLimited(limit) => Some(&limit.details),
+        Error::Unauthorized(d) | Error::Forbidden(d) | Error::ApiError(d) => Some(d),
+        Error::RateLimited(later) | Error::ServiceUnavailable(later) => Some(&later.details),
         _ => None,
     };
     // Which service answered, and with what status, when one did.

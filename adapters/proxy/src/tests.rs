@@ -1,5 +1,5 @@
 use super::*;
-use mde_connector::error::{InvalidResponse, RateLimit, Service, ServiceError};
+use mde_connector::error::{InvalidResponse, RetryLater, Service, ServiceError};
 use mde_router::Output;
 use std::cell::RefCell;
 
@@ -205,7 +205,7 @@ fn every_error_has_its_status_and_problem() {
         (Error::Forbidden(details(403, "Forbidden")), 502, None),
         (Error::ApiError(details(400, "BadRequest")), 502, None),
         (
-            Error::RateLimited(RateLimit {
+            Error::RateLimited(RetryLater {
                 retry_after_seconds: Some(17),
                 details: details(429, "TooManyRequests"),
             }),
@@ -213,7 +213,7 @@ fn every_error_has_its_status_and_problem() {
             Some("17"),
         ),
         (
-            Error::RateLimited(RateLimit {
+            Error::RateLimited(RetryLater {
                 retry_after_seconds: None,
                 details: details(429, "TooManyRequests"),
             }),
@@ -221,9 +221,20 @@ fn every_error_has_its_status_and_problem() {
             Some("60"),
         ),
         (
-            Error::ServiceUnavailable(details(500, "InternalServerError")),
+            Error::ServiceUnavailable(RetryLater {
+                retry_after_seconds: None,
+                details: details(500, "InternalServerError"),
+            }),
             503,
             Some("30"),
+        ),
+        (
+            Error::ServiceUnavailable(RetryLater {
+                retry_after_seconds: Some(12),
+                details: details(503, "ServiceUnavailable"),
+            }),
+            503,
+            Some("12"),
         ),
         (Error::Transport(TransportError::Timeout), 504, None),
         (
@@ -273,7 +284,12 @@ fn every_error_has_its_status_and_problem() {
                 .as_deref(),
             retry_after
         );
-        if let Error::Unauthorized(d) | Error::ApiError(d) | Error::ServiceUnavailable(d) = &e {
+        let details = match &e {
+            Error::Unauthorized(d) | Error::ApiError(d) => Some(d),
+            Error::ServiceUnavailable(later) => Some(&later.details),
+            _ => None,
+        };
+        if let Some(d) = details {
             assert_eq!(problem["code"], d.code.as_deref().unwrap());
             assert_eq!(problem["correlationId"], "c0ffee");
             assert_eq!(problem["service"], "api");

@@ -106,12 +106,9 @@ pub fn error(e: wit::Error) -> Error {
         W::InvalidSettings(why) => Error::InvalidSettings(why),
         W::Unauthorized(d) => Error::Unauthorized(service_error(d)),
         W::Forbidden(d) => Error::Forbidden(service_error(d)),
-        W::RateLimited(r) => Error::RateLimited(error::RateLimit {
-            retry_after_seconds: r.retry_after_seconds,
-            details: service_error(r.details),
-        }),
+        W::RateLimited(r) => Error::RateLimited(retry_later(r)),
         W::ApiError(d) => Error::ApiError(service_error(d)),
-        W::ServiceUnavailable(d) => Error::ServiceUnavailable(service_error(d)),
+        W::ServiceUnavailable(r) => Error::ServiceUnavailable(retry_later(r)),
         W::Transport(t) => Error::Transport(match t {
             wit::TransportError::Refused(s) => http::TransportError::Refused(s),
             wit::TransportError::Timeout => http::TransportError::Timeout,
@@ -125,6 +122,13 @@ pub fn error(e: wit::Error) -> Error {
             reason: r.reason,
             excerpt: r.excerpt,
         }),
+    }
+}
+
+fn retry_later(r: wit::RetryLater) -> error::RetryLater {
+    error::RetryLater {
+        retry_after_seconds: r.retry_after_seconds,
+        details: service_error(r.details),
     }
 }
 
@@ -207,7 +211,7 @@ mod tests {
             e.to_string(),
             "unauthorized: identity platform answered 401 invalid_client: AADSTS7000215: bad secret (correlation id c0)"
         );
-        let limited = error(wit::Error::RateLimited(wit::RateLimit {
+        let limited = error(wit::Error::RateLimited(wit::RetryLater {
             retry_after_seconds: Some(7),
             details: wit::ServiceError {
                 service: wit::Service::Api,

@@ -51,10 +51,10 @@ pub fn read(vars: &[(String, String)]) -> Result<FromEnv, String> {
         cloud: cloud(&var)?,
         auth: auth(&var)?,
     };
-    // The connector checks these again at each lookup; checking them here
-    // lets a service report them before it makes one.
-    let endpoints = settings.cloud.endpoints()?;
-    plain_http_only_to_loopback(&endpoints)?;
+    // The connector checks these again at each lookup (plain http only to
+    // loopback among them); checking them here lets a service report them
+    // before it makes one.
+    settings.cloud.endpoints()?;
     settings.auth.check()?;
     let log_level = match var(LOG) {
         None | Some("warn") => Level::Warn,
@@ -167,40 +167,6 @@ fn auth<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Auth, String> {
             ))
         }
     }
-}
-
-/// No platform policy can be counted on to refuse plain http to a remote
-/// host, so it is refused here: only a test server on this machine may be
-/// reached without TLS.
-fn plain_http_only_to_loopback(endpoints: &Endpoints) -> Result<(), String> {
-    for (name, origin) in [
-        (API_BASE, &endpoints.api_base),
-        (LOGIN_HOST, &endpoints.login_host),
-    ] {
-        if let Some(authority) = origin.strip_prefix("http://")
-            && !is_loopback(authority)
-        {
-            return Err(format!(
-                "{name} {origin:?}: plain http is allowed only to a loopback host (localhost, 127.0.0.0/8, [::1]); use https"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `authority` is `host[:port]` as the core's origin check leaves it
-/// (lower case, no user info, path, query or fragment).
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split_once(']').map_or("", |(host, _)| host),
-        None => authority
-            .rsplit_once(':')
-            .map_or(authority, |(host, _)| host),
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The secrets in `vars`, as given and as the token request form-encodes them.
@@ -418,14 +384,12 @@ mod tests {
             "http://[::2]",
             "http://127.0.0.1.nip.io",
         ] {
+            // The core's rule, with its words.
             let e = with(origin, "https://login.example.test").unwrap_err();
-            assert!(e.starts_with("MDE_API_BASE"), "{origin}: {e}");
-            assert!(
-                e.contains("plain http is allowed only to a loopback host"),
-                "{e}"
-            );
+            assert!(e.starts_with("api base"), "{origin}: {e}");
+            assert!(e.contains("plain http is only for a loopback"), "{e}");
             let e = with("https://api.example.test", origin).unwrap_err();
-            assert!(e.starts_with("MDE_LOGIN_HOST"), "{origin}: {e}");
+            assert!(e.starts_with("login host"), "{origin}: {e}");
         }
     }
 
