@@ -7,6 +7,7 @@
 
 pub mod connector;
 pub mod domain;
+pub mod environment;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -3,7 +3,7 @@
 use crate::exports::mde::adapters::environment_settings;
 use crate::exports::mde::connector::{log, settings};
 use crate::wasi::cli::{environment, stderr};
-use crate::{config, log_line, read, redact, secrets, unusable, written};
+use crate::{config, log_line, read, secrets, unusable, written};
 use std::sync::OnceLock;
 
 struct Component;
@@ -44,7 +44,7 @@ impl environment_settings::Guest for Component {
     }
 
     fn redact(text: String) -> String {
-        redact(&text, &secrets(vars()))
+        secrets(vars()).scrub(text)
     }
 }
 

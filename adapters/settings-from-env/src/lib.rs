@@ -22,16 +22,10 @@ mod guest;
 
 use exports::mde::connector::log::Level;
 use exports::mde::connector::settings as wit;
-use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo, Settings};
+use mde_connector::environment::{self, CLIENT_SECRET, TENANT_ID, TOKEN};
+use mde_connector::secrets::Secrets;
+use mde_connector::settings::{Auth, Cloud, Geo, Settings};
 
-pub const CLOUD: &str = "MDE_CLOUD";
-pub const API_BASE: &str = "MDE_API_BASE";
-pub const LOGIN_HOST: &str = "MDE_LOGIN_HOST";
-pub const SCOPE: &str = "MDE_SCOPE";
-pub const TOKEN: &str = "MDE_TOKEN";
-pub const TENANT_ID: &str = "MDE_TENANT_ID";
-pub const CLIENT_ID: &str = "MDE_CLIENT_ID";
-pub const CLIENT_SECRET: &str = "MDE_CLIENT_SECRET";
 pub const LOG: &str = "MDE_LOG";
 
 /// What the environment configures.
@@ -46,17 +40,20 @@ pub struct FromEnv {
 /// later duplicate wins). The error says which variables are wrong and why,
 /// never a secret's value.
 pub fn read(vars: &[(String, String)]) -> Result<FromEnv, String> {
-    let var = |name: &str| value(vars, name);
+    let var = |name: &str| value(vars, name).map(str::to_owned);
+    let auth = environment::auth(var)?.ok_or_else(|| {
+        format!("no credentials: set {TOKEN}, or {TENANT_ID}, MDE_CLIENT_ID and {CLIENT_SECRET}")
+    })?;
     let settings = Settings {
-        cloud: cloud(&var)?,
-        auth: auth(&var)?,
+        cloud: environment::cloud(var)?,
+        auth,
     };
     // The connector checks these again at each lookup (plain http only to
     // loopback among them); checking them here lets a service report them
     // before it makes one.
     settings.cloud.endpoints()?;
     settings.auth.check()?;
-    let log_level = match var(LOG) {
+    let log_level = match value(vars, LOG) {
         None | Some("warn") => Level::Warn,
         Some("debug") => Level::Debug,
         Some("info") => Level::Info,
@@ -81,117 +78,16 @@ fn value<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn cloud<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Cloud, String> {
-    let name = var(CLOUD).unwrap_or("commercial");
-    let custom_only = [API_BASE, LOGIN_HOST, SCOPE];
-    if name != "custom" {
-        let cloud = cloud_named(name).ok_or_else(|| {
-            format!(
-                "{CLOUD} {name:?} is not a cloud: expected commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod or custom"
-            )
-        })?;
-        let given: Vec<&str> = custom_only
-            .into_iter()
-            .filter(|n| var(n).is_some())
-            .collect();
-        if !given.is_empty() {
-            return Err(format!(
-                "{} set, but {API_BASE}, {LOGIN_HOST} and {SCOPE} are for {CLOUD}=custom only ({CLOUD} is {name})",
-                given.join(", ")
-            ));
-        }
-        return Ok(cloud);
-    }
-    let missing: Vec<&str> = custom_only
-        .into_iter()
-        .filter(|n| var(n).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "{CLOUD}=custom needs {API_BASE}, {LOGIN_HOST} and {SCOPE}; missing: {}",
-            missing.join(", ")
-        ));
-    }
-    let given = |n: &str| var(n).unwrap_or_default().to_owned();
-    Ok(Cloud::Custom(Endpoints {
-        api_base: given(API_BASE),
-        login_host: given(LOGIN_HOST),
-        scope: given(SCOPE),
-    }))
-}
-
-/// A cloud with a table entry, by the CLI's name for it.
-fn cloud_named(name: &str) -> Option<Cloud> {
-    Some(match name {
-        "commercial" => Cloud::Commercial,
-        "us" => Cloud::Geo(Geo::Us),
-        "eu" => Cloud::Geo(Geo::Eu),
-        "uk" => Cloud::Geo(Geo::Uk),
-        "au" => Cloud::Geo(Geo::Au),
-        "swa" => Cloud::Geo(Geo::Swa),
-        "ina" => Cloud::Geo(Geo::Ina),
-        "gcc" => Cloud::Gcc,
-        "gcc-high" => Cloud::GccHigh,
-        "dod" => Cloud::Dod,
-        _ => return None,
-    })
-}
-
-fn auth<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Auth, String> {
-    let credentials = [TENANT_ID, CLIENT_ID, CLIENT_SECRET];
-    let given: Vec<&str> = credentials
-        .into_iter()
-        .filter(|n| var(n).is_some())
-        .collect();
-    let either = format!("{TOKEN}, or {TENANT_ID}, {CLIENT_ID} and {CLIENT_SECRET}");
-    match (var(TOKEN), given.len()) {
-        (Some(token), 0) => Ok(Auth::BearerToken(token.to_owned())),
-        (Some(_), _) => Err(format!(
-            "both {TOKEN} and {} are set: set {either}, not both",
-            given.join(", ")
-        )),
-        (None, 0) => Err(format!("no credentials: set {either}")),
-        (None, 3) => Ok(Auth::ClientCredentials(ClientCredentials {
-            tenant_id: var(TENANT_ID).unwrap_or_default().to_owned(),
-            client_id: var(CLIENT_ID).unwrap_or_default().to_owned(),
-            client_secret: var(CLIENT_SECRET).unwrap_or_default().to_owned(),
-        })),
-        (None, _) => {
-            let missing: Vec<&str> = credentials
-                .into_iter()
-                .filter(|n| !given.contains(n))
-                .collect();
-            Err(format!(
-                "client credentials need {TENANT_ID}, {CLIENT_ID} and {CLIENT_SECRET}; missing: {}",
-                missing.join(", ")
-            ))
-        }
-    }
-}
-
-/// The secrets in `vars`, as given and as the token request form-encodes them.
-pub fn secrets(vars: &[(String, String)]) -> Vec<String> {
-    let mut secrets = Vec::new();
+/// The secrets in `vars`, in every form the core's scrubber knows (as
+/// given, form-, percent- and JSON-encoded): `scrub` takes them out of a text.
+pub fn secrets(vars: &[(String, String)]) -> Secrets {
+    let mut secrets = Secrets::default();
     for name in [TOKEN, CLIENT_SECRET] {
         if let Some(secret) = value(vars, name) {
-            let mut encoded = String::new();
-            mde_connector::request::form_encode(secret, &mut encoded);
-            secrets.push(secret.to_owned());
-            if encoded != secret {
-                secrets.push(encoded);
-            }
+            secrets.add(secret);
         }
     }
-    // Longest first, so that a secret containing another is replaced whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     secrets
-}
-
-/// `text` with every one of `secrets` replaced by `[redacted]`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets.iter().fold(text.to_owned(), |text, secret| {
-        text.replace(secret, "[redacted]")
-    })
 }
 
 /// The WIT record the connector reads.
@@ -273,6 +169,8 @@ pub fn log_line(level: Level, event: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mde_connector::environment::{API_BASE, CLIENT_ID, CLOUD, LOGIN_HOST, SCOPE};
+    use mde_connector::settings::{ClientCredentials, Endpoints};
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -461,14 +359,18 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_as_given_and_form_encoded() {
-        let vars = env(&[(TOKEN, "tok"), (CLIENT_SECRET, "a+b/c~d")]);
+        let vars = env(&[
+            (TOKEN, "token-0123456789"),
+            (CLIENT_SECRET, "secret+a/b~c d"),
+        ]);
         let secrets = secrets(&vars);
-        assert_eq!(secrets, ["a%2Bb%2Fc%7Ed", "a+b/c~d", "tok"]);
         assert_eq!(
-            redact("x a+b/c~d y client_secret=a%2Bb%2Fc%7Ed&z tok", &secrets),
+            secrets.scrub(
+                "x secret+a/b~c d y client_secret=secret%2Ba%2Fb%7Ec+d&z token-0123456789".into()
+            ),
             "x [redacted] y client_secret=[redacted]&z [redacted]"
         );
-        assert_eq!(redact("nothing here", &secrets), "nothing here");
+        assert_eq!(secrets.scrub("nothing here".into()), "nothing here");
         assert!(super::secrets(&env(&[(TOKEN, "")])).is_empty());
     }
 
