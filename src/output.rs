@@ -4,8 +4,28 @@
 //! rebuilds a machine's JSON itself. The CLI and the wasi:cli command print
 //! through these, so both print the same bytes.
 
+use crate::Error;
 use serde_json::Value;
 use std::io::{self, Write};
+
+/// Exit statuses of the CLI and the wasi:cli command (docs/cli.md): 0 for
+/// an answer, also one with no machines.
+pub const EXIT_OTHER: u8 = 1;
+/// Invalid input or settings.
+pub const EXIT_INPUT: u8 = 2;
+/// The service refused the credentials (unauthorized or forbidden).
+pub const EXIT_AUTH: u8 = 3;
+pub const EXIT_RATE_LIMITED: u8 = 4;
+
+/// The exit status for a lookup's error.
+pub fn exit_status(e: &Error) -> u8 {
+    match e {
+        Error::InvalidDomain(_) | Error::InvalidSettings(_) => EXIT_INPUT,
+        Error::Unauthorized(_) | Error::Forbidden(_) => EXIT_AUTH,
+        Error::RateLimited(_) => EXIT_RATE_LIMITED,
+        _ => EXIT_OTHER,
+    }
+}
 
 /// A JSON array of the component's JSON texts, one element per line.
 pub fn write_array(out: &mut impl Write, texts: &[String]) -> io::Result<()> {

@@ -12,16 +12,14 @@ wit_bindgen::generate!({ world: "command", path: "../wit", generate_all });
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
-use mde_connector::Error;
 use mde_connector::output::printable;
 use mde_router::{Failure, Format, Imports};
 use std::io::Write;
 
-/// Exit statuses, as the CLI's (README, "The command line").
-pub const EXIT_OTHER: u8 = 1;
-pub const EXIT_INPUT: u8 = 2;
-pub const EXIT_AUTH: u8 = 3;
-pub const EXIT_RATE_LIMITED: u8 = 4;
+/// Exit statuses: the CLI's, from the core.
+pub use mde_connector::output::{
+    EXIT_AUTH, EXIT_INPUT, EXIT_OTHER, EXIT_RATE_LIMITED, exit_status,
+};
 
 pub const USAGE: &str = "usage: mde-connector DOMAIN [--format table|json|ndjson|ocsf|ecs]\n\
 \n\
@@ -69,16 +67,6 @@ pub fn parse(args: &[String]) -> Result<Request, String> {
     }
     let domain = domain.ok_or("a DOMAIN is required")?;
     Ok(Request::LookUp { domain, format })
-}
-
-/// The CLI's exit status for an error.
-pub fn exit_status(e: &Error) -> u8 {
-    match e {
-        Error::InvalidDomain(_) | Error::InvalidSettings(_) => EXIT_INPUT,
-        Error::Unauthorized(_) | Error::Forbidden(_) => EXIT_AUTH,
-        Error::RateLimited(_) => EXIT_RATE_LIMITED,
-        _ => EXIT_OTHER,
-    }
 }
 
 /// Runs the command on `args` (without the program's name) and returns its

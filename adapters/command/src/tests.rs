@@ -1,4 +1,5 @@
 use super::*;
+use mde_connector::Error;
 use mde_connector::error::{RetryLater, Service, ServiceError};
 use mde_connector::http::TransportError;
 use mde_router::Output;
