@@ -119,3 +119,86 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// `From` impls from a binding of the WIT `mde:connector/types` interface to
+/// these types, for any host that binds it (wasmtime's `bindgen!` in the
+/// host, wit-bindgen's in the stock-runtime router): the bindings' shapes
+/// are the WIT's, so one definition serves them all. `$types` is the path of
+/// the binding's `types` module; the crate that invokes it owns those types.
+#[macro_export]
+macro_rules! error_from_wit {
+    ($types:path) => {
+        const _: () = {
+            use $crate::error as core;
+            use $types as wit;
+
+            impl From<wit::Error> for core::Error {
+                fn from(e: wit::Error) -> Self {
+                    match e {
+                        wit::Error::InvalidDomain(why) => core::Error::InvalidDomain(why),
+                        wit::Error::InvalidSettings(why) => core::Error::InvalidSettings(why),
+                        wit::Error::Unauthorized(d) => core::Error::Unauthorized(d.into()),
+                        wit::Error::Forbidden(d) => core::Error::Forbidden(d.into()),
+                        wit::Error::RateLimited(r) => core::Error::RateLimited(r.into()),
+                        wit::Error::ApiError(d) => core::Error::ApiError(d.into()),
+                        wit::Error::ServiceUnavailable(r) => {
+                            core::Error::ServiceUnavailable(r.into())
+                        }
+                        wit::Error::Transport(t) => core::Error::Transport(t.into()),
+                        wit::Error::InvalidResponse(r) => {
+                            core::Error::InvalidResponse(core::InvalidResponse {
+                                service: r.service.into(),
+                                status: r.status,
+                                reason: r.reason,
+                                excerpt: r.excerpt,
+                            })
+                        }
+                    }
+                }
+            }
+
+            impl From<wit::TransportError> for $crate::http::TransportError {
+                fn from(t: wit::TransportError) -> Self {
+                    use $crate::http::TransportError as T;
+                    match t {
+                        wit::TransportError::Refused(s) => T::Refused(s),
+                        wit::TransportError::Timeout => T::Timeout,
+                        wit::TransportError::Connection(s) => T::Connection(s),
+                        wit::TransportError::TooLarge(n) => T::TooLarge(n),
+                        wit::TransportError::Other(s) => T::Other(s),
+                    }
+                }
+            }
+
+            impl From<wit::Service> for core::Service {
+                fn from(s: wit::Service) -> Self {
+                    match s {
+                        wit::Service::Api => core::Service::Api,
+                        wit::Service::IdentityPlatform => core::Service::IdentityPlatform,
+                    }
+                }
+            }
+
+            impl From<wit::RetryLater> for core::RetryLater {
+                fn from(r: wit::RetryLater) -> Self {
+                    core::RetryLater {
+                        retry_after_seconds: r.retry_after_seconds,
+                        details: r.details.into(),
+                    }
+                }
+            }
+
+            impl From<wit::ServiceError> for core::ServiceError {
+                fn from(e: wit::ServiceError) -> Self {
+                    core::ServiceError {
+                        service: e.service.into(),
+                        status: e.status,
+                        code: e.code,
+                        message: e.message,
+                        correlation_id: e.correlation_id,
+                    }
+                }
+            }
+        };
+    };
+}

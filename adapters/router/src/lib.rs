@@ -17,8 +17,8 @@ mod composed;
 pub use composed::Composed;
 
 use bindings::mde::connector::types as wit;
-use mde_connector::error::{self, Error};
-use mde_connector::{http, output};
+use mde_connector::error::Error;
+use mde_connector::output;
 
 /// How machines are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,55 +98,12 @@ pub fn epoch_ms(seconds: u64, nanoseconds: u32) -> u64 {
         .saturating_add(u64::from(nanoseconds / 1_000_000))
 }
 
+// The connector's error as the core has it, by the core's one conversion.
+mde_connector::error_from_wit!(bindings::mde::connector::types);
+
 /// The connector's error as the core has it: its kind and its message.
 pub fn error(e: wit::Error) -> Error {
-    use wit::Error as W;
-    match e {
-        W::InvalidDomain(why) => Error::InvalidDomain(why),
-        W::InvalidSettings(why) => Error::InvalidSettings(why),
-        W::Unauthorized(d) => Error::Unauthorized(service_error(d)),
-        W::Forbidden(d) => Error::Forbidden(service_error(d)),
-        W::RateLimited(r) => Error::RateLimited(retry_later(r)),
-        W::ApiError(d) => Error::ApiError(service_error(d)),
-        W::ServiceUnavailable(r) => Error::ServiceUnavailable(retry_later(r)),
-        W::Transport(t) => Error::Transport(match t {
-            wit::TransportError::Refused(s) => http::TransportError::Refused(s),
-            wit::TransportError::Timeout => http::TransportError::Timeout,
-            wit::TransportError::Connection(s) => http::TransportError::Connection(s),
-            wit::TransportError::TooLarge(n) => http::TransportError::TooLarge(n),
-            wit::TransportError::Other(s) => http::TransportError::Other(s),
-        }),
-        W::InvalidResponse(r) => Error::InvalidResponse(error::InvalidResponse {
-            service: service(r.service),
-            status: r.status,
-            reason: r.reason,
-            excerpt: r.excerpt,
-        }),
-    }
-}
-
-fn retry_later(r: wit::RetryLater) -> error::RetryLater {
-    error::RetryLater {
-        retry_after_seconds: r.retry_after_seconds,
-        details: service_error(r.details),
-    }
-}
-
-fn service(s: wit::Service) -> error::Service {
-    match s {
-        wit::Service::Api => error::Service::Api,
-        wit::Service::IdentityPlatform => error::Service::IdentityPlatform,
-    }
-}
-
-fn service_error(e: wit::ServiceError) -> error::ServiceError {
-    error::ServiceError {
-        service: service(e.service),
-        status: e.status,
-        code: e.code,
-        message: e.message,
-        correlation_id: e.correlation_id,
-    }
+    e.into()
 }
 
 #[cfg(test)]
@@ -223,7 +180,7 @@ mod tests {
         assert!(limited.to_string().ends_with("; retry after 7 s"));
         assert_eq!(
             error(wit::Error::Transport(wit::TransportError::Timeout)),
-            Error::Transport(http::TransportError::Timeout)
+            Error::Transport(mde_connector::http::TransportError::Timeout)
         );
         assert_eq!(
             error(wit::Error::InvalidResponse(wit::InvalidResponse {
