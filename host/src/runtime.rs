@@ -5,7 +5,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::gateway::{Budgets, Gateway, Policy, PolicyOptions, budget_key};
 use crate::transport::Transport;
 use anyhow::{Context, Result};
-use mde_connector::settings::{Auth, Cloud, Geo, Settings};
+use mde_connector::settings::Settings;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -155,44 +155,8 @@ impl mde::connector::settings::Host for HostState {
     }
 }
 
-/// The core's settings as the WIT's: the host's one conversion of them (the
-/// component converts back).
-impl From<&Settings> for wit_settings::Config {
-    fn from(settings: &Settings) -> Self {
-        wit_settings::Config {
-            cloud: match &settings.cloud {
-                Cloud::Commercial => wit_settings::Cloud::Commercial,
-                Cloud::Geo(geo) => wit_settings::Cloud::Geo(match geo {
-                    Geo::Us => wit_settings::Geo::Us,
-                    Geo::Eu => wit_settings::Geo::Eu,
-                    Geo::Uk => wit_settings::Geo::Uk,
-                    Geo::Au => wit_settings::Geo::Au,
-                    Geo::Swa => wit_settings::Geo::Swa,
-                    Geo::Ina => wit_settings::Geo::Ina,
-                }),
-                Cloud::Gcc => wit_settings::Cloud::Gcc,
-                Cloud::GccHigh => wit_settings::Cloud::GccHigh,
-                Cloud::Dod => wit_settings::Cloud::Dod,
-                Cloud::Custom(e) => wit_settings::Cloud::Custom(wit_settings::CustomCloud {
-                    api_base: e.api_base.clone(),
-                    login_host: e.login_host.clone(),
-                    scope: e.scope.clone(),
-                }),
-            },
-            auth: match &settings.auth {
-                Auth::HostManaged => wit_settings::Auth::HostManaged,
-                Auth::BearerToken(token) => wit_settings::Auth::BearerToken(token.clone()),
-                Auth::ClientCredentials(c) => {
-                    wit_settings::Auth::ClientCredentials(wit_settings::ClientCredentials {
-                        tenant_id: c.tenant_id.clone(),
-                        client_id: c.client_id.clone(),
-                        client_secret: c.client_secret.clone(),
-                    })
-                }
-            },
-        }
-    }
-}
+// The core's settings as the WIT's (the component converts back).
+mde_connector::settings_to_wit!(mde::connector::settings);
 
 impl mde::connector::log::Host for HostState {
     fn emit(&mut self, level: Level, event: String, message: String) {

@@ -24,7 +24,7 @@ use exports::mde::connector::log::Level;
 use exports::mde::connector::settings as wit;
 use mde_connector::environment::{self, CLIENT_SECRET, TENANT_ID, TOKEN};
 use mde_connector::secrets::Secrets;
-use mde_connector::settings::{Auth, Cloud, Geo, Settings};
+use mde_connector::settings::Settings;
 
 pub const LOG: &str = "MDE_LOG";
 
@@ -90,38 +90,12 @@ pub fn secrets(vars: &[(String, String)]) -> Secrets {
     secrets
 }
 
+// The WIT record the connector reads, by the core's one conversion.
+mde_connector::settings_to_wit!(exports::mde::connector::settings);
+
 /// The WIT record the connector reads.
 pub fn config(settings: &Settings) -> wit::Config {
-    wit::Config {
-        cloud: match &settings.cloud {
-            Cloud::Commercial => wit::Cloud::Commercial,
-            Cloud::Geo(geo) => wit::Cloud::Geo(match geo {
-                Geo::Us => wit::Geo::Us,
-                Geo::Eu => wit::Geo::Eu,
-                Geo::Uk => wit::Geo::Uk,
-                Geo::Au => wit::Geo::Au,
-                Geo::Swa => wit::Geo::Swa,
-                Geo::Ina => wit::Geo::Ina,
-            }),
-            Cloud::Gcc => wit::Cloud::Gcc,
-            Cloud::GccHigh => wit::Cloud::GccHigh,
-            Cloud::Dod => wit::Cloud::Dod,
-            Cloud::Custom(e) => wit::Cloud::Custom(wit::CustomCloud {
-                api_base: e.api_base.clone(),
-                login_host: e.login_host.clone(),
-                scope: e.scope.clone(),
-            }),
-        },
-        auth: match &settings.auth {
-            Auth::HostManaged => wit::Auth::HostManaged,
-            Auth::BearerToken(token) => wit::Auth::BearerToken(token.clone()),
-            Auth::ClientCredentials(c) => wit::Auth::ClientCredentials(wit::ClientCredentials {
-                tenant_id: c.tenant_id.clone(),
-                client_id: c.client_id.clone(),
-                client_secret: c.client_secret.clone(),
-            }),
-        },
-    }
+    settings.into()
 }
 
 /// What `settings.get` returns when the environment is unusable: a custom
@@ -170,7 +144,7 @@ pub fn log_line(level: Level, event: &str, message: &str) -> String {
 mod tests {
     use super::*;
     use mde_connector::environment::{API_BASE, CLIENT_ID, CLOUD, LOGIN_HOST, SCOPE};
-    use mde_connector::settings::{ClientCredentials, Endpoints};
+    use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo};
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
