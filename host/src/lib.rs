@@ -41,6 +41,7 @@ pub mod convert;
 pub mod gateway;
 pub mod live;
 pub mod runtime;
+pub mod scrub;
 pub mod transport;
 
 pub use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo, Settings};

@@ -3,6 +3,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::gateway::{Budgets, Gateway, Policy, PolicyOptions, budget_key};
+use crate::scrub::Secrets;
 use crate::transport::Transport;
 use anyhow::{Context, Result};
 use mde_connector::settings::{Auth, Cloud, Geo, Settings};
@@ -109,9 +110,12 @@ pub struct LogRecord {
 pub struct HostState {
     settings: Settings,
     gateway: Gateway,
+    /// The settings' secret and every token sent, to scrub from what the
+    /// network says before it is passed on.
+    secrets: Secrets,
     /// Every request the component asked for, in order.
     pub requests: Vec<Request>,
-    /// Every log record, in order.
+    /// Every log record, in order (known secrets scrubbed).
     pub logs: Vec<LogRecord>,
     /// Print each request to stderr (secrets redacted) as it is made.
     pub echo_requests: bool,
@@ -127,15 +131,27 @@ impl HostState {
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    /// The secrets this instance knows of, to scrub any other text that
+    /// came from the network before it is shown.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
 }
 
 impl mde::connector::http::Host for HostState {
     fn send(&mut self, request: Request) -> Result<Response, TransportError> {
+        // A token the component sends is a secret from now on.
+        if let Some(credentials) = request.header("authorization") {
+            let token = credentials.split_once(' ').map_or(credentials, |(_, t)| t);
+            self.secrets.learn(token.trim());
+        }
         if self.echo_requests {
-            eprintln!("{}", redacted(&request));
+            eprintln!("{}", self.secrets.scrub(&redacted(&request)));
         }
         let started = Instant::now();
-        let answer = self.gateway.send(&request);
+        let mut answer = self.gateway.send(&request);
+        self.secrets.scrub_answer(&request, &mut answer);
         self.time_in_imports += started.elapsed();
         self.requests.push(request);
         answer
@@ -191,8 +207,8 @@ impl mde::connector::log::Host for HostState {
     fn emit(&mut self, level: Level, event: String, message: String) {
         self.logs.push(LogRecord {
             level,
-            event,
-            message,
+            event: self.secrets.scrub(&event),
+            message: self.secrets.scrub(&message),
         });
     }
 }
@@ -334,6 +350,7 @@ impl Runtime {
             Box::new(transport),
         );
         let state = HostState {
+            secrets: Secrets::from_auth(&settings.auth),
             settings,
             gateway,
             requests: Vec::new(),
@@ -422,14 +439,31 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// `domain-machines`. The outer error is a trap; the inner one the component's answer.
+    /// `domain-machines`. The outer error is a trap; the inner one the
+    /// component's answer, with known secrets scrubbed.
     pub fn domain_machines(&mut self, domain: &str) -> Result<Result<Vec<Machine>, Error>> {
-        self.call(|live| live.bindings.call_domain_machines(&mut live.store, domain))
+        let answer = self.call(|live| live.bindings.call_domain_machines(&mut live.store, domain));
+        self.scrubbed(answer)
     }
 
-    /// `lookup`: machines, the normalised domain, and whether the cap was reached.
+    /// `lookup`: machines, the normalised domain, and whether the cap was
+    /// reached; or the component's error, with known secrets scrubbed.
     pub fn lookup(&mut self, domain: &str) -> Result<Result<LookupResult, Error>> {
-        self.call(|live| live.bindings.call_lookup(&mut live.store, domain))
+        let answer = self.call(|live| live.bindings.call_lookup(&mut live.store, domain));
+        self.scrubbed(answer)
+    }
+
+    fn scrubbed<T>(&self, answer: Result<Result<T, Error>>) -> Result<Result<T, Error>> {
+        Ok(answer?.map_err(|mut e| {
+            self.state().secrets.scrub_error(&mut e);
+            e
+        }))
+    }
+
+    /// Texts for output, with known secrets scrubbed.
+    fn scrubbed_texts(&self, texts: Vec<String>) -> Vec<String> {
+        let secrets = &self.state().secrets;
+        texts.into_iter().map(|t| secrets.scrub(&t)).collect()
     }
 
     fn call<R>(&mut self, f: impl FnOnce(&mut Live) -> wasmtime::Result<R>) -> Result<R> {
@@ -463,11 +497,12 @@ impl Instance {
     /// `events.machines-json`: one JSON object per machine of `found`, with
     /// the service's own field names.
     pub fn machines_json(&mut self, found: &LookupResult) -> Result<Vec<String>> {
-        self.call(|live| {
+        let texts = self.call(|live| {
             live.bindings
                 .mde_connector_events()
                 .call_machines_json(&mut live.store, found)
-        })
+        })?;
+        Ok(self.scrubbed_texts(texts))
     }
 
     /// `events.ocsf-inventory`: one OCSF Device Inventory Info event (JSON) per
@@ -478,13 +513,14 @@ impl Instance {
         found: &LookupResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
-        self.call(|live| {
+        let events = self.call(|live| {
             live.bindings.mde_connector_events().call_ocsf_inventory(
                 &mut live.store,
                 found,
                 observed_at,
             )
-        })
+        })?;
+        Ok(self.scrubbed_events(events))
     }
 
     /// `events.ecs-documents`: one ECS document (JSON) per machine of `found`.
@@ -493,13 +529,21 @@ impl Instance {
         found: &LookupResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
-        self.call(|live| {
+        let documents = self.call(|live| {
             live.bindings.mde_connector_events().call_ecs_documents(
                 &mut live.store,
                 found,
                 observed_at,
             )
-        })
+        })?;
+        Ok(self.scrubbed_events(documents))
+    }
+
+    fn scrubbed_events(&self, events: Result<Vec<String>, String>) -> Result<Vec<String>, String> {
+        match events {
+            Ok(texts) => Ok(self.scrubbed_texts(texts)),
+            Err(why) => Err(self.state().secrets.scrub(&why)),
+        }
     }
 
     pub fn state(&self) -> &HostState {
