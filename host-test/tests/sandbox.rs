@@ -142,3 +142,32 @@ fn compiled_components_are_cached_on_disk() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_domain_over_1_kib_never_reaches_the_component() {
+    let mut instance = replaying(Auth::HostManaged, vec![]);
+    // 80 MiB: more than the instance's memory, were it copied in.
+    let huge = "a".repeat(80 * 1024 * 1024);
+    let e = instance.lookup(&huge).unwrap().unwrap_err();
+    assert_eq!(
+        mde_connector::Error::from(e).to_string(),
+        format!(
+            "invalid-domain: the domain is {} bytes long; the host takes at most 1024",
+            huge.len()
+        )
+    );
+    let e = instance
+        .domain_machines(&huge[..1025])
+        .unwrap()
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("1025 bytes long"), "{e:?}");
+    assert!(
+        instance.peak_memory() < 16 * 1024 * 1024,
+        "{}",
+        instance.peak_memory()
+    );
+    assert!(instance.state().requests.is_empty());
+    // At the limit, the component itself judges the domain (too long a name).
+    let e = instance.lookup(&huge[..1024]).unwrap().unwrap_err();
+    assert!(!format!("{e:?}").contains("the host takes"), "{e:?}");
+}

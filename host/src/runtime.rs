@@ -34,6 +34,11 @@ pub const COMPONENT: &[u8] = include_bytes!(env!("MDE_CONNECTOR_COMPONENT"));
 /// for wasi:http platforms (this host does not load it).
 pub const WASI_HTTP_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_WASI_HTTP_COMPONENT");
 
+/// The longest domain the host copies into the component; a DNS name is at
+/// most 253 characters, so this leaves room for Unicode and stray spaces
+/// while the copy stays far from the instance's memory limit.
+pub const MAX_DOMAIN_BYTES: usize = 1024;
+
 /// How often the engine's epoch advances: the granularity of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -423,6 +428,18 @@ fn start_epoch_ticker(engine: &Engine) {
     });
 }
 
+/// Refuses a domain over [`MAX_DOMAIN_BYTES`] before it is copied into the
+/// component, as the component would refuse it: `invalid-domain`.
+fn within_domain_limit(domain: &str) -> Result<(), Error> {
+    if domain.len() > MAX_DOMAIN_BYTES {
+        return Err(Error::InvalidDomain(format!(
+            "the domain is {} bytes long; the host takes at most {MAX_DOMAIN_BYTES}",
+            domain.len()
+        )));
+    }
+    Ok(())
+}
+
 /// A store and its instance.
 struct Live {
     store: Store<HostState>,
@@ -442,6 +459,9 @@ impl Instance {
     /// `domain-machines`. The outer error is a trap; the inner one the
     /// component's answer, with known secrets scrubbed.
     pub fn domain_machines(&mut self, domain: &str) -> Result<Result<Vec<Machine>, Error>> {
+        if let Err(e) = within_domain_limit(domain) {
+            return Ok(Err(e));
+        }
         let answer = self.call(|live| live.bindings.call_domain_machines(&mut live.store, domain));
         self.scrubbed(answer)
     }
@@ -449,6 +469,9 @@ impl Instance {
     /// `lookup`: machines, the normalised domain, and whether the cap was
     /// reached; or the component's error, with known secrets scrubbed.
     pub fn lookup(&mut self, domain: &str) -> Result<Result<LookupResult, Error>> {
+        if let Err(e) = within_domain_limit(domain) {
+            return Ok(Err(e));
+        }
         let answer = self.call(|live| live.bindings.call_lookup(&mut live.store, domain));
         self.scrubbed(answer)
     }
@@ -471,6 +494,7 @@ impl Instance {
         let state = live.store.data_mut();
         state.call_started = Instant::now();
         state.time_in_imports = Duration::ZERO;
+        state.gateway.begin_call();
         live.store
             .set_epoch_deadline(ticks(self.runtime.options.cpu_deadline));
         match f(live) {
