@@ -130,7 +130,7 @@ fn echoed_by(server: &FakeServer, tenant: &str) -> Instance {
                     client_secret: ECHO_SECRET.into(),
                 }),
             },
-            LiveTransport::new(&LiveOptions::default()),
+            LiveTransport::new(&LiveOptions::default()).unwrap(),
         )
         .unwrap()
 }

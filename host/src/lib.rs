@@ -18,7 +18,9 @@
 //!         cloud: Cloud::Commercial,
 //!         auth: Auth::BearerToken(std::env::var("MDE_TOKEN")?),
 //!     };
-//!     let mut instance = runtime.instantiate(settings, LiveTransport::new(&LiveOptions::default()))?;
+//!     // The proxy from the environment; a bad proxy setting is an error.
+//!     let live = LiveTransport::new(&LiveOptions::default()).map_err(anyhow::Error::msg)?;
+//!     let mut instance = runtime.instantiate(settings, live)?;
 //!     match instance.lookup("contoso.com")? {
 //!         Ok(found) => instance.machines_json(&found)?.iter().for_each(|m| println!("{m}")),
 //!         Err(e) => eprintln!("{}", mde_connector::Error::from(e)),
