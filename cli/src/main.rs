@@ -150,6 +150,9 @@ fn prepare(cli: &Cli) -> Result<Instance> {
             ..RuntimeOptions::default()
         },
     )?;
+    if let Some(warning) = runtime.cache_warning() {
+        eprintln!("warning: {}", output::one_line(warning));
+    }
     let mut instance = match (&cli.replay, cli.live) {
         (Some(path), _) => {
             let text = input::read_text(path, input::MAX_REPLAY_BYTES, "a replay")?;

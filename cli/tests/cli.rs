@@ -817,3 +817,30 @@ fn errors_print_as_one_escaped_line_of_bounded_length() {
     assert!(stderr.chars().count() < 1_100, "{}", stderr.len());
     assert!(stderr.trim_end().ends_with(" more characters)"));
 }
+
+#[test]
+fn a_cache_directory_others_can_write_is_refused_with_one_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("open-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mde-connector"))
+        .arg("contoso.com")
+        .arg("--cache-dir")
+        .arg(&dir)
+        .env_remove("MDE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "warning: not using the compiled-component cache {}: it is writable by its group or by others (mode 777)\n",
+            dir.display()
+        )
+    );
+    assert!(text(&out.stdout).ends_with("3 machine(s)\n"));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

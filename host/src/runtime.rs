@@ -283,6 +283,8 @@ pub struct Runtime {
     clock: Arc<dyn Clock>,
     /// The rate budgets of every instance, by tenant and client.
     budgets: Budgets,
+    /// Why the compiled-component cache was not used, if it was not.
+    cache_warning: Option<String>,
 }
 
 impl Runtime {
@@ -294,7 +296,8 @@ impl Runtime {
     /// Any component of the `connector` world, as bytes.
     pub fn with_options(bytes: &[u8], options: RuntimeOptions) -> Result<Self> {
         let engine = engine(&options)?;
-        let component = crate::cache::load(&engine, bytes, options.cache_dir.as_deref())?;
+        let loaded = crate::cache::load(&engine, bytes, options.cache_dir.as_deref())?;
+        let component = loaded.component;
         let mut linker = Linker::new(&engine);
         Connector::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
         let pre = ConnectorPre::new(linker.instantiate_pre(&component)?)?;
@@ -305,7 +308,14 @@ impl Runtime {
             options,
             clock: SystemClock::shared(),
             budgets: Budgets::default(),
+            cache_warning: loaded.warning,
         })
+    }
+
+    /// Why the compiled-component cache was refused or found damaged, for
+    /// the caller to show once; the component was compiled instead.
+    pub fn cache_warning(&self) -> Option<&str> {
+        self.cache_warning.as_deref()
     }
 
     /// The same component, whose instances wait and count their budget on
