@@ -816,6 +816,27 @@ fn errors_print_as_one_escaped_line_of_bounded_length() {
     assert_eq!(stderr.lines().count(), 1);
     assert!(stderr.chars().count() < 1_100, "{}", stderr.len());
     assert!(stderr.trim_end().ends_with(" more characters)"));
+
+    // A batch record's message is the same line.
+    let list = replay_file("contoso.com\n");
+    let out = cli(
+        &[
+            "--domains",
+            list.path().to_str().unwrap(),
+            "--replay",
+            file.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("forbidden: API answered 403 Forbidden: \\u{1b}]0;PWNED"),
+        "{message}"
+    );
+    assert!(!message.contains(['\u{1b}', '\n', '\u{202e}', '\u{200b}']));
+    assert!(message.chars().count() < 1_100);
 }
 
 #[test]
@@ -843,4 +864,33 @@ fn a_cache_directory_others_can_write_is_refused_with_one_warning() {
     assert!(text(&out.stdout).ends_with("3 machine(s)\n"));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn no_flag_takes_a_secret() {
+    // Flags show in `ps` and shell history: secrets come from the
+    // environment or a file. The only flag about one names its file.
+    let out = cli(&["--help"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    // The flags, as their own lines of the help define them.
+    let flags: Vec<&str> = help
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .filter_map(|line| line.split([' ', ',']).find(|word| word.starts_with("--")))
+        .collect();
+    assert!(
+        flags.contains(&"--live") && flags.contains(&"--timeout"),
+        "{flags:?}"
+    );
+    let secret_flags: Vec<&&str> = flags
+        .iter()
+        .filter(|flag| {
+            ["secret", "token", "password", "key"]
+                .iter()
+                .any(|s| flag.contains(s))
+        })
+        .collect();
+    assert_eq!(secret_flags, [&"--client-secret-file"], "{help}");
 }
