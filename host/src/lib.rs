@@ -32,7 +32,8 @@
 //! - [`runtime`]: loads the component once (compiled, or from the [`cache`])
 //!   and instantiates it inside the sandbox's limits (memory, CPU deadline).
 //! - [`gateway`]: the one function every outbound request passes through,
-//!   with its rate [`budget`] on a [`clock`].
+//!   with its rate [`budget`] on a [`clock`] and a deadline per lookup.
+//! - [`scrub`]: known secrets out of every answer and everything passed on.
 //! - [`convert`]: the component's errors as [`mde_connector::Error`], which
 //!   prints the service's code, message and correlation id.
 
