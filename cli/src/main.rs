@@ -141,6 +141,9 @@ fn main() -> ExitCode {
 fn prepare(cli: &Cli) -> Result<Instance> {
     let cloud = settings::cloud(cli.cloud, &cli.api_base, &cli.login_host, &cli.scope)?;
     let credentials = settings::auth_from_env(cli.client_secret_file.as_deref())?;
+    if let Some(source) = cli.domains.as_deref().filter(|s| *s != "-") {
+        std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
+    }
     let runtime = Runtime::with_options(
         COMPONENT,
         RuntimeOptions {

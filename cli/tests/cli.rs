@@ -707,6 +707,20 @@ fn local_files_are_read_within_bounds() {
             format!("error: {secret} is larger than 64 KiB, the most a client secret may be\n")
         );
     }
+    // Files that are not there are input errors too.
+    for flag in ["--replay", "--domains", "--client-secret-file"] {
+        let ids = [("MDE_TENANT_ID", "t"), ("MDE_CLIENT_ID", "c")];
+        let out = cli(
+            &["contoso.com", flag, "/nonexistent/file"][usize::from(flag == "--domains")..],
+            if flag == "--client-secret-file" {
+                &ids
+            } else {
+                &[]
+            },
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("/nonexistent/file"), "{flag}");
+    }
     // A replay of 65 MiB (sparse: nothing is written), and one that never ends.
     let sparse = replay_file("");
     std::fs::File::options()
