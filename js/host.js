@@ -47,16 +47,19 @@ function toResponse(answer) {
 }
 
 /**
- * A fresh instance whose requests are answered, in order, by `answers`
- * (recorded answers, or `TransportFailure`s to throw). Running out of answers
- * is a transport error, as in the Rust host's replay.
+ * A fresh instance whose requests are answered, in order, by `answers`:
+ * recorded answers, `TransportFailure`s to throw, or functions of the request
+ * that return an answer or throw as a failing host would. The array is
+ * consumed, so an instance made again from it continues where the last one
+ * stopped. Running out of answers is a transport error, as in the Rust
+ * host's replay. `imports` replaces any of the imports below.
  *
  * Returns the component's exports with everything it asked of its host.
  */
-export async function connector({ settings, answers = [] }) {
+export async function connector({ settings, answers = [], imports: replaced = {} }) {
   const requests = [];
   const logs = [];
-  const queue = [...answers];
+  const queue = answers;
   const interfaces = {
     'mde:connector/http': {
       send(request) {
@@ -71,7 +74,8 @@ export async function connector({ settings, answers = [] }) {
           throw new TransportFailure({ tag: 'other', val: 'no recorded answer left' });
         }
         if (next instanceof TransportFailure) throw next;
-        return toResponse(next);
+        // A function answers from the request, or throws as a failing host would.
+        return toResponse(typeof next === 'function' ? next(request) : next);
       },
     },
     'mde:connector/settings': {
@@ -83,6 +87,7 @@ export async function connector({ settings, answers = [] }) {
       },
     },
     'mde:connector/types': {},
+    ...replaced,
   };
   // jco 1.35's generated code looks imports up without their version
   // (`mde:connector/http`) while its .d.ts names them with it
@@ -100,4 +105,43 @@ export async function connector({ settings, answers = [] }) {
 export function header(request, name) {
   const found = request.headers.find(([n]) => n.toLowerCase() === name.toLowerCase());
   return found?.[1];
+}
+
+/** Whether `e` is the component's own `err` answer, as jco throws it. */
+export function isComponentError(e) {
+  return e?.constructor?.name === 'ComponentError';
+}
+
+/**
+ * How a host recovers from a trap. In jco, an import that throws anything but
+ * its `err` value (a `TransportFailure` above) unwinds through the guest, and
+ * a trap does the same: the instance is then poisoned, and every later call
+ * on it traps too (`unreachable`, or "cannot enter component instance"). So
+ * after any failure other than the component's own `ComponentError`, make a
+ * new instance before the next call: it starts afresh (a token it kept is
+ * fetched again). `make` creates an instance, for example
+ * `() => connector({ settings, answers })`.
+ */
+export class Recovering {
+  static async create(make) {
+    const recovering = new Recovering(make);
+    recovering.current = await make();
+    return recovering;
+  }
+
+  constructor(make) {
+    this.make = make;
+  }
+
+  /** `fn(exports)`, on an instance that a failed call never poisons. */
+  async call(fn) {
+    try {
+      return fn(this.current.exports);
+    } catch (e) {
+      if (!isComponentError(e)) {
+        this.current = await this.make();
+      }
+      throw e;
+    }
+  }
 }

@@ -38,11 +38,11 @@ impl exports::mde::connector::events::Guest for Component {
     }
 
     fn ocsf_inventory(found: wit::LookupResult, observed_at: u64) -> Result<Vec<String>, String> {
-        Ok(events::ocsf::inventory(&found.into(), observed_at))
+        events::ocsf::inventory(&found.into(), observed_at)
     }
 
     fn ecs_documents(found: wit::LookupResult, observed_at: u64) -> Result<Vec<String>, String> {
-        Ok(events::ecs::documents(&found.into(), observed_at))
+        events::ecs::documents(&found.into(), observed_at)
     }
 }
 
@@ -130,12 +130,9 @@ fn error_to_wit(e: error::Error) -> wit::Error {
         E::InvalidSettings(why) => wit::Error::InvalidSettings(why),
         E::Unauthorized(d) => wit::Error::Unauthorized(service_error_to_wit(d)),
         E::Forbidden(d) => wit::Error::Forbidden(service_error_to_wit(d)),
-        E::RateLimited(r) => wit::Error::RateLimited(wit::RateLimit {
-            retry_after_seconds: r.retry_after_seconds,
-            details: service_error_to_wit(r.details),
-        }),
+        E::RateLimited(r) => wit::Error::RateLimited(retry_later_to_wit(r)),
         E::ApiError(d) => wit::Error::ApiError(service_error_to_wit(d)),
-        E::ServiceUnavailable(d) => wit::Error::ServiceUnavailable(service_error_to_wit(d)),
+        E::ServiceUnavailable(r) => wit::Error::ServiceUnavailable(retry_later_to_wit(r)),
         E::Transport(t) => wit::Error::Transport(match t {
             http::TransportError::Refused(s) => wit_http::TransportError::Refused(s),
             http::TransportError::Timeout => wit_http::TransportError::Timeout,
@@ -156,6 +153,13 @@ fn service_to_wit(service: error::Service) -> wit::Service {
     match service {
         error::Service::Api => wit::Service::Api,
         error::Service::IdentityPlatform => wit::Service::IdentityPlatform,
+    }
+}
+
+fn retry_later_to_wit(r: error::RetryLater) -> wit::RetryLater {
+    wit::RetryLater {
+        retry_after_seconds: r.retry_after_seconds,
+        details: service_error_to_wit(r.details),
     }
 }
 

@@ -6,6 +6,7 @@
 use crate::error::Error;
 use crate::http::{Request, Response, TransportError};
 use crate::machine::Machine;
+use crate::secrets::Secrets;
 use crate::settings::{Auth, ClientCredentials, Endpoints, Settings};
 use crate::{domain, request, response};
 
@@ -48,6 +49,28 @@ pub struct Connector {
     token: Option<CachedToken>,
 }
 
+/// One lookup's way out: the host, and the secrets to keep out of anything
+/// that came back.
+struct Exchange<'h, H> {
+    host: &'h mut H,
+    secrets: Secrets,
+}
+
+impl<H: Host> Exchange<'_, H> {
+    fn send(&mut self, request: &Request) -> Result<Response, Error> {
+        self.host.log(
+            Level::Debug,
+            "request",
+            &format!("{} {}", request.method.as_str(), request.url),
+        );
+        self.host.send(request).map_err(Error::Transport)
+    }
+
+    fn log(&mut self, level: Level, event: &str, message: String) {
+        self.host.log(level, event, &self.secrets.scrub(message));
+    }
+}
+
 impl Connector {
     pub fn lookup(
         &mut self,
@@ -55,26 +78,46 @@ impl Connector {
         domain: &str,
         host: &mut impl Host,
     ) -> Result<Lookup, Error> {
+        let mut secrets = Secrets::of(&settings.auth);
+        if let Some(kept) = &self.token {
+            secrets.add(&kept.access_token);
+        }
+        let mut exchange = Exchange { host, secrets };
+        let found = self.lookup_with(settings, domain, &mut exchange);
+        found.map_err(|e| exchange.secrets.scrub_error(e))
+    }
+
+    fn lookup_with<H: Host>(
+        &mut self,
+        settings: &Settings,
+        domain: &str,
+        exchange: &mut Exchange<H>,
+    ) -> Result<Lookup, Error> {
         let domain = domain::normalize(domain).map_err(Error::InvalidDomain)?;
         let endpoints = settings.cloud.endpoints().map_err(Error::InvalidSettings)?;
         settings.auth.check().map_err(Error::InvalidSettings)?;
 
-        let answer = match &settings.auth {
-            Auth::HostManaged => send(host, &request::machines(&endpoints, &domain, None))?,
+        let mut answer = match &settings.auth {
+            Auth::HostManaged => exchange.send(&request::machines(&endpoints, &domain, None))?,
             Auth::BearerToken(token) => {
-                send(host, &request::machines(&endpoints, &domain, Some(token)))?
+                exchange.send(&request::machines(&endpoints, &domain, Some(token)))?
             }
             Auth::ClientCredentials(credentials) => {
-                self.machines_with_credentials(&endpoints, credentials, &domain, host)?
+                self.machines_with_credentials(&endpoints, credentials, &domain, exchange)?
             }
         };
-        let machines = response::machines(&answer)?;
+        exchange.secrets.scrub_bytes(&mut answer.body);
+        let found = response::machines(&answer, &exchange.secrets)?;
+        for warning in found.warnings {
+            exchange.log(Level::Warn, warning.event, warning.message);
+        }
+        let machines = found.machines;
         let cap_reached = machines.len() >= MACHINE_CAP;
         if cap_reached {
-            host.log(
+            exchange.log(
                 Level::Warn,
                 "result-cap-reached",
-                &format!(
+                format!(
                     "{domain}: {} machines, the service's cap; there may be more",
                     machines.len()
                 ),
@@ -87,13 +130,14 @@ impl Connector {
         })
     }
 
-    /// The GET with a token, fetching a fresh token once if a kept one is refused.
-    fn machines_with_credentials(
+    /// The GET with a token, fetching a fresh token once if a kept one is
+    /// refused. A token the API refuses is never kept.
+    fn machines_with_credentials<H: Host>(
         &mut self,
         endpoints: &Endpoints,
         credentials: &ClientCredentials,
         domain: &str,
-        host: &mut impl Host,
+        exchange: &mut Exchange<H>,
     ) -> Result<Response, Error> {
         let kept = self
             .token
@@ -102,9 +146,9 @@ impl Connector {
             .map(|t| t.access_token.clone());
         let (token, was_kept) = match kept {
             Some(token) => (token, true),
-            None => (self.fetch_token(endpoints, credentials, host)?, false),
+            None => (self.fetch_token(endpoints, credentials, exchange)?, false),
         };
-        let answer = send(host, &request::machines(endpoints, domain, Some(&token)))?;
+        let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
         if answer.status != 401 {
             return Ok(answer);
         }
@@ -113,27 +157,38 @@ impl Connector {
             // A token minted a moment ago and refused is not fixed by another.
             return Ok(answer);
         }
-        host.log(
+        exchange.log(
             Level::Info,
             "token-refresh",
-            "the API refused the kept token; fetching a fresh one",
+            "the API refused the kept token; fetching a fresh one".into(),
         );
-        let token = self.fetch_token(endpoints, credentials, host)?;
-        send(host, &request::machines(endpoints, domain, Some(&token)))
+        let token = self.fetch_token(endpoints, credentials, exchange)?;
+        let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
+        if answer.status == 401 {
+            self.token = None;
+        }
+        Ok(answer)
     }
 
-    fn fetch_token(
+    fn fetch_token<H: Host>(
         &mut self,
         endpoints: &Endpoints,
         credentials: &ClientCredentials,
-        host: &mut impl Host,
+        exchange: &mut Exchange<H>,
     ) -> Result<String, Error> {
-        let answer = send(host, &request::token(endpoints, credentials))?;
+        let mut answer = exchange.send(&request::token(endpoints, credentials))?;
+        if answer.status != 200 {
+            // An error answer may echo the form, client secret and all. A
+            // token answer is read as sent (it is never quoted): the token it
+            // holds may be one already known.
+            exchange.secrets.scrub_bytes(&mut answer.body);
+        }
         let token = response::access_token(&answer)?;
-        host.log(
+        exchange.secrets.add(&token);
+        exchange.log(
             Level::Info,
             "token-acquired",
-            &format!("token for client {} acquired", credentials.client_id),
+            format!("token for client {} acquired", credentials.client_id),
         );
         self.token = Some(CachedToken {
             endpoints: endpoints.clone(),
@@ -144,11 +199,343 @@ impl Connector {
     }
 }
 
-fn send(host: &mut impl Host, request: &Request) -> Result<Response, Error> {
-    host.log(
-        Level::Debug,
-        "request",
-        &format!("{} {}", request.method.as_str(), request.url),
-    );
-    host.send(request).map_err(Error::Transport)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Service;
+    use crate::http::Method;
+    use crate::settings::Cloud;
+    use std::collections::VecDeque;
+
+    const SECRET: &str = "client-secret~with+form/chars";
+    const TOKEN_URL: &str =
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
+    const MACHINES_URL: &str =
+        "https://api.security.microsoft.com/api/domains/contoso.com/machines";
+
+    /// Answers from a queue; records every request and log record.
+    #[derive(Default)]
+    struct FakeHost {
+        answers: VecDeque<Response>,
+        requests: Vec<Request>,
+        logs: Vec<(Level, String, String)>,
+    }
+
+    impl Host for FakeHost {
+        fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+            self.requests.push(request.clone());
+            self.answers
+                .pop_front()
+                .ok_or_else(|| TransportError::Other("no answer left".into()))
+        }
+        fn log(&mut self, level: Level, event: &str, message: &str) {
+            self.logs.push((level, event.into(), message.into()));
+        }
+    }
+
+    impl FakeHost {
+        fn answering(answers: impl IntoIterator<Item = Response>) -> Self {
+            FakeHost {
+                answers: answers.into_iter().collect(),
+                ..FakeHost::default()
+            }
+        }
+
+        /// Each request as its URL and `Authorization` header.
+        fn sent(&self) -> Vec<(&str, Option<&str>)> {
+            self.requests
+                .iter()
+                .map(|r| {
+                    let auth = r.headers.iter().find(|(n, _)| n == "authorization");
+                    (r.url.as_str(), auth.map(|(_, v)| v.as_str()))
+                })
+                .collect()
+        }
+
+        fn everything_said(&self) -> String {
+            format!("{:?}", self.logs)
+        }
+    }
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn token(name: &str) -> Response {
+        answer(200, &format!(r#"{{"access_token":"{name}"}}"#))
+    }
+
+    fn credentials() -> Settings {
+        Settings {
+            cloud: Cloud::Commercial,
+            auth: Auth::ClientCredentials(ClientCredentials {
+                tenant_id: "contoso.onmicrosoft.com".into(),
+                client_id: "client".into(),
+                client_secret: SECRET.into(),
+            }),
+        }
+    }
+
+    const NONE: &str = r#"{"value":[]}"#;
+
+    #[test]
+    fn a_token_is_fetched_once_and_kept() {
+        let mut host = FakeHost::answering([
+            token("token-A-123456"),
+            answer(200, NONE),
+            answer(200, NONE),
+        ]);
+        let mut connector = Connector::default();
+        connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap();
+        connector
+            .lookup(&credentials(), "Contoso.COM", &mut host)
+            .unwrap();
+        assert_eq!(
+            host.sent(),
+            [
+                (TOKEN_URL, None),
+                (MACHINES_URL, Some("Bearer token-A-123456")),
+                (MACHINES_URL, Some("Bearer token-A-123456")),
+            ]
+        );
+        assert_eq!(host.requests[0].method, Method::Post);
+    }
+
+    #[test]
+    fn a_refreshed_token_that_is_refused_is_dropped() {
+        let refused = || answer(401, r#"{"error":{"code":"Unauthorized","message":"no"}}"#);
+        let mut host = FakeHost::answering([
+            token("token-A-123456"),
+            answer(200, NONE),
+            // Call 2: the kept token is refused, so is the fresh one.
+            refused(),
+            token("token-B-123456"),
+            refused(),
+            // Call 3 starts with a token request, not with token B.
+            token("token-C-123456"),
+            answer(200, NONE),
+        ]);
+        let mut connector = Connector::default();
+        connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap();
+        let e = connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap_err();
+        assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+        connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap();
+        assert_eq!(
+            host.sent()[2..],
+            [
+                (MACHINES_URL, Some("Bearer token-A-123456")),
+                (TOKEN_URL, None),
+                (MACHINES_URL, Some("Bearer token-B-123456")),
+                (TOKEN_URL, None),
+                (MACHINES_URL, Some("Bearer token-C-123456")),
+            ]
+        );
+    }
+
+    #[test]
+    fn changed_credentials_never_reuse_a_token() {
+        let mut host = FakeHost::answering([
+            token("token-A-123456"),
+            answer(200, NONE),
+            token("token-B-123456"),
+            answer(200, NONE),
+        ]);
+        let mut connector = Connector::default();
+        connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap();
+        let mut other = credentials();
+        if let Auth::ClientCredentials(c) = &mut other.auth {
+            c.client_id = "another-client".into();
+        }
+        connector.lookup(&other, "contoso.com", &mut host).unwrap();
+        assert_eq!(host.sent()[2], (TOKEN_URL, None));
+    }
+
+    #[test]
+    fn a_404_with_an_error_envelope_is_no_machines_and_a_warning() {
+        let mut host = FakeHost::answering([answer(
+            404,
+            r#"{"error":{"code":"ResourceNotFound","message":"Resource not found","target":"c-4"}}"#,
+        )]);
+        let found = Connector::default()
+            .lookup(&Settings::default(), "contoso.com", &mut host)
+            .unwrap();
+        assert!(found.machines.is_empty());
+        let (level, event, message) = host.logs.last().unwrap();
+        assert_eq!((*level, event.as_str()), (Level::Warn, "not-found"));
+        assert!(
+            message.contains("ResourceNotFound: Resource not found"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unusable_fields_are_named_in_one_warning_per_machine() {
+        let mut host = FakeHost::answering([answer(
+            200,
+            r#"{"value":[{"id":"m-1","osBuild":"n/a","isAadJoined":7},{"id":"m-2","osBuild":"19045"}]}"#,
+        )]);
+        let found = Connector::default()
+            .lookup(&Settings::default(), "contoso.com", &mut host)
+            .unwrap();
+        assert_eq!(found.machines[1].os_build, Some(19045));
+        let warnings: Vec<_> = host
+            .logs
+            .iter()
+            .filter(|(l, _, _)| *l == Level::Warn)
+            .collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let (_, event, message) = warnings[0];
+        assert_eq!(event, "unusable-field");
+        assert!(
+            message.contains("\"m-1\": osBuild, isAadJoined:"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn secrets_a_server_reflects_are_scrubbed_everywhere() {
+        let form = String::from_utf8(
+            request::token(
+                &Cloud::Commercial.endpoints().unwrap(),
+                match &credentials().auth {
+                    Auth::ClientCredentials(c) => c,
+                    _ => unreachable!(),
+                },
+            )
+            .body
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            form.contains("client-secret%7Ewith%2Bform%2Fchars"),
+            "{form}"
+        );
+        // The token endpoint echoes the form in its error description.
+        let echo = format!(
+            r#"{{"error":"invalid_client","error_description":"got: {form}","correlation_id":"{SECRET}"}}"#
+        );
+        // A 404 whose body starts with the form.
+        let not_found = format!("{form} was not found");
+        for failure in [answer(401, &echo), answer(404, &not_found)] {
+            let mut host = FakeHost::answering([failure]);
+            let e = Connector::default()
+                .lookup(&credentials(), "contoso.com", &mut host)
+                .unwrap_err();
+            let said = format!("{e:?} {e} {}", host.everything_said());
+            assert!(!said.contains("client-secret"), "{said}");
+            assert!(said.contains("client_secret=[redacted]"), "{said}");
+        }
+        // The API echoes the Authorization header in its envelope, and in a machine.
+        let envelope = r#"{"error":{"code":"Forbidden","message":"Authorization: Bearer token-A-123456 is not allowed","target":"x"}}"#;
+        let machine = r#"{"value":[{"id":"m","computerDnsName":"Bearer token-A-123456","x":"token\u002DA-123456"}]}"#;
+        let mut host = FakeHost::answering([
+            token("token-A-123456"),
+            answer(403, envelope),
+            answer(200, machine),
+        ]);
+        let mut connector = Connector::default();
+        let e = connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap_err();
+        let Error::Forbidden(details) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            details.message.as_deref(),
+            Some("Authorization: Bearer [redacted] is not allowed")
+        );
+        // The kept token is a secret of the next call too.
+        let found = connector.lookup(&credentials(), "contoso.com", &mut host);
+        let found = format!("{found:?}");
+        assert!(
+            !found.contains("token-A") && !found.contains("u002DA"),
+            "{found}"
+        );
+        assert!(found.contains("Bearer [redacted]"), "{found}");
+        assert_eq!(host.requests.len(), 3);
+    }
+
+    #[test]
+    fn a_bearer_token_the_api_echoes_is_scrubbed() {
+        let settings = Settings {
+            cloud: Cloud::Commercial,
+            auth: Auth::BearerToken("eyJ0eXAiOiJKV1Qi.payload.signature".into()),
+        };
+        let mut host = FakeHost::answering([answer(
+            401,
+            r#"{"error":{"code":"Unauthorized","message":"bad token eyJ0eXAiOiJKV1Qi.payload.signature"}}"#,
+        )]);
+        let e = Connector::default()
+            .lookup(&settings, "contoso.com", &mut host)
+            .unwrap_err();
+        let Error::Unauthorized(details) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(details.service, Service::Api);
+        assert_eq!(details.message.as_deref(), Some("bad token [redacted]"));
+    }
+
+    #[test]
+    fn bad_settings_send_nothing() {
+        for settings in [
+            Settings {
+                cloud: Cloud::Commercial,
+                auth: Auth::BearerToken("Bearer eyJ0eXAiOiJKV1Qi".into()),
+            },
+            Settings {
+                cloud: Cloud::Custom(Endpoints {
+                    api_base: "http://api.example.test".into(),
+                    login_host: "https://login.example.test".into(),
+                    scope: "s".into(),
+                }),
+                auth: Auth::HostManaged,
+            },
+            {
+                let mut dots = credentials();
+                if let Auth::ClientCredentials(c) = &mut dots.auth {
+                    c.tenant_id = "..".into();
+                }
+                dots
+            },
+        ] {
+            let mut host = FakeHost::default();
+            let e = Connector::default()
+                .lookup(&settings, "contoso.com", &mut host)
+                .unwrap_err();
+            assert!(matches!(e, Error::InvalidSettings(_)), "{e:?}");
+            assert!(host.requests.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_cap_is_reported() {
+        let machines: Vec<String> = (0..MACHINE_CAP)
+            .map(|i| format!(r#"{{"id":"m{i}"}}"#))
+            .collect();
+        let body = format!(r#"{{"value":[{}]}}"#, machines.join(","));
+        let mut host = FakeHost::answering([answer(200, &body)]);
+        let found = Connector::default()
+            .lookup(&Settings::default(), "contoso.com", &mut host)
+            .unwrap();
+        assert!(found.cap_reached);
+        assert!(
+            host.logs
+                .iter()
+                .any(|(l, e, _)| *l == Level::Warn && e == "result-cap-reached")
+        );
+    }
 }

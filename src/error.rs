@@ -20,9 +20,9 @@ pub struct ServiceError {
     pub correlation_id: Option<String>,
 }
 
-/// A `429`.
+/// A `429` or a `5xx`: an answer that asks the caller to come back later.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimit {
+pub struct RetryLater {
     pub retry_after_seconds: Option<u64>,
     pub details: ServiceError,
 }
@@ -43,9 +43,9 @@ pub enum Error {
     InvalidSettings(String),
     Unauthorized(ServiceError),
     Forbidden(ServiceError),
-    RateLimited(RateLimit),
+    RateLimited(RetryLater),
     ApiError(ServiceError),
-    ServiceUnavailable(ServiceError),
+    ServiceUnavailable(RetryLater),
     Transport(TransportError),
     InvalidResponse(InvalidResponse),
 }
@@ -97,15 +97,15 @@ impl fmt::Display for Error {
         write!(f, "{}: ", self.kind())?;
         match self {
             Error::InvalidDomain(why) | Error::InvalidSettings(why) => f.write_str(why),
-            Error::Unauthorized(e)
-            | Error::Forbidden(e)
-            | Error::ApiError(e)
-            | Error::ServiceUnavailable(e) => write!(f, "{e}"),
-            Error::RateLimited(limit) => {
-                write!(f, "{}", limit.details)?;
-                match limit.retry_after_seconds {
+            Error::Unauthorized(e) | Error::Forbidden(e) | Error::ApiError(e) => write!(f, "{e}"),
+            Error::RateLimited(later) | Error::ServiceUnavailable(later) => {
+                write!(f, "{}", later.details)?;
+                match later.retry_after_seconds {
                     Some(s) => write!(f, "; retry after {s} s"),
-                    None => f.write_str("; no Retry-After given"),
+                    None if matches!(self, Error::RateLimited(_)) => {
+                        f.write_str("; no Retry-After given")
+                    }
+                    None => Ok(()),
                 }
             }
             Error::Transport(e) => write!(f, "{e}"),

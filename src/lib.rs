@@ -10,12 +10,15 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod lenient;
 pub mod machine;
+pub mod output;
 pub mod request;
 pub mod response;
+pub mod secrets;
 pub mod settings;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod bindings;
 
 pub use connector::{Connector, Host, Level, Lookup, MACHINE_CAP};

@@ -55,7 +55,7 @@ pub fn token(endpoints: &Endpoints, credentials: &ClientCredentials) -> Request 
 }
 
 /// `application/x-www-form-urlencoded`, as the URL Standard defines it.
-fn form_encode(value: &str, out: &mut String) {
+pub fn form_encode(value: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in value.bytes() {
         match b {

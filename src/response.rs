@@ -1,9 +1,13 @@
 //! Reading the service's answers: machines, tokens, and every kind of error.
 
-use crate::error::{Error, InvalidResponse, RateLimit, Service, ServiceError};
+use crate::error::{Error, InvalidResponse, RetryLater, Service, ServiceError};
 use crate::http::Response;
+use crate::lenient::{Reading, RecordSeed, strip_position};
 use crate::machine::Machine;
+use crate::secrets::Secrets;
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::fmt;
 
 /// The most machines an answer may list: ten times the service's cap, so a
 /// larger cap from Microsoft still passes, while an absurd answer is refused
@@ -11,38 +15,26 @@ use serde::Deserialize;
 pub const MAX_MACHINES: usize = 5_000;
 
 /// The largest body the component parses. A full 500-machine answer is
-/// about 1 MiB; parsing takes about as much memory again as the body.
+/// about 1 MiB.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-/// `value`, read element by element up to [`MAX_MACHINES`].
-struct Bounded(Vec<Machine>);
+/// Machines whose unusable fields get a log record of their own; the rest
+/// are counted in one more record.
+pub const MAX_FIELD_WARNINGS: usize = 100;
 
-impl<'de> Deserialize<'de> for Bounded {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Elements;
-        impl<'de> serde::de::Visitor<'de> for Elements {
-            type Value = Bounded;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an array of machines")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Bounded, A::Error> {
-                let mut machines = Vec::new();
-                while let Some(machine) = seq.next_element()? {
-                    if machines.len() == MAX_MACHINES {
-                        return Err(serde::de::Error::custom(format_args!(
-                            "more than {MAX_MACHINES} machines in one answer"
-                        )));
-                    }
-                    machines.push(machine);
-                }
-                Ok(Bounded(machines))
-            }
-        }
-        d.deserialize_seq(Elements)
-    }
+/// The machines of an answer, and what a host should hear about it.
+#[derive(Debug, Default)]
+pub struct Machines {
+    pub machines: Vec<Machine>,
+    /// `warn` log records: fields kept as sent, a 404 with an error envelope.
+    pub warnings: Vec<Warning>,
+}
+
+/// A `warn` log record to emit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub event: &'static str,
+    pub message: String,
 }
 
 /// How much of a body an error may quote.
@@ -50,17 +42,14 @@ const EXCERPT_CHARS: usize = 200;
 /// How much of a parser's message a reason may quote.
 const REASON_CHARS: usize = 300;
 
-/// The answer to `GET /api/domains/{domain}/machines`.
-pub fn machines(response: &Response) -> Result<Vec<Machine>, Error> {
+/// The answer to `GET /api/domains/{domain}/machines`. `secrets` have been
+/// scrubbed from the body already; they are scrubbed from decoded text too.
+pub fn machines(response: &Response, secrets: &Secrets) -> Result<Machines, Error> {
     match response.status {
         200 => {}
         // Older revisions of the service answered an unknown domain with 404.
-        404 => return Ok(Vec::new()),
+        404 => return Ok(not_found(response)),
         _ => return Err(error_answer(Service::Api, response)),
-    }
-    #[derive(Deserialize)]
-    struct Collection {
-        value: Option<Bounded>,
     }
     if response.body.len() > MAX_BODY_BYTES {
         let reason = format!(
@@ -70,25 +59,202 @@ pub fn machines(response: &Response) -> Result<Vec<Machine>, Error> {
         return Err(invalid(Service::Api, response, reason));
     }
     // A clearer reason than the parser's for a body that is not text at all.
-    if let Err(e) = std::str::from_utf8(&response.body) {
-        let reason = format!("the body is not UTF-8 (at byte {})", e.valid_up_to());
-        return Err(invalid(Service::Api, response, reason));
-    }
-    match serde_json::from_slice::<Collection>(&response.body) {
-        Ok(Collection {
-            value: Some(Bounded(machines)),
-        }) => Ok(machines),
-        Ok(Collection { value: None }) => Err(invalid(
+    let text = match std::str::from_utf8(&response.body) {
+        Ok(text) => text,
+        Err(e) => {
+            let reason = format!("the body is not UTF-8 (at byte {})", e.valid_up_to());
+            return Err(invalid(Service::Api, response, reason));
+        }
+    };
+    let mut reading = Reading::new(secrets);
+    let mut warnings = Vec::new();
+    let mut parser = serde_json::Deserializer::from_str(text);
+    let collection = Collection {
+        reading: &mut reading,
+        warnings: &mut warnings,
+    };
+    match collection
+        .deserialize(&mut parser)
+        .and_then(|found| parser.end().map(|()| found))
+    {
+        Ok(Some(machines)) => {
+            if warnings.len() > MAX_FIELD_WARNINGS {
+                let more = warnings.len() - MAX_FIELD_WARNINGS;
+                warnings.truncate(MAX_FIELD_WARNINGS);
+                warnings.push(Warning {
+                    event: "unusable-field",
+                    message: format!(
+                        "{more} more machines have fields that could not be used as typed; \
+                         kept as sent in unmodelled"
+                    ),
+                });
+            }
+            Ok(Machines { machines, warnings })
+        }
+        Ok(None) => Err(invalid(
             Service::Api,
             response,
             "the collection has no \"value\" array".into(),
         )),
-        Err(e) => Err(invalid(
-            Service::Api,
-            response,
-            json_reason(&response.body, &e),
-        )),
+        Err(e) => Err(Error::InvalidResponse(InvalidResponse {
+            service: Service::Api,
+            status: response.status,
+            reason: json_reason(&response.body, &e),
+            excerpt: excerpt(&response.body[error_offset(text, &e)..]),
+        })),
     }
+}
+
+/// A 404: no machines. With the service's error envelope it may also mean a
+/// misrouted request (a custom cloud's wrong host): say what the service said.
+fn not_found(response: &Response) -> Machines {
+    let details = service_error(Service::Api, response);
+    let warnings = details
+        .code
+        .is_some()
+        .then(|| Warning {
+            event: "not-found",
+            message: format!("{details}; taken as no machines for this domain"),
+        })
+        .into_iter()
+        .collect();
+    Machines {
+        machines: Vec::new(),
+        warnings,
+    }
+}
+
+/// `{"value": [...], ...}`: the machines, or `None` when `value` is absent or null.
+struct Collection<'r, 's> {
+    reading: &'r mut Reading<'s>,
+    warnings: &'r mut Vec<Warning>,
+}
+
+impl<'de> DeserializeSeed<'de> for Collection<'_, '_> {
+    type Value = Option<Vec<Machine>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Collection<'_, '_> {
+    type Value = Option<Vec<Machine>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a collection of machines")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut value = None;
+        while let Some(key) = map.next_key::<crate::lenient::Key>()? {
+            if key.0 != "value" {
+                map.next_value::<IgnoredAny>()?;
+            } else if value.is_some() {
+                return Err(de::Error::custom("duplicate field `value`"));
+            } else {
+                value = Some(map.next_value_seed(Value {
+                    reading: &mut *self.reading,
+                    warnings: &mut *self.warnings,
+                })?);
+            }
+        }
+        Ok(value.flatten())
+    }
+}
+
+/// `value`: null, or an array of at most [`MAX_MACHINES`] machines.
+struct Value<'r, 's> {
+    reading: &'r mut Reading<'s>,
+    warnings: &'r mut Vec<Warning>,
+}
+
+impl<'de> DeserializeSeed<'de> for Value<'_, '_> {
+    type Value = Option<Vec<Machine>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Value<'_, '_> {
+    type Value = Option<Vec<Machine>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of machines")
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut machines: Vec<Machine> = Vec::new();
+        loop {
+            let index = machines.len();
+            let seed: RecordSeed<Machine> = RecordSeed {
+                reading: &mut *self.reading,
+                record: std::marker::PhantomData,
+            };
+            let machine = seq.next_element_seed(seed).map_err(|e| {
+                de::Error::custom(format_args!(
+                    "machine {index}: {}",
+                    strip_position(&e.to_string())
+                ))
+            })?;
+            let Some(machine) = machine else {
+                return Ok(Some(machines));
+            };
+            if index == MAX_MACHINES {
+                return Err(de::Error::custom(format_args!(
+                    "more than {MAX_MACHINES} machines in one answer"
+                )));
+            }
+            let unusable = std::mem::take(&mut self.reading.unusable);
+            if !unusable.is_empty() {
+                self.warnings.push(unusable_fields(&machine.id, &unusable));
+            }
+            machines.push(machine);
+        }
+    }
+}
+
+/// One record for a machine's unusable fields, with at most ten named.
+fn unusable_fields(id: &str, fields: &[String]) -> Warning {
+    const NAMED: usize = 10;
+    let id: String = id.chars().take(64).collect();
+    let mut named = String::new();
+    for field in fields.iter().take(NAMED) {
+        if !named.is_empty() {
+            named.push_str(", ");
+        }
+        named.push_str(field);
+    }
+    if fields.len() > NAMED {
+        named.push_str(&format!(" and {} more", fields.len() - NAMED));
+    }
+    Warning {
+        event: "unusable-field",
+        message: format!(
+            "machine {id:?}: {named}: could not be used as typed; kept as sent in unmodelled"
+        ),
+    }
+}
+
+/// Where in `text` the parser stopped: from serde_json's 1-based line and column.
+fn error_offset(text: &str, e: &serde_json::Error) -> usize {
+    let line_start = if e.line() <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(e.line() - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    let at = (line_start + e.column().saturating_sub(1)).min(text.len());
+    // Centre the excerpt on that place, starting on a character boundary.
+    let mut start = at.saturating_sub(EXCERPT_CHARS / 2);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    start
 }
 
 /// A token from the identity platform, or why there is none.
@@ -109,7 +275,9 @@ pub fn access_token(response: &Response) -> Result<String, Error> {
             excerpt: "[token answer withheld]".into(),
         })
     };
-    let token = serde_json::from_slice::<Token>(&response.body)
+    let text = std::str::from_utf8(&response.body)
+        .map_err(|_| withheld("not a token answer (not UTF-8)".into()))?;
+    let token = serde_json::from_str::<Token>(text)
         .map_err(|e| withheld(format!("not a token answer ({})", json_category(&e))))?;
     if token.access_token.is_empty()
         || !token
@@ -128,11 +296,8 @@ fn error_answer(service: Service, response: &Response) -> Error {
     match (response.status, service) {
         (401, _) | (400, Service::IdentityPlatform) => Error::Unauthorized(details),
         (403, _) => Error::Forbidden(details),
-        (429, _) => Error::RateLimited(RateLimit {
-            retry_after_seconds: response.header("retry-after").and_then(retry_after_seconds),
-            details,
-        }),
-        (500..=599, _) => Error::ServiceUnavailable(details),
+        (429, _) => Error::RateLimited(retry_later(response, details)),
+        (500..=599, _) => Error::ServiceUnavailable(retry_later(response, details)),
         (400..=499, _) if details.code.is_some() => Error::ApiError(details),
         (status, _) => Error::InvalidResponse(InvalidResponse {
             service,
@@ -144,6 +309,13 @@ fn error_answer(service: Service, response: &Response) -> Error {
             },
             excerpt: excerpt(&response.body),
         }),
+    }
+}
+
+fn retry_later(response: &Response, details: ServiceError) -> RetryLater {
+    RetryLater {
+        retry_after_seconds: response.header("retry-after").and_then(retry_after_seconds),
+        details,
     }
 }
 
@@ -169,14 +341,15 @@ fn service_error(service: Service, response: &Response) -> ServiceError {
         error_description: Option<String>,
         correlation_id: Option<String>,
     }
-    let (code, message, correlation_id) =
-        if let Ok(api) = serde_json::from_slice::<ApiEnvelope>(&response.body) {
-            (api.error.code, api.error.message, api.error.target)
-        } else if let Ok(id) = serde_json::from_slice::<IdentityEnvelope>(&response.body) {
-            (Some(id.error), id.error_description, id.correlation_id)
-        } else {
-            (None, None, None)
-        };
+    let text = std::str::from_utf8(&response.body).unwrap_or_default();
+    let (code, message, correlation_id) = if let Ok(api) = serde_json::from_str::<ApiEnvelope>(text)
+    {
+        (api.error.code, api.error.message, api.error.target)
+    } else if let Ok(id) = serde_json::from_str::<IdentityEnvelope>(text) {
+        (Some(id.error), id.error_description, id.correlation_id)
+    } else {
+        (None, None, None)
+    };
     ServiceError {
         service,
         status: response.status,
@@ -210,8 +383,18 @@ fn json_reason(body: &[u8], e: &serde_json::Error) -> String {
         return "the body is empty".into();
     }
     // serde quotes offending strings whole; keep the reason short.
-    let reason: String = e.to_string().chars().take(REASON_CHARS).collect();
-    format!("the body is not the expected JSON: {reason}")
+    let message = e.to_string();
+    let reason: String = strip_position(&message)
+        .chars()
+        .take(REASON_CHARS)
+        .collect();
+    match e.line() {
+        0 => format!("the body is not the expected JSON: {reason}"),
+        line => format!(
+            "the body is not the expected JSON: {reason} (line {line}, column {})",
+            e.column()
+        ),
+    }
 }
 
 /// The start of a body, safe to print: lossy UTF-8, control characters
@@ -335,22 +518,102 @@ mod tests {
         assert!(controls.starts_with("\\u{0}\\u{0}"));
     }
 
+    fn machines_of(body: &str) -> Result<Machines, Error> {
+        machines(&answer(200, body), &Secrets::default())
+    }
+
     #[test]
     fn a_long_parser_message_is_cut() {
-        // serde quotes the whole wrong-typed string in its message.
+        // serde quotes a whole string where a value was expected.
         let body = format!(
-            r#"{{"value":[{{"id":"a","osBuild":"{}"}}]}}"#,
+            r#"{{"value":[{{"id":"a","osBuild":"1"}}], "x": {}}}"#,
             "y".repeat(5000)
         );
-        let e = machines(&answer(200, &body)).unwrap_err();
-        let Error::InvalidResponse(invalid) = e else {
-            panic!("{e:?}")
+        let Err(Error::InvalidResponse(invalid)) = machines_of(&body) else {
+            panic!("a body that is not JSON")
         };
-        assert!(invalid.reason.contains("invalid type: string \"yyy"));
         assert!(
             invalid.reason.len() < REASON_CHARS + 100,
             "{}",
-            invalid.reason.len()
+            invalid.reason
         );
+        assert!(
+            invalid.reason.contains("(line 1, column"),
+            "{}",
+            invalid.reason
+        );
+    }
+
+    #[test]
+    fn a_broken_machine_is_named_and_the_excerpt_is_taken_there() {
+        let good = r#"{"id":"a","computerDnsName":"x"}"#;
+        let body = format!(
+            r#"{{"value":[{}, {{"id":"b","osBuild":nope}}]}}"#,
+            vec![good; 300].join(",")
+        );
+        let Err(Error::InvalidResponse(invalid)) = machines_of(&body) else {
+            panic!("a body that is not JSON")
+        };
+        assert!(
+            invalid.reason.contains("machine 300: osBuild: "),
+            "{}",
+            invalid.reason
+        );
+        assert!(
+            invalid.excerpt.contains(r#""osBuild":nope"#),
+            "{}",
+            invalid.excerpt
+        );
+        assert!(invalid.excerpt.chars().count() <= EXCERPT_CHARS);
+        // Not an object, no id, a duplicate: the place is named too.
+        for (body, says) in [
+            (
+                r#"{"value":[{"id":"a"},7]}"#,
+                "machine 1: invalid type: integer `7`",
+            ),
+            (
+                r#"{"value":[{"id":"a","osBuild":1 2}]}"#,
+                "machine 0: after osBuild: expected",
+            ),
+            (r#"{"value":[{"osBuild":1}]}"#, "machine 0: no id"),
+            (r#"{"value":[{"id":5}]}"#, "machine 0: id: cannot use \"5\""),
+            (
+                r#"{"value":[{"id":"a","id":"b"}]}"#,
+                "machine 0: duplicate field `id`",
+            ),
+        ] {
+            let Err(Error::InvalidResponse(invalid)) = machines_of(body) else {
+                panic!("{body}")
+            };
+            assert!(invalid.reason.contains(says), "{body}: {}", invalid.reason);
+        }
+    }
+
+    #[test]
+    fn a_404_with_the_services_envelope_is_no_machines_and_a_warning() {
+        let found = machines(
+            &answer(
+                404,
+                r#"{"error":{"code":"ResourceNotFound","message":"No route","target":"c-1"}}"#,
+            ),
+            &Secrets::default(),
+        )
+        .unwrap();
+        assert!(found.machines.is_empty());
+        assert_eq!(found.warnings.len(), 1);
+        assert_eq!(found.warnings[0].event, "not-found");
+        let message = &found.warnings[0].message;
+        assert!(message.contains("ResourceNotFound: No route"), "{message}");
+        let bare = machines(&answer(404, ""), &Secrets::default()).unwrap();
+        assert!(bare.machines.is_empty() && bare.warnings.is_empty());
+    }
+
+    #[test]
+    fn retry_after_is_kept_on_a_5xx_too() {
+        let e = error_answer(Service::Api, &answer(503, ""));
+        let Error::ServiceUnavailable(later) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(later.retry_after_seconds, Some(9));
     }
 }

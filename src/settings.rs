@@ -134,7 +134,21 @@ impl Auth {
     pub fn check(&self) -> Result<(), String> {
         match self {
             Auth::HostManaged => Ok(()),
-            Auth::BearerToken(token) => header_safe("bearer token", token),
+            Auth::BearerToken(token) => {
+                // Pasted from an `Authorization` header: the component adds the scheme itself.
+                let scheme = token
+                    .get(..6)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
+                let rest = token.get(6..).unwrap_or_default();
+                if scheme && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+                    return Err(
+                        "bearer token starts with \"Bearer \": give the token alone; \
+                                the component adds the scheme"
+                            .into(),
+                    );
+                }
+                header_safe("bearer token", token)
+            }
             Auth::ClientCredentials(c) => {
                 let tenant = non_empty("tenant id", &c.tenant_id)?;
                 if let Some(bad) = tenant
@@ -143,6 +157,11 @@ impl Auth {
                 {
                     return Err(format!(
                         "tenant id {tenant:?} contains {bad:?}; expected a GUID or a domain name"
+                    ));
+                }
+                if tenant.starts_with('.') || tenant.ends_with('.') || tenant.contains("..") {
+                    return Err(format!(
+                        "tenant id {tenant:?} is not a GUID or a domain name (an empty label)"
                     ));
                 }
                 if tenant.len() > 256 {
@@ -188,20 +207,20 @@ fn header_safe(what: &str, value: &str) -> Result<(), String> {
     }
 }
 
-/// `scheme://host[:port]` with nothing after it (one trailing slash is dropped).
+/// `scheme://host[:port]` with nothing after it (one trailing slash is
+/// dropped), normalised to lower case. `https`, or plain `http` to a
+/// loopback test server only: the component sends credentials there.
 fn origin(what: &str, value: &str) -> Result<String, String> {
     let value = non_empty(what, value)?;
     let value = value.strip_suffix('/').unwrap_or(value);
     let Some((scheme, authority)) = value.split_once("://") else {
         return Err(format!("{what} {value:?} must start with https://"));
     };
-    if !matches!(scheme, "https" | "http") {
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "https" | "http") {
         return Err(format!(
             "{what} {value:?} must use https (or http for a loopback test server)"
         ));
-    }
-    if authority.is_empty() {
-        return Err(format!("{what} {value:?} has no host"));
     }
     if let Some(c) = authority.chars().find(|c| {
         matches!(c, '/' | '?' | '#' | '@' | '\\' | '%') || c.is_whitespace() || c.is_control()
@@ -210,7 +229,53 @@ fn origin(what: &str, value: &str) -> Result<String, String> {
             "{what} {value:?} may hold only a scheme, a host and a port, not {c:?}"
         ));
     }
-    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+    let authority = authority.to_ascii_lowercase();
+    // `[v6]:port` or `host:port`; a bare IPv6 address has no brackets to tell them apart.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, "")) => (v6, None),
+            Some((v6, port)) => match port.strip_prefix(':') {
+                Some(port) => (v6, Some(port)),
+                None => return Err(format!("{what} {value:?} has junk after its IPv6 address")),
+            },
+            None => return Err(format!("{what} {value:?} has an unclosed IPv6 address")),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority.as_str(), None),
+        },
+    };
+    if host.is_empty() {
+        return Err(format!("{what} {value:?} has no host"));
+    }
+    if authority.starts_with('[') && host.parse::<std::net::Ipv6Addr>().is_err() {
+        return Err(format!("{what} {value:?} has an invalid IPv6 address"));
+    }
+    if let Some(port) = port
+        && !(port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0))
+    {
+        return Err(format!(
+            "{what} {value:?} has port {port:?}; a port is a number from 1 to 65535"
+        ));
+    }
+    if scheme == "http" && !is_loopback(host) {
+        return Err(format!(
+            "{what} {value:?}: plain http is only for a loopback test server \
+             (127.0.0.0/8, ::1, localhost); use https"
+        ));
+    }
+    Ok(format!("{scheme}://{authority}"))
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`: where plain http never leaves the machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -265,6 +330,71 @@ mod tests {
     }
 
     #[test]
+    fn schemes_compare_without_case() {
+        let e = custom("HTTPS://API.EXAMPLE.TEST", "Http://LocalHost:8080/", "s")
+            .endpoints()
+            .unwrap();
+        assert_eq!(e.api_base, "https://api.example.test");
+        assert_eq!(e.login_host, "http://localhost:8080");
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback() {
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "http://127.10.20.30",
+            "http://[::1]:9",
+            "http://localhost",
+        ] {
+            assert!(
+                custom(loopback, "https://l", "s").endpoints().is_ok(),
+                "{loopback}"
+            );
+        }
+        for remote in [
+            "http://api.example.test",
+            "http://10.0.0.1",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://localhost.example.test",
+            "http://127.0.0.1.example.test",
+        ] {
+            let e = custom("https://a", remote, "s").endpoints().unwrap_err();
+            assert!(
+                e.contains("plain http is only for a loopback"),
+                "{remote}: {e}"
+            );
+            assert!(e.starts_with("login host"), "{e}");
+        }
+    }
+
+    #[test]
+    fn ports_are_numbers_from_1_to_65535() {
+        for good in [
+            "https://a:1",
+            "https://a:65535",
+            "http://[::1]:8080",
+            "https://[2001:db8::1]",
+        ] {
+            assert!(custom(good, "https://l", "s").endpoints().is_ok(), "{good}");
+        }
+        for bad in [
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:0",
+            "https://a:",
+            "https://a:8o",
+            "https://a:+80",
+            "https://a:-1",
+            "https://[::1]x",
+            "https://[::1",
+            "https://[zz]:80",
+        ] {
+            let e = custom(bad, "https://l", "s").endpoints().unwrap_err();
+            assert!(e.starts_with("api base"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn credentials_are_checked_without_echoing_secrets() {
         let creds = |tenant: &str, client: &str, secret: &str| {
             Auth::ClientCredentials(ClientCredentials {
@@ -281,6 +411,10 @@ mod tests {
                 .contains("tenant id is empty")
         );
         assert!(creds("a/b", "c", "s").check().unwrap_err().contains("'/'"));
+        for dots in [".", "..", ".contoso.com", "contoso..com", "contoso.com."] {
+            let e = creds(dots, "c", "s").check().unwrap_err();
+            assert!(e.contains("empty label"), "{dots}: {e}");
+        }
         assert!(
             creds("t", "c\n", "s")
                 .check()
@@ -298,6 +432,17 @@ mod tests {
             .unwrap_err();
         assert!(bad_token.contains("byte 7"));
         assert!(!bad_token.contains("SECRET"));
+        for pasted in [
+            "Bearer SECRET-eyJ0",
+            "bearer SECRET-eyJ0",
+            "BEARER  SECRET",
+            "Bearer",
+        ] {
+            let e = Auth::BearerToken(pasted.into()).check().unwrap_err();
+            assert!(e.contains("starts with \"Bearer \""), "{pasted}: {e}");
+            assert!(!e.contains("SECRET"));
+        }
+        assert!(Auth::BearerToken("BearerlikeToken".into()).check().is_ok());
         assert!(!format!("{:?}", creds("t", "c", "SECRET")).contains("SECRET"));
         assert!(!format!("{:?}", Auth::BearerToken("SECRET".into())).contains("SECRET"));
     }

@@ -77,7 +77,7 @@ pub fn run(
                 record.error = Some(RecordError::new(e.kind(), &e.to_string()));
             }
             Err(trap) => {
-                let message = instance.state().secrets().scrub(&format!("{trap:#}"));
+                let message = instance.state().secrets().scrub(format!("{trap:#}"));
                 record.error = Some(RecordError::new("trap", &message));
             }
         }

@@ -150,6 +150,26 @@ fn ecs_prints_one_valid_document_per_machine() {
 }
 
 #[test]
+fn every_format_makes_one_api_call() {
+    for format in ["table", "json", "ndjson", "ocsf", "ecs"] {
+        let out = cli(&["contoso.com", "--format", format, "--show-requests"], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let requests: Vec<String> = text(&out.stderr)
+            .lines()
+            .map(|line| line.split(' ').take(2).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(
+            requests,
+            [
+                "POST https://login.microsoftonline.com/8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b/oauth2/v2.0/token",
+                "GET https://api.security.microsoft.com/api/domains/contoso.com/machines",
+            ],
+            "{format}"
+        );
+    }
+}
+
+#[test]
 fn event_formats_fail_as_the_others_do() {
     for format in ["ocsf", "ecs"] {
         let out = cli(&["contoso.com/evil", "--format", format], &[]);

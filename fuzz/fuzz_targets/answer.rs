@@ -1,5 +1,7 @@
 //! An HTTP answer to the machines request: machines or a typed error, never a
-//! panic; and the machines it yields always map to OCSF and ECS JSON.
+//! panic; nothing the service sent is lost (every member of every machine is
+//! in a typed field or in `unmodelled`, and `machines-json` gives it back);
+//! and the machines it yields always map to OCSF and ECS JSON.
 //!
 //! Input: two bytes of status (big-endian, folded into 100..=599), one byte
 //! `n`, `n` bytes of `Retry-After`, then the body.
@@ -8,9 +10,11 @@
 use libfuzzer_sys::fuzz_target;
 use mde_connector::Lookup;
 use mde_connector::error::Error;
-use mde_connector::events::{ecs, ocsf};
+use mde_connector::events::{ecs, machines_json, ocsf};
 use mde_connector::http::Response;
 use mde_connector::response::{self, MAX_MACHINES};
+use mde_connector::secrets::Secrets;
+use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
     let Some((status, rest)) = data.split_first_chunk::<2>() else {
@@ -29,23 +33,43 @@ fuzz_target!(|data: &[u8]| {
         )],
         body: body.to_vec(),
     };
-    match response::machines(&answer) {
-        Ok(machines) => {
+    match response::machines(&answer, &Secrets::default()) {
+        Ok(found) => {
             assert!(status == 200 || status == 404);
-            assert!(machines.len() <= MAX_MACHINES);
+            assert!(found.machines.len() <= MAX_MACHINES);
             let found = Lookup {
                 domain: "contoso.com".into(),
-                machines,
+                machines: found.machines,
                 cap_reached: false,
             };
-            // Any observation time, taken from the input.
-            let observed_at = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            for event in ocsf::inventory(&found, observed_at)
-                .into_iter()
-                .chain(ecs::documents(&found, observed_at))
+            let texts = machines_json(&found);
+            // Nothing lost: each machine as sent comes back, member for member.
+            if status == 200
+                && let Ok(sent) = serde_json::from_slice::<Value>(body)
+                && let Some(Value::Array(sent)) = sent.get("value")
             {
-                let parsed: Result<serde_json::Value, _> = serde_json::from_str(&event);
-                assert!(parsed.is_ok_and(|v| v.is_object()), "{event}");
+                assert_eq!(sent.len(), texts.len());
+                for (sent, text) in sent.iter().zip(&texts) {
+                    let back: Value = serde_json::from_str(text).expect("machines-json is JSON");
+                    if let Err(e) = same_as_sent(sent, &back) {
+                        panic!("{e}\nsent {sent}\nback {back}");
+                    }
+                }
+            }
+            // Any observation time, taken from the input; RFC 3339 ends in 9999.
+            let observed_at = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            match (
+                ocsf::inventory(&found, observed_at),
+                ecs::documents(&found, observed_at),
+            ) {
+                (Ok(events), Ok(documents)) => {
+                    for event in events.iter().chain(&documents).chain(&texts) {
+                        let parsed: Result<Value, _> = serde_json::from_str(event);
+                        assert!(parsed.is_ok_and(|v| v.is_object()), "{event}");
+                    }
+                }
+                (Err(a), Err(b)) => assert!(observed_at > 253_402_300_799_999, "{a} {b}"),
+                (a, b) => panic!("the formats disagree on {observed_at}: {a:?} {b:?}"),
             }
         }
         Err(Error::InvalidResponse(invalid)) => {
@@ -60,3 +84,36 @@ fuzz_target!(|data: &[u8]| {
         Err(other) => panic!("an answer cannot cause {other:?}"),
     }
 });
+
+/// Each member of `sent` is in `back` with a value equal to it, or equal
+/// once typed: a number and its text, `true` and `"TRUE"`, an enumeration's
+/// value in another case. A lone surrogate may have become U+FFFD.
+fn same_as_sent(sent: &Value, back: &Value) -> Result<(), String> {
+    match (sent, back) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (name, v) in a {
+                let w = b.get(name).ok_or_else(|| format!("{name} is missing"))?;
+                same_as_sent(v, w).map_err(|e| format!("{name}: {e}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            a.iter().zip(b).try_for_each(|(v, w)| same_as_sent(v, w))
+        }
+        (a, b) if normal(a) == normal(b) => Ok(()),
+        (a, b) => Err(format!("sent {a}, got {b}")),
+    }
+}
+
+fn normal(v: &Value) -> String {
+    match v {
+        Value::String(s) => match (s.parse::<i64>(), s.parse::<f64>()) {
+            (Ok(n), _) => n.to_string(),
+            (_, Ok(f)) if f.is_finite() && s.bytes().all(|b| b"+-.eE0123456789".contains(&b)) => {
+                Value::from(f).to_string()
+            }
+            _ => s.to_ascii_lowercase(),
+        },
+        other => other.to_string().to_ascii_lowercase(),
+    }
+}

@@ -129,3 +129,18 @@ impl Transport for Echoing {
         ))
     }
 }
+
+/// Canaries for servers that reflect requests: the secret holds every
+/// character class the form encoding changes, so each encoded form is tried.
+pub mod reflected {
+    /// Every character class the form encoding changes: `~ + / space`.
+    pub const SECRET: &str = "CANARY~secret+value/7f3a x";
+    pub const TOKEN: &str = "CANARY-token.eyJ0eXAiOiJKV1Qi";
+
+    /// Every form of the canaries a leak could take.
+    pub fn leaked(text: &str) -> bool {
+        ["CANARY", "secret%2B", "secret+value", "eyJ0eXAi"]
+            .iter()
+            .any(|c| text.contains(c))
+    }
+}

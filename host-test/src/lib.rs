@@ -12,7 +12,8 @@
 //! - [`replay`]: recorded answers given out in order;
 //! - [`schema`]: OCSF and ECS checkers read from `schemas/`;
 //! - [`canary`]: credentials that must never be printed, and the answers
-//!   that make every error path run.
+//!   that make every error path run;
+//! - [`unknown_fields`]: a machine with members no version models.
 //!
 //! The integration tests (`tests/`) and benches (`benches/`) drive the built
 //! component through all of it; `guests/misbehaving` is a bad guest for the
@@ -24,3 +25,4 @@ pub mod fake_tenant;
 pub mod raw;
 pub mod replay;
 pub mod schema;
+pub mod unknown_fields;

@@ -57,18 +57,34 @@ fn deep_nesting_is_refused() {
 }
 
 #[test]
-fn numbers_beyond_64_bits_are_refused_where_they_matter_and_ignored_where_not() {
-    for body in [
-        r#"{"value":[{"id":"a","osBuild":123456789012345678901234567890}]}"#,
-        r#"{"value":[{"id":"a","osBuild":1e400}]}"#,
-        r#"{"value":[{"id":"a","osBuild":22631.5}]}"#,
-        r#"{"value":[{"id":"a","rbacGroupId":123456789012345678901234567890}]}"#,
+fn numbers_beyond_64_bits_are_kept_as_sent() {
+    for (sent, text) in [
+        (
+            "123456789012345678901234567890",
+            "123456789012345678901234567890",
+        ),
+        ("1e400", "1e400"),
+        ("22631.5", "22631.5"),
+        ("-0.0e-5", "-0.0e-5"),
     ] {
-        invalid_because(body);
+        let body = format!(r#"{{"value":[{{"id":"a","osBuild":{sent}}}]}}"#);
+        let machines = answer_to(body).unwrap();
+        assert_eq!(machines[0].os_build, None);
+        assert_eq!(
+            machines[0].unmodelled.as_deref(),
+            Some(format!(r#"{{"osBuild":{text}}}"#).as_str())
+        );
     }
-    let ok = answer_to(r#"{"value":[{"id":"a","someCounter":123456789012345678901234567890,"osBuild":-9223372036854775808,"rbacGroupId":18446744073709551615}]}"#).unwrap();
+    let ok = answer_to(r#"{"value":[{"id":"a","someCounter":123456789012345678901234567890,"osBuild":-9223372036854775808,"rbacGroupId":123456789012345678901234567890}]}"#).unwrap();
     assert_eq!(ok[0].os_build, Some(i64::MIN));
-    assert_eq!(ok[0].rbac_group_id.as_deref(), Some("18446744073709551615"));
+    assert_eq!(
+        ok[0].rbac_group_id.as_deref(),
+        Some("123456789012345678901234567890")
+    );
+    assert_eq!(
+        ok[0].unmodelled.as_deref(),
+        Some(r#"{"someCounter":123456789012345678901234567890}"#)
+    );
 }
 
 #[test]
@@ -85,11 +101,14 @@ fn duplicate_keys_are_refused() {
     assert!(invalid_because(r#"{"value":[],"value":[{"id":"a"}]}"#).contains("duplicate field"));
 }
 
+/// A field of the wrong type costs that field only: it is kept as sent in
+/// `unmodelled`, and a `warn` record names the machine and the field.
 #[test]
-fn each_field_with_the_wrong_type_is_refused() {
+fn each_field_with_the_wrong_type_is_kept_as_sent() {
     let full = host_test::fake_tenant::full_machine(3);
     let fields = full.as_object().unwrap();
     assert!(fields.len() >= 32, "every documented field");
+    let mut checked = 0;
     for (name, value) in fields {
         let wrong = match value {
             Value::String(_) => json!(42),
@@ -100,17 +119,61 @@ fn each_field_with_the_wrong_type_is_refused() {
             Value::Null => continue,
         };
         let mut machine = full.clone();
-        machine[name] = wrong;
-        let body = json!({"value": [machine]}).to_string();
-        invalid_because(body);
+        machine[name] = wrong.clone();
+        let body = json!({"value": [machine, full]}).to_string();
+        let mut instance = replaying(Auth::HostManaged, vec![answer(200, &[], body)]);
+        let found = instance.lookup("contoso.com").expect("no trap");
+        if name == "id" {
+            let Err(Error::InvalidResponse(invalid)) = found else {
+                panic!("a machine without a usable id: {found:?}")
+            };
+            assert!(
+                invalid.reason.contains("machine 0: id"),
+                "{}",
+                invalid.reason
+            );
+            continue;
+        }
+        let found = found.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(found.machines.len(), 2, "{name}: the answer is kept");
+        let sent: Value = serde_json::from_str(found.machines[0].unmodelled.as_deref().unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(sent, json!({ name: wrong }), "{name}");
+        let json: Value =
+            serde_json::from_str(&instance.machines_json(&found).unwrap()[0]).unwrap();
+        assert_eq!(json[name], wrong, "{name} as sent in machines-json");
+        let warnings: Vec<_> = instance
+            .state()
+            .logs
+            .iter()
+            .filter(|l| l.event == "unusable-field")
+            .collect();
+        assert_eq!(warnings.len(), 1, "{name}: one record for the machine");
+        assert_eq!(warnings[0].level, mde_connector_host::runtime::Level::Warn);
+        assert!(
+            warnings[0].message.contains(found.machines[0].id.as_str())
+                && warnings[0].message.contains(&format!("{name}:")),
+            "{}",
+            warnings[0].message
+        );
+        checked += 1;
     }
-    // Nested: an IP entry and the VM metadata.
+    assert_eq!(
+        checked,
+        fields.len() - 1 - fields.values().filter(|v| v.is_null()).count()
+    );
+    // Nested: an IP entry and the VM metadata keep theirs in their own `unmodelled`.
     let mut machine = full.clone();
     machine["ipAddresses"][0]["macAddress"] = json!(12);
-    invalid_because(json!({"value": [machine]}).to_string());
-    let mut machine = full;
     machine["vmMetadata"]["vmId"] = json!([]);
-    invalid_because(json!({"value": [machine]}).to_string());
+    let found = answer_to(json!({"value": [machine]}).to_string()).unwrap();
+    let m = &found[0];
+    let ip = &m.ip_addresses.as_ref().unwrap()[0];
+    assert_eq!(ip.mac_address, None);
+    assert_eq!(ip.unmodelled.as_deref(), Some(r#"{"macAddress":12}"#));
+    let vm = m.vm_metadata.as_ref().unwrap();
+    assert_eq!(vm.vm_id, None);
+    assert_eq!(vm.unmodelled.as_deref(), Some(r#"{"vmId":[]}"#));
 }
 
 #[test]

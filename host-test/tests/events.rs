@@ -171,14 +171,28 @@ fn an_empty_lookup_maps_to_no_events() {
 }
 
 #[test]
-fn any_observation_time_is_accepted() {
+fn an_observation_time_rfc3339_cannot_write_is_an_error() {
     let mut i = instance();
     let found = i.lookup("contoso.com").unwrap().unwrap();
-    for at in [0, u64::MAX] {
+    // The first and the last millisecond RFC 3339 can write.
+    for at in [0, 253_402_300_799_999] {
         let events = parse(i.ocsf_inventory(&found, at).unwrap().unwrap());
         assert_eq!(events.len(), 3);
+        assert!(
+            events
+                .iter()
+                .all(|e| e["time"] == at && e["time_dt"].is_string())
+        );
         let documents = parse(i.ecs_documents(&found, at).unwrap().unwrap());
         assert_eq!(documents.len(), 3);
+        assert!(documents.iter().all(|d| d["@timestamp"].is_string()));
+    }
+    for at in [253_402_300_800_000, i64::MAX as u64 + 1, u64::MAX] {
+        let ocsf = i.ocsf_inventory(&found, at).unwrap().unwrap_err();
+        let ecs = i.ecs_documents(&found, at).unwrap().unwrap_err();
+        for e in [ocsf, ecs] {
+            assert!(e.contains(&at.to_string()) && e.contains("RFC 3339"), "{e}");
+        }
     }
 }
 

@@ -294,7 +294,7 @@ fn server_errors_and_timeouts_of_the_get_back_off_then_give_up() {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(e, Error::ServiceUnavailable(ref d) if d.status == 502),
+        matches!(e, Error::ServiceUnavailable(ref r) if r.details.status == 502),
         "{e:?}"
     );
     assert_eq!(seen.lock().unwrap().len(), 4);
@@ -317,7 +317,7 @@ fn token_requests_are_not_retried_blindly() {
         .unwrap()
         .unwrap_err();
     assert!(
-        matches!(e, Error::ServiceUnavailable(ref d) if d.status == 503),
+        matches!(e, Error::ServiceUnavailable(ref r) if r.details.status == 503),
         "{e:?}"
     );
     assert_eq!(seen.lock().unwrap().len(), 1);

@@ -151,7 +151,7 @@ fn everything_passed_on(instance: &mut Instance, domain: &str) -> String {
     };
     passed_on.push_str(&format!("\n{:?}", instance.state().logs));
     for request in &instance.state().requests {
-        passed_on.push_str(&instance.state().secrets().scrub(&redacted(request)));
+        passed_on.push_str(&instance.state().secrets().scrub(redacted(request)));
     }
     passed_on
 }

@@ -38,10 +38,13 @@ fn imports_exactly_the_worlds_interfaces() {
 /// was 200 KB; the Unicode tables that real IDNA needs (ICU4X data through
 /// the `idna` crate) are about 160 KB of it alone. See BENCHMARKS.md.
 /// The `events` export (OCSF and ECS mapping, its serialisers, IP address
-/// parsing) took it from about 349 KB to 401,864 bytes.
+/// parsing) took it from about 349 KB to 401,864 bytes. Reading every member
+/// leniently and keeping the rest as sent (raw JSON values, the `record!`
+/// readers and writers), scrubbing secrets and the checks on custom clouds
+/// took it from 413,151 to 432,579 bytes (issue 16 allows about 450 KB).
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 401_864 * 103 / 100;
+    const LIMIT: usize = 432_579 * 103 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",

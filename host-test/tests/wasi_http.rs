@@ -260,6 +260,12 @@ fn finds_the_machines_of_a_domain_through_wasi_http() {
     );
     let form = String::from_utf8(token.body.clone().unwrap()).unwrap();
     assert!(form.contains("grant_type=client_credentials"), "{form}");
+    // The adapter gives the body's length, so the platform does not chunk it.
+    assert_eq!(
+        header(token, "content-length"),
+        Some(form.len().to_string().as_str())
+    );
+    assert_eq!(header(get, "content-length"), None);
     assert_eq!(header(token, "authorization"), None);
     assert_eq!(
         header(get, "authorization"),
@@ -287,6 +293,41 @@ fn an_invalid_domain_makes_no_request() {
     );
     assert!(run.sent.is_empty());
     assert!(tenant.fake.lock().unwrap().requests.is_empty());
+}
+
+/// A host with no allow-list of its own (this platform sends whatever the
+/// component asks): the component itself refuses a custom cloud that would
+/// send secrets over plain http off this machine, or to an invalid port.
+#[test]
+fn the_component_itself_refuses_unsafe_custom_clouds() {
+    for (api_base, reason) in [
+        (
+            "http://api.example.test",
+            "plain http is only for a loopback",
+        ),
+        (
+            "HTTP://192.168.1.10:8080",
+            "plain http is only for a loopback",
+        ),
+        ("http://127.0.0.1:99999", "port"),
+    ] {
+        let (tenant, upstream) = tenant();
+        let settings = Settings {
+            cloud: mde_connector_host::Cloud::Custom(mde_connector_host::Endpoints {
+                api_base: api_base.into(),
+                login_host: api_base.into(),
+                scope: "s/.default".into(),
+            }),
+            auth: demo_credentials(),
+        };
+        let run = lookup(settings, upstream, "contoso.com");
+        let Err(Error::InvalidSettings(why)) = &run.answer else {
+            panic!("{api_base}: {:?}", run.answer)
+        };
+        assert!(why.contains(reason), "{api_base}: {why}");
+        assert!(run.sent.is_empty());
+        assert!(tenant.fake.lock().unwrap().requests.is_empty());
+    }
 }
 
 #[test]

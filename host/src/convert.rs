@@ -13,12 +13,9 @@ impl From<wit::Error> for error::Error {
             wit::Error::InvalidSettings(why) => E::InvalidSettings(why),
             wit::Error::Unauthorized(d) => E::Unauthorized(d.into()),
             wit::Error::Forbidden(d) => E::Forbidden(d.into()),
-            wit::Error::RateLimited(r) => E::RateLimited(error::RateLimit {
-                retry_after_seconds: r.retry_after_seconds,
-                details: r.details.into(),
-            }),
+            wit::Error::RateLimited(r) => E::RateLimited(r.into()),
             wit::Error::ApiError(d) => E::ApiError(d.into()),
-            wit::Error::ServiceUnavailable(d) => E::ServiceUnavailable(d.into()),
+            wit::Error::ServiceUnavailable(r) => E::ServiceUnavailable(r.into()),
             wit::Error::Transport(t) => E::Transport(t.into()),
             wit::Error::InvalidResponse(r) => E::InvalidResponse(error::InvalidResponse {
                 service: r.service.into(),
@@ -47,6 +44,15 @@ impl From<wit::Service> for error::Service {
         match s {
             wit::Service::Api => error::Service::Api,
             wit::Service::IdentityPlatform => error::Service::IdentityPlatform,
+        }
+    }
+}
+
+impl From<wit::RetryLater> for error::RetryLater {
+    fn from(r: wit::RetryLater) -> Self {
+        error::RetryLater {
+            retry_after_seconds: r.retry_after_seconds,
+            details: r.details.into(),
         }
     }
 }

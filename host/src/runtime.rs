@@ -3,7 +3,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::gateway::{Budgets, Gateway, Policy, PolicyOptions, budget_key};
-use crate::scrub::Secrets;
+use crate::scrub::{self, Secrets};
 use crate::transport::Transport;
 use anyhow::{Context, Result};
 use mde_connector::settings::{Auth, Cloud, Geo, Settings};
@@ -33,6 +33,13 @@ pub const COMPONENT: &[u8] = include_bytes!(env!("MDE_CONNECTOR_COMPONENT"));
 /// Where `build.rs` wrote the connector composed with the wasi:http adapter,
 /// for wasi:http platforms (this host does not load it).
 pub const WASI_HTTP_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_WASI_HTTP_COMPONENT");
+
+/// Where `build.rs` wrote the `wasi:http/proxy` service, for `wasmtime serve`
+/// and other wasi:http platforms (see `docs/deploy.md`).
+pub const PROXY_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_PROXY_COMPONENT");
+
+/// Where `build.rs` wrote the `wasi:cli/command`, for `wasmtime run`.
+pub const COMMAND_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_COMMAND_COMPONENT");
 
 /// The longest domain the host copies into the component; a DNS name is at
 /// most 253 characters, so this leaves room for Unicode and stray spaces
@@ -149,14 +156,14 @@ impl mde::connector::http::Host for HostState {
         // A token the component sends is a secret from now on.
         if let Some(credentials) = request.header("authorization") {
             let token = credentials.split_once(' ').map_or(credentials, |(_, t)| t);
-            self.secrets.learn(token.trim());
+            self.secrets.add(token.trim());
         }
         if self.echo_requests {
-            eprintln!("{}", self.secrets.scrub(&redacted(&request)));
+            eprintln!("{}", self.secrets.scrub(redacted(&request)));
         }
         let started = Instant::now();
         let mut answer = self.gateway.send(&request);
-        self.secrets.scrub_answer(&request, &mut answer);
+        scrub::scrub_answer(&self.secrets, &request, &mut answer);
         self.time_in_imports += started.elapsed();
         self.requests.push(request);
         answer
@@ -212,8 +219,8 @@ impl mde::connector::log::Host for HostState {
     fn emit(&mut self, level: Level, event: String, message: String) {
         self.logs.push(LogRecord {
             level,
-            event: self.secrets.scrub(&event),
-            message: self.secrets.scrub(&message),
+            event: self.secrets.scrub(event),
+            message: self.secrets.scrub(message),
         });
     }
 }
@@ -365,7 +372,7 @@ impl Runtime {
             Box::new(transport),
         );
         let state = HostState {
-            secrets: Secrets::from_auth(&settings.auth),
+            secrets: Secrets::of(&settings.auth),
             settings,
             gateway,
             requests: Vec::new(),
@@ -488,7 +495,7 @@ impl Instance {
 
     fn scrubbed<T>(&self, answer: Result<Result<T, Error>>) -> Result<Result<T, Error>> {
         Ok(answer?.map_err(|mut e| {
-            self.state().secrets.scrub_error(&mut e);
+            scrub::scrub_error(&self.state().secrets, &mut e);
             e
         }))
     }
@@ -496,7 +503,7 @@ impl Instance {
     /// Texts for output, with known secrets scrubbed.
     fn scrubbed_texts(&self, texts: Vec<String>) -> Vec<String> {
         let secrets = &self.state().secrets;
-        texts.into_iter().map(|t| secrets.scrub(&t)).collect()
+        texts.into_iter().map(|t| secrets.scrub(t)).collect()
     }
 
     fn call<R>(&mut self, f: impl FnOnce(&mut Live) -> wasmtime::Result<R>) -> Result<R> {
@@ -576,7 +583,7 @@ impl Instance {
     fn scrubbed_events(&self, events: Result<Vec<String>, String>) -> Result<Vec<String>, String> {
         match events {
             Ok(texts) => Ok(self.scrubbed_texts(texts)),
-            Err(why) => Err(self.state().secrets.scrub(&why)),
+            Err(why) => Err(self.state().secrets.scrub(why)),
         }
     }
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connector, header, TransportFailure } from '../host.js';
+import { connector, header, isComponentError, Recovering, TransportFailure } from '../host.js';
 
 const recorded = JSON.parse(readFileSync(new URL('./recorded.json', import.meta.url), 'utf8'));
 
@@ -167,4 +167,134 @@ test('host-managed authentication: no Authorization header from the component', 
   assert.deepEqual(sent(requests), [
     ['get', 'https://eu.api.security.microsoft.com/api/domains/contoso.com/machines', undefined],
   ]);
+});
+
+/** 2026-11-28T10:15:02.345Z, as the events' `observed-at` (milliseconds, a u64). */
+const OBSERVED_AT = 1795860902345n;
+
+test('events: one lookup, then the machines as JSON, OCSF and ECS without another request', async () => {
+  const { exports, requests } = await connector({ settings: bearer, answers: [recorded.contoso] });
+  const found = exports.lookup('contoso.com');
+  const json = exports.events.machinesJson(found).map((text) => JSON.parse(text));
+  const ocsf = exports.events.ocsfInventory(found, OBSERVED_AT).map((text) => JSON.parse(text));
+  const ecs = exports.events.ecsDocuments(found, OBSERVED_AT).map((text) => JSON.parse(text));
+  assert.equal(requests.length, 1, 'the events come from the lookup, not from another call');
+
+  assert.deepEqual([json.length, ocsf.length, ecs.length], [3, 3, 3]);
+  // The service's own names; members the contract does not model come back as sent.
+  assert.equal(json[0].computerDnsName, 'ws-0142.corp.contoso.com');
+  assert.equal(json[1].lastSeenByPortal, '2026-11-28T09:12:00Z');
+  assert.equal(found.machines[1].unmodelled, '{"lastSeenByPortal":"2026-11-28T09:12:00Z"}');
+
+  assert.equal(ocsf[0].class_uid, 5001);
+  assert.equal(ocsf[0].time, 1795860902345);
+  assert.equal(ocsf[0].time_dt, '2026-11-28T10:15:02.345Z');
+  assert.equal(ocsf[0].device.uid, '9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01');
+  assert.equal(ocsf[0].device.agent_list[0].uid, '9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01');
+  assert.equal(ocsf[1].unmapped.lastSeenByPortal, '2026-11-28T09:12:00Z');
+  assert.equal(ocsf[1].unmapped.queriedDomain, 'contoso.com');
+
+  assert.equal(ecs[0]['@timestamp'], '2026-11-28T10:15:02.345Z');
+  assert.equal(ecs[0].agent.id, '9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01');
+  assert.equal(ecs[0].host.os.type, 'windows');
+  assert.equal(ecs[1].mde.lastSeenByPortal, '2026-11-28T09:12:00Z');
+  assert.equal(ecs[1].cloud.provider, 'Azure');
+});
+
+test('events: an observed-at RFC 3339 cannot write is the err string', async () => {
+  const { exports } = await connector({ settings: bearer, answers: [recorded.contoso] });
+  const found = exports.lookup('contoso.com');
+  for (const map of [exports.events.ocsfInventory, exports.events.ecsDocuments]) {
+    const error = errorOf(() => map(found, 18446744073709551615n));
+    assert.equal(typeof error, 'string');
+    assert.match(error, /RFC 3339/);
+  }
+  // The last millisecond it can write still maps.
+  assert.equal(exports.events.ocsfInventory(found, 253402300799999n).length, 3);
+});
+
+test('a kept token the API refuses is fetched again once; a fresh one refused is dropped', async () => {
+  const refused = {
+    status: 401,
+    body: '{"error":{"code":"Unauthorized","message":"Access token has expired.","target":"c-1"}}',
+  };
+  const token = (name) => ({ status: 200, body: JSON.stringify({ access_token: name }) });
+  const { exports, requests, logs } = await connector({
+    settings: clientCredentials,
+    answers: [
+      token('token-A'), recorded.none,
+      refused, token('token-B'), recorded.contoso,
+      refused, token('token-C'), refused,
+      token('token-D'), recorded.none,
+    ],
+  });
+  assert.deepEqual(exports.domainMachines('contoso.com'), []);
+  assert.equal(exports.domainMachines('contoso.com').length, 3, 'repeated with a fresh token');
+  assert.ok(logs.some((r) => r.level === 'info' && r.event === 'token-refresh'));
+  const error = errorOf(() => exports.domainMachines('contoso.com'));
+  assert.equal(error.tag, 'unauthorized');
+  assert.equal(error.val.code, 'Unauthorized');
+  assert.deepEqual(exports.domainMachines('contoso.com'), []);
+  assert.deepEqual(sent(requests), [
+    ['post', TOKEN_URL, undefined],
+    ['get', machinesUrl('contoso.com'), 'Bearer token-A'],
+    ['get', machinesUrl('contoso.com'), 'Bearer token-A'],
+    ['post', TOKEN_URL, undefined],
+    ['get', machinesUrl('contoso.com'), 'Bearer token-B'],
+    ['get', machinesUrl('contoso.com'), 'Bearer token-B'],
+    ['post', TOKEN_URL, undefined],
+    ['get', machinesUrl('contoso.com'), 'Bearer token-C'],
+    // Token C was refused: the next call starts with a token request.
+    ['post', TOKEN_URL, undefined],
+    ['get', machinesUrl('contoso.com'), 'Bearer token-D'],
+  ]);
+});
+
+test('service unavailable keeps Retry-After', async () => {
+  const { exports } = await connector({
+    settings: bearer,
+    answers: [{ status: 503, headers: { 'Retry-After': '120' }, body: '' }],
+  });
+  const error = errorOf(() => exports.domainMachines('contoso.com'));
+  assert.equal(error.tag, 'service-unavailable');
+  assert.equal(error.val.retryAfterSeconds, 120n);
+  assert.equal(error.val.details.status, 503);
+});
+
+test('an import that throws poisons the instance; a new instance recovers', async () => {
+  const boom = () => {
+    throw new Error('the host failed');
+  };
+  // The host's own exception comes back out of the call, not a ComponentError:
+  // it unwound through the guest without letting it clean up.
+  const settingsFail = await connector({
+    settings: bearer,
+    imports: { 'mde:connector/settings': { get: boom } },
+  });
+  assert.throws(() => settingsFail.exports.domainMachines('contoso.com'), /the host failed/);
+  // Thrown while the component held its state (sending, logging), it leaves
+  // the instance poisoned: the next call traps before any request.
+  for (const failing of [
+    { answers: [boom, recorded.none] },
+    { answers: [recorded.none], imports: { 'mde:connector/log': { emit: boom } } },
+  ]) {
+    const { exports, requests } = await connector({ settings: bearer, ...failing });
+    assert.throws(() => exports.domainMachines('contoso.com'), /the host failed/);
+    const sentBefore = requests.length;
+    assert.throws(
+      () => exports.domainMachines('contoso.com'),
+      (e) => e instanceof WebAssembly.RuntimeError && /unreachable|cannot enter/.test(String(e)),
+    );
+    assert.equal(requests.length, sentBefore);
+  }
+
+  // Recovering makes a new instance after such a failure; the queue goes on.
+  const answers = [boom, recorded.contoso];
+  const host = await Recovering.create(() => connector({ settings: bearer, answers }));
+  await assert.rejects(host.call((e) => e.domainMachines('contoso.com')), /the host failed/);
+  assert.equal((await host.call((e) => e.domainMachines('contoso.com'))).length, 3);
+  // The component's own errors leave the instance as it is.
+  const first = host.current;
+  await assert.rejects(host.call((e) => e.domainMachines('not a domain')), (e) => isComponentError(e));
+  assert.equal(host.current, first);
 });

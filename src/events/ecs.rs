@@ -3,8 +3,8 @@
 //! set ECS does not define.
 
 use super::{
-    OsFamily, PRODUCT, Remainder, VENDOR, format_rfc3339_ms, ip, mac, machine_ips, observed_ms,
-    os_family, split_dns_name, to_json,
+    Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor, ip, mac,
+    machine_ips, observed, os_family, sent_size, split_dns_name, to_json,
 };
 use crate::connector::Lookup;
 use crate::machine::Machine;
@@ -13,22 +13,26 @@ use serde::Serialize;
 /// The ECS version these documents follow.
 pub const ECS_VERSION: &str = "9.5.0-dev";
 
-/// One ECS document per machine of `found`, as JSON text.
-pub fn documents(found: &Lookup, observed_at: u64) -> Vec<String> {
-    found
+/// One ECS document per machine of `found`, as JSON text, or why
+/// `observed_at` cannot be the documents' `@timestamp`.
+pub fn documents(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
+    let (_, timestamp) = observed(observed_at)?;
+    Ok(found
         .machines
         .iter()
-        .map(|m| to_json(&document(&found.domain, observed_at, m)))
-        .collect()
+        .map(|m| to_json(&document(&found.domain, &timestamp, m), sent_size(m)))
+        .collect())
 }
 
 #[derive(Serialize)]
 pub struct Document<'a> {
-    #[serde(rename = "@timestamp", skip_serializing_if = "Option::is_none")]
-    timestamp: Option<String>,
+    #[serde(rename = "@timestamp")]
+    timestamp: &'a str,
     ecs: Ecs,
     event: Event,
     observer: Observer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<Agent<'a>>,
     host: Host<'a>,
     device: Device<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +60,14 @@ struct Event {
 struct Observer {
     vendor: &'static str,
     product: &'static str,
+}
+
+/// The Defender sensor on the host: its id is the machine's.
+#[derive(Serialize)]
+struct Agent<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -133,14 +145,26 @@ struct Related<'a> {
     hosts: Vec<&'a str>,
 }
 
-/// The ECS document for one machine.
-pub fn document<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Document<'a> {
-    let dns_name = m.computer_dns_name.as_deref().filter(|n| !n.is_empty());
+/// The ECS document for one machine, observed at `timestamp` (RFC 3339).
+pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Document<'a> {
+    let mut mapped = Mapped(const { Machine::bit("id") });
+    let dns_name = given(&m.computer_dns_name);
+    mapped.add(
+        const { Machine::bit("computerDnsName") },
+        dns_name.is_some(),
+    );
     let (hostname, host_domain) = match dns_name.map(split_dns_name) {
         Some((host, domain)) => (Some(host), domain),
         None => (None, None),
     };
     let ips = machine_ips(m);
+    let last_ip = m.last_ip_address.as_deref();
+    mapped.add(
+        const { Machine::bit("lastIpAddress") },
+        last_ip
+            .and_then(ip)
+            .is_some_and(|found| Some(found) == last_ip),
+    );
     let mut related_ips = ips.clone();
     if let Some(external) = m.last_external_ip_address.as_deref().and_then(ip)
         && !related_ips.contains(&external)
@@ -160,14 +184,39 @@ pub fn document<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Docume
     }
     let mut hosts: Vec<&str> = dns_name.into_iter().chain(hostname).collect();
     hosts.dedup();
-    let vm = m.vm_metadata.as_ref();
-    let mut mde = Remainder::of(domain, m, true, true);
-    mde.os_build = m.os_build;
-    mde.aad_device_id = m.aad_device_id.as_deref();
-    mde.machine_tags = m.machine_tags.as_deref();
-    mde.agent_version = m.agent_version.as_deref();
+    let vm = cloud_vm(m);
+    let architecture = match (given(&m.os_processor), given(&m.os_architecture)) {
+        (Some(processor), _) => {
+            mapped.when(const { Machine::bit("osProcessor") }, true, Some(processor))
+        }
+        (None, Some(architecture)) => mapped.when(
+            const { Machine::bit("osArchitecture") },
+            true,
+            Some(architecture),
+        ),
+        (None, None) => None,
+    };
+    let sensor = has_sensor(m);
+    let agent_version = given(&m.agent_version);
+    mapped.add(
+        const { Machine::bit("agentVersion") },
+        sensor && agent_version.is_some(),
+    );
+    let risk = m
+        .risk_score
+        .as_ref()
+        .map(|r| r.as_str())
+        .filter(|r| !r.is_empty());
+    mapped.add(const { Machine::bit("riskScore") }, risk.is_some());
+    let (group_id, group_name) = (given(&m.rbac_group_id), given(&m.rbac_group_name));
+    mapped.add(const { Machine::bit("rbacGroupId") }, group_id.is_some());
+    mapped.add(
+        const { Machine::bit("rbacGroupName") },
+        group_name.is_some(),
+    );
+    let os = os(m, &mut mapped);
     Document {
-        timestamp: format_rfc3339_ms(observed_ms(observed_at)),
+        timestamp,
         ecs: Ecs {
             version: ECS_VERSION,
         },
@@ -180,6 +229,10 @@ pub fn document<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Docume
             vendor: VENDOR,
             product: PRODUCT,
         },
+        agent: sensor.then_some(Agent {
+            id: &m.id,
+            version: agent_version,
+        }),
         host: Host {
             id: &m.id,
             name: dns_name,
@@ -187,33 +240,45 @@ pub fn document<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Docume
             domain: host_domain,
             ip: ips,
             mac: macs,
-            os: os(m),
-            architecture: m.os_processor.as_deref().or(m.os_architecture.as_deref()),
-            risk: m.risk_score.as_ref().map(|r| Risk {
-                static_level: r.as_str(),
-            }),
+            os,
+            architecture,
+            risk: risk.map(|static_level| Risk { static_level }),
         },
         device: Device { id: &m.id },
-        group: (m.rbac_group_id.is_some() || m.rbac_group_name.is_some()).then_some(Group {
-            id: m.rbac_group_id.as_deref(),
-            name: m.rbac_group_name.as_deref(),
+        group: (group_id.is_some() || group_name.is_some()).then_some(Group {
+            id: group_id,
+            name: group_name,
         }),
         cloud: vm.map(|vm| Cloud {
-            provider: vm.cloud_provider.as_deref(),
-            account: vm.subscription_id.as_deref().map(|id| Id { id }),
-            instance: vm.vm_id.as_deref().map(|id| Id { id }),
+            provider: given(&vm.cloud_provider),
+            account: given(&vm.subscription_id).map(|id| Id { id }),
+            instance: given(&vm.vm_id).map(|id| Id { id }),
         }),
         related: Related {
             ip: related_ips,
             hosts,
         },
-        mde,
+        mde: Remainder {
+            domain,
+            machine: m,
+            mapped: mapped.0,
+        },
     }
 }
 
-fn os(m: &Machine) -> Option<Os<'_>> {
-    let name = m.os_platform.as_deref().filter(|p| !p.is_empty());
-    let version = m.os_version.as_deref().or(m.version.as_deref());
+/// `host.os`: platform, version (`osVersion`, else `version`), family.
+fn os<'a>(m: &'a Machine, mapped: &mut Mapped) -> Option<Os<'a>> {
+    let name = given(&m.os_platform);
+    mapped.add(const { Machine::bit("osPlatform") }, name.is_some());
+    let version = match (given(&m.os_version), given(&m.version)) {
+        (Some(os_version), _) => {
+            mapped.when(const { Machine::bit("osVersion") }, true, Some(os_version))
+        }
+        (None, Some(version)) => {
+            mapped.when(const { Machine::bit("version") }, true, Some(version))
+        }
+        (None, None) => None,
+    };
     if name.is_none() && version.is_none() {
         return None;
     }
@@ -224,17 +289,18 @@ fn os(m: &Machine) -> Option<Os<'_>> {
         platform: match family {
             Some(OsFamily::Windows) => Some("windows".into()),
             Some(OsFamily::MacOs) => Some("darwin".into()),
-            Some(OsFamily::Ios) => Some("ios".into()),
+            Some(OsFamily::Ios | OsFamily::IpadOs) => Some("ios".into()),
             Some(OsFamily::Android) => Some("android".into()),
-            Some(OsFamily::Linux) | None => name.map(str::to_ascii_lowercase),
+            _ => name.map(str::to_ascii_lowercase),
         },
         // One of ECS's: linux, macos, unix, windows, ios, android.
         kind: family.map(|f| match f {
             OsFamily::Windows => "windows",
             OsFamily::Linux => "linux",
             OsFamily::MacOs => "macos",
-            OsFamily::Ios => "ios",
+            OsFamily::Ios | OsFamily::IpadOs => "ios",
             OsFamily::Android => "android",
+            OsFamily::Solaris | OsFamily::Aix | OsFamily::HpUx | OsFamily::Unix => "unix",
         }),
         version,
     })
@@ -247,7 +313,8 @@ mod tests {
     use serde_json::{Value, json};
 
     fn json_of(m: &Machine) -> Value {
-        serde_json::from_str(&to_json(&document("contoso.com", 1_764_000_000_123, m))).unwrap()
+        let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m);
+        serde_json::from_str(&to_json(&document, 0)).unwrap()
     }
 
     fn machine() -> Machine {
@@ -378,6 +445,29 @@ mod tests {
             machines: vec![machine(), Machine::default()],
             cap_reached: false,
         };
-        assert_eq!(documents(&found, u64::MAX).len(), 2);
+        assert_eq!(documents(&found, 0).unwrap().len(), 2);
+        assert!(
+            documents(&found, u64::MAX)
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+    }
+
+    #[test]
+    fn the_sensor_is_the_agent_and_arc_machines_claim_no_cloud() {
+        let mut m = machine();
+        m.agent_version = Some("10.8760".into());
+        let d = json_of(&m);
+        assert_eq!(d["agent"], json!({"id": "1f0e", "version": "10.8760"}));
+        assert!(d["mde"].get("agentVersion").is_none());
+        m.vm_metadata.as_mut().unwrap().resource_id =
+            Some("/subscriptions/s/providers/Microsoft.HybridCompute/machines/m".into());
+        let d = json_of(&m);
+        assert!(d.get("cloud").is_none());
+        assert_eq!(d["mde"]["vmMetadata"]["cloudProvider"], "Azure");
+        m.version = Some("22.04.3".into());
+        assert_eq!(json_of(&m)["mde"]["version"], "22.04.3");
+        m.os_platform = Some("FreeBSD".into());
+        assert_eq!(json_of(&m)["host"]["os"]["type"], "unix");
     }
 }

@@ -1,10 +1,11 @@
 //! OCSF "Device Inventory Info" (class 5001, category Discovery), one event
 //! per machine, with the `datetime` profile (`*_dt` siblings of every time)
-//! and, for a cloud VM, the `cloud` profile.
+//! and, for a VM in a known cloud, the `cloud` profile.
 
 use super::{
-    OsFamily, PRODUCT, Remainder, VENDOR, format_rfc3339_ms, ip, is_server_platform, mac,
-    observed_ms, os_family, parse_rfc3339_ms, split_dns_name, to_json,
+    InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor,
+    interface_type, ip, is_server_platform, mac, observed, os_family, parse_rfc3339_ms, sent_size,
+    split_dns_name, to_json,
 };
 use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, RiskScore};
@@ -18,13 +19,15 @@ const CLASS_UID: u32 = CATEGORY_UID * 1000 + 1;
 /// `activity_id` 2: the inventory was collected by querying the service.
 const ACTIVITY_COLLECT: u32 = 2;
 
-/// One OCSF event per machine of `found`, as JSON text.
-pub fn inventory(found: &Lookup, observed_at: u64) -> Vec<String> {
-    found
+/// One OCSF event per machine of `found`, as JSON text, or why
+/// `observed_at` cannot be the events' time.
+pub fn inventory(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
+    let observed = observed(observed_at)?;
+    Ok(found
         .machines
         .iter()
-        .map(|m| to_json(&event(&found.domain, observed_at, m)))
-        .collect()
+        .map(|m| to_json(&event(&found.domain, &observed, m), sent_size(m)))
+        .collect())
 }
 
 #[derive(Serialize)]
@@ -42,8 +45,7 @@ pub struct Event<'a> {
     status_id: u32,
     status: &'static str,
     time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time_dt: Option<String>,
+    time_dt: &'a str,
     timezone_offset: i32,
     message: String,
     metadata: Metadata,
@@ -66,7 +68,7 @@ struct Product {
     vendor_name: &'static str,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 struct Device<'a> {
     uid: &'a str,
     type_id: u32,
@@ -143,6 +145,8 @@ struct Group<'a> {
 
 #[derive(Serialize)]
 struct Agent<'a> {
+    /// The Defender device id: the sensor's identity.
+    uid: &'a str,
     name: &'static str,
     vendor_name: &'static str,
     type_id: u32,
@@ -164,22 +168,32 @@ struct Account<'a> {
     uid: &'a str,
 }
 
-/// The OCSF event for one machine.
-pub fn event<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Event<'a> {
+/// The OCSF event for one machine, observed at `observed` (milliseconds and text).
+pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -> Event<'a> {
+    let mut mapped = Mapped(const { Machine::bit("id") });
     let first_seen = m.first_seen.as_deref();
     let last_seen = m.last_seen.as_deref();
     let first_seen_time = first_seen.and_then(parse_rfc3339_ms);
     let last_seen_time = last_seen.and_then(parse_rfc3339_ms);
-    let dns_name = m.computer_dns_name.as_deref().filter(|n| !n.is_empty());
+    mapped.add(
+        const { Machine::bit("firstSeen") },
+        first_seen_time.is_some(),
+    );
+    mapped.add(const { Machine::bit("lastSeen") }, last_seen_time.is_some());
+    let dns_name = given(&m.computer_dns_name);
+    mapped.add(
+        const { Machine::bit("computerDnsName") },
+        dns_name.is_some(),
+    );
     let (name, dns_domain) = match dns_name.map(split_dns_name) {
         Some((name, domain)) => (Some(name), domain),
         None => (None, None),
     };
-    let vm = m.vm_metadata.as_ref();
+    let vm = cloud_vm(m);
     let cloud = vm.and_then(|vm| {
         Some(Cloud {
-            provider: vm.cloud_provider.as_deref().filter(|p| !p.is_empty())?,
-            account: vm.subscription_id.as_deref().map(|uid| Account { uid }),
+            provider: given(&vm.cloud_provider)?,
+            account: given(&vm.subscription_id).map(|uid| Account { uid }),
         })
     });
     let mut profiles = vec!["datetime"];
@@ -188,10 +202,25 @@ pub fn event<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Event<'a>
     }
     let (type_id, kind) = device_type(m);
     let (risk_level_id, risk_level) = risk(m.risk_score.as_ref());
-    let onboarded = matches!(
-        m.onboarding_status,
-        Some(crate::machine::OnboardingStatus::Onboarded)
+    let risk_as_sent = m.risk_score.as_ref().map(|r| r.as_str()) == risk_level;
+    mapped.add(const { Machine::bit("riskScore") }, risk_as_sent);
+    let last_ip = m.last_ip_address.as_deref().and_then(ip);
+    mapped.add(
+        const { Machine::bit("lastIpAddress") },
+        last_ip.is_some() && last_ip == m.last_ip_address.as_deref(),
     );
+    let sensor = has_sensor(m);
+    let agent_version = given(&m.agent_version);
+    mapped.add(
+        const { Machine::bit("agentVersion") },
+        sensor && agent_version.is_some(),
+    );
+    mapped.add(
+        const { Machine::bit("aadDeviceId") },
+        given(&m.aad_device_id).is_some(),
+    );
+    let groups = groups(m, &mut mapped);
+    let os = os(m, &mut mapped);
     let device = Device {
         uid: &m.id,
         type_id,
@@ -199,41 +228,36 @@ pub fn event<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Event<'a>
         hostname: dns_name,
         name,
         domain: dns_domain,
-        uid_alt: m.aad_device_id.as_deref(),
-        ip: m.last_ip_address.as_deref().and_then(ip),
+        uid_alt: given(&m.aad_device_id),
+        ip: last_ip,
         network_interfaces: m
             .ip_addresses
             .iter()
             .flatten()
             .filter_map(network_interface)
             .collect(),
-        os: os(m),
+        os,
         first_seen_time,
         first_seen_time_dt: first_seen.filter(|_| first_seen_time.is_some()),
         last_seen_time,
         last_seen_time_dt: last_seen.filter(|_| last_seen_time.is_some()),
-        groups: groups(m),
+        groups,
         risk_level_id,
         risk_level,
-        agent_list: (onboarded || m.agent_version.is_some())
+        agent_list: sensor
             .then_some(Agent {
+                uid: &m.id,
                 name: PRODUCT,
                 vendor_name: VENDOR,
                 type_id: 1,
                 kind: "Endpoint Detection and Response",
-                version: m.agent_version.as_deref(),
+                version: agent_version,
             })
             .into_iter()
             .collect(),
-        instance_uid: vm.and_then(|vm| vm.vm_id.as_deref()),
+        instance_uid: vm.and_then(|vm| given(&vm.vm_id)),
     };
-    // Times that are RFC 3339 are mapped; the rest are kept as sent.
-    let unmapped = Remainder::of(
-        domain,
-        m,
-        first_seen_time.is_none(),
-        last_seen_time.is_none(),
-    );
+    let (time, time_dt) = observed;
     Event {
         activity_id: ACTIVITY_COLLECT,
         activity_name: "Collect",
@@ -247,8 +271,8 @@ pub fn event<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Event<'a>
         severity: "Informational",
         status_id: 1,
         status: "Success",
-        time: observed_ms(observed_at),
-        time_dt: format_rfc3339_ms(observed_ms(observed_at)),
+        time: *time,
+        time_dt,
         timezone_offset: 0,
         message: format!("{} communicated with {domain}", dns_name.unwrap_or(&m.id)),
         metadata: Metadata {
@@ -261,16 +285,20 @@ pub fn event<'a>(domain: &'a str, observed_at: u64, m: &'a Machine) -> Event<'a>
         },
         device,
         cloud,
-        unmapped,
+        unmapped: Remainder {
+            domain,
+            machine: m,
+            mapped: mapped.0,
+        },
     }
 }
 
-/// `device.type_id` and its caption: a server platform is a server, another
-/// cloud VM is virtual; the service says nothing else about the hardware.
+/// `device.type_id` and its caption: a server platform is a server, a VM of
+/// a known cloud is virtual; the service says nothing else about the hardware.
 fn device_type(m: &Machine) -> (u32, &'static str) {
     if m.os_platform.as_deref().is_some_and(is_server_platform) {
         (1, "Server")
-    } else if m.vm_metadata.is_some() {
+    } else if cloud_vm(m).is_some() {
         (6, "Virtual")
     } else {
         (0, "Unknown")
@@ -292,33 +320,51 @@ fn risk(score: Option<&RiskScore>) -> (Option<u32>, Option<&str>) {
     (Some(id), Some(caption))
 }
 
-fn os(m: &Machine) -> Option<Os<'_>> {
-    let platform = m.os_platform.as_deref().filter(|p| !p.is_empty());
-    let version = m.os_version.as_deref().or(m.version.as_deref());
+/// `device.os`: platform, version (`osVersion`, else `version`), build, family.
+fn os<'a>(m: &'a Machine, mapped: &mut Mapped) -> Option<Os<'a>> {
+    let platform = given(&m.os_platform);
+    let version = match (given(&m.os_version), given(&m.version)) {
+        (Some(os_version), _) => {
+            mapped.when(const { Machine::bit("osVersion") }, true, Some(os_version))
+        }
+        (None, Some(version)) => {
+            mapped.when(const { Machine::bit("version") }, true, Some(version))
+        }
+        (None, None) => None,
+    };
     if platform.is_none() && version.is_none() && m.os_build.is_none() {
         return None;
     }
+    mapped.add(const { Machine::bit("osPlatform") }, platform.is_some());
+    mapped.add(const { Machine::bit("osBuild") }, m.os_build.is_some());
     let (type_id, kind) = match platform.and_then(os_family) {
         Some(OsFamily::Windows) => (100, "Windows"),
         Some(OsFamily::Linux) => (200, "Linux"),
         Some(OsFamily::Android) => (201, "Android"),
         Some(OsFamily::MacOs) => (300, "macOS"),
         Some(OsFamily::Ios) => (301, "iOS"),
-        None => match platform {
+        Some(OsFamily::IpadOs) => (302, "iPadOS"),
+        Some(OsFamily::Solaris) => (400, "Solaris"),
+        Some(OsFamily::Aix) => (401, "AIX"),
+        Some(OsFamily::HpUx) => (402, "HP-UX"),
+        Some(OsFamily::Unix) | None => match platform {
             Some(p) => (99, p),
             None => (0, "Unknown"),
         },
     };
+    let architecture = m.os_architecture.as_deref().unwrap_or("");
     Some(Os {
         name: platform.unwrap_or("Unknown"),
         type_id,
         kind,
         version,
         build: m.os_build.map(|b| b.to_string()),
-        cpu_bits: match m.os_architecture.as_deref() {
-            Some("64-bit") => Some(64),
-            Some("32-bit") => Some(32),
-            _ => None,
+        cpu_bits: if architecture.eq_ignore_ascii_case("64-bit") {
+            Some(64)
+        } else if architecture.eq_ignore_ascii_case("32-bit") {
+            Some(32)
+        } else {
+            None
         },
     })
 }
@@ -330,37 +376,37 @@ fn network_interface(entry: &IpAddress) -> Option<NetworkInterface<'_>> {
     if ip.is_none() && mac.is_none() {
         return None;
     }
-    let kind = entry.kind.as_deref().unwrap_or("");
-    let (type_id, caption) = if kind.contains("Ethernet") {
-        (1, "Wired")
-    } else if kind == "Wireless80211" {
-        (2, "Wireless")
-    } else if kind.starts_with("Wwanpp") {
-        (3, "Mobile")
-    } else if kind == "Tunnel" {
-        (4, "Tunnel")
-    } else if kind.is_empty() || kind == "Unknown" {
-        (0, "Unknown")
-    } else {
-        (99, kind)
+    let (type_id, kind) = match interface_type(entry) {
+        InterfaceType::Unknown => (0, "Unknown"),
+        InterfaceType::Wired => (1, "Wired"),
+        InterfaceType::Wireless => (2, "Wireless"),
+        InterfaceType::Mobile => (3, "Mobile"),
+        InterfaceType::Tunnel => (4, "Tunnel"),
+        InterfaceType::Other(kind) => (99, kind),
     };
     Some(NetworkInterface {
         type_id,
-        kind: caption,
+        kind,
         ip,
         mac,
     })
 }
 
 /// The machine's device group, then one group per machine tag.
-fn groups(m: &Machine) -> Vec<Group<'_>> {
-    let device_group =
-        (m.rbac_group_id.is_some() || m.rbac_group_name.is_some()).then_some(Group {
-            uid: m.rbac_group_id.as_deref(),
-            name: m.rbac_group_name.as_deref(),
-            kind: "Device group",
-        });
-    let tags = m.machine_tags.iter().flatten().map(|tag| Group {
+fn groups<'a>(m: &'a Machine, mapped: &mut Mapped) -> Vec<Group<'a>> {
+    let (uid, name) = (given(&m.rbac_group_id), given(&m.rbac_group_name));
+    mapped.add(const { Machine::bit("rbacGroupId") }, uid.is_some());
+    mapped.add(const { Machine::bit("rbacGroupName") }, name.is_some());
+    let device_group = (uid.is_some() || name.is_some()).then_some(Group {
+        uid,
+        name,
+        kind: "Device group",
+    });
+    let tags = m.machine_tags.as_deref().unwrap_or_default();
+    // Held whole only when every tag is a group: an empty list or tag is not.
+    let every_tag = !tags.is_empty() && tags.iter().all(|t| !t.is_empty());
+    mapped.add(const { Machine::bit("machineTags") }, every_tag);
+    let tags = tags.iter().filter(|t| !t.is_empty()).map(|tag| Group {
         uid: None,
         name: Some(tag),
         kind: "Machine tag",
@@ -375,7 +421,8 @@ mod tests {
     use serde_json::{Value, json};
 
     fn json_of(m: &Machine) -> Value {
-        serde_json::from_str(&to_json(&event("contoso.com", 1_764_000_000_123, m))).unwrap()
+        let observed = super::observed(1_764_000_000_123).unwrap();
+        serde_json::from_str(&to_json(&event("contoso.com", &observed, m), 0)).unwrap()
     }
 
     fn full() -> Machine {
@@ -594,7 +641,9 @@ mod tests {
         assert!(d.get("network_interfaces").is_none());
         assert!(d.get("first_seen_time").is_none() && d.get("first_seen_time_dt").is_none());
         assert!(d.get("last_seen_time").is_none());
-        assert!(d.get("agent_list").is_none());
+        // Nothing says the machine is not onboarded: its sensor is listed.
+        assert_eq!(d["agent_list"][0]["uid"], "x");
+        assert_eq!(e["unmapped"]["lastIpAddress"], "10.0.0.300");
         assert_eq!(d["os"]["build"], i64::MIN.to_string());
         assert_eq!(d["os"]["name"], "Unknown");
         assert_eq!(e["unmapped"]["firstSeen"], "yesterday");
@@ -603,11 +652,17 @@ mod tests {
     }
 
     #[test]
-    fn an_observation_time_rfc3339_cannot_write_has_no_time_dt() {
-        let m = Machine::default();
-        let e: Value = serde_json::from_str(&to_json(&event("contoso.com", u64::MAX, &m))).unwrap();
-        assert_eq!(e["time"], i64::MAX);
-        assert!(e.get("time_dt").is_none());
+    fn an_observation_time_rfc3339_cannot_write_is_an_error() {
+        let found = Lookup {
+            domain: "contoso.com".into(),
+            machines: vec![full()],
+            cap_reached: false,
+        };
+        assert!(
+            inventory(&found, u64::MAX)
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
     }
 
     #[test]
@@ -617,8 +672,47 @@ mod tests {
             machines: vec![full(), Machine::default()],
             cap_reached: false,
         };
-        let events = inventory(&found, 0);
+        let events = inventory(&found, 0).unwrap();
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| !e.contains('\n')));
+    }
+
+    #[test]
+    fn version_survives_beside_os_version_and_arc_machines_claim_no_cloud() {
+        let mut m = full();
+        m.os_version = Some("10.0.22631".into());
+        m.vm_metadata = Some(VmMetadata {
+            vm_id: Some("arc-1".into()),
+            cloud_provider: Some("Azure".into()),
+            resource_id: Some(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m"
+                    .into(),
+            ),
+            subscription_id: Some("sub-1".into()),
+            unmodelled: None,
+        });
+        let e = json_of(&m);
+        assert_eq!(e["device"]["os"]["version"], "10.0.22631");
+        assert_eq!(e["unmapped"]["version"], "23H2");
+        assert!(e.get("cloud").is_none());
+        assert_eq!(e["metadata"]["profiles"], json!(["datetime"]));
+        assert!(e["device"].get("instance_uid").is_none());
+        assert_eq!(e["device"]["type"], "Unknown");
+        assert_eq!(e["unmapped"]["vmMetadata"]["vmId"], "arc-1");
+        assert_eq!(e["device"]["agent_list"][0]["uid"], "9a7d");
+        // A risk the caption does not spell as sent stays in unmapped too.
+        m.risk_score = Some(RiskScore::None);
+        let e = json_of(&m);
+        assert_eq!(e["device"]["risk_level"], "Info");
+        assert_eq!(e["unmapped"]["riskScore"], "None");
+    }
+
+    #[test]
+    fn a_machine_not_onboarded_has_no_sensor() {
+        let m = Machine {
+            onboarding_status: Some(OnboardingStatus::CanBeOnboarded),
+            ..Machine::default()
+        };
+        assert!(json_of(&m)["device"].get("agent_list").is_none());
     }
 }

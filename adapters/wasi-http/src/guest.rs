@@ -57,11 +57,16 @@ impl Guest for Adapter {
 }
 
 fn outgoing_request(request: &Request, url: &Url<'_>) -> Result<OutgoingRequest, TransportError> {
-    let entries: Vec<(String, Vec<u8>)> = request
+    let mut entries: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
         .map(|(name, value)| (name.clone(), value.as_bytes().to_vec()))
         .collect();
+    if let Some(body) = &request.body {
+        // Without it the platform sends the body chunked, which not every
+        // server (or proxy in front of one) takes for a token request.
+        entries.push(("content-length".into(), body.len().to_string().into_bytes()));
+    }
     let headers =
         Fields::from_list(&entries).map_err(|e| other(&format!("header refused: {e:?}")))?;
     let outgoing = OutgoingRequest::new(headers);

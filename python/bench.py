@@ -1,0 +1,222 @@
+"""What a 500-machine lookup costs through the Python host, beside the same
+answer parsed by plain Python, measured in one run:
+
+    python python/bench.py [--runs N]
+
+The answer is generated here (500 machines with every field filled, as the
+Rust bench's `fake_tenant::full_machine`), handed back by a stub network
+(host-managed authentication, no policy, a warm instance), so only the host,
+the component and the conversions between them are timed. "Plain Python" is
+what an integration that skips the component does: `json.loads` and a rename
+of about twenty fields per machine into XSOAR-style context keys.
+
+Prints medians of repeated, interleaved runs, and the ratio of the first two.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import platform
+import statistics
+import time
+
+from mde_connector import Connector, __version__
+from mde_connector.transport import Response
+
+MACHINES = 500
+
+
+def full_machine(n: int) -> dict:
+    platforms = ["Windows11", "Windows10", "WindowsServer2022", "Linux", "macOS"]
+    health = ["Active", "Inactive", "ImpairedCommunication", "NoSensorData"]
+    risk = ["None", "Informational", "Low", "Medium", "High"]
+    exposure = ["None", "Low", "Medium", "High"]
+    value = ["Normal", "Low", "High"]
+    ip = f"10.{(n >> 16) & 0xFF}.{(n >> 8) & 0xFF}.{n & 0xFF}"
+    return {
+        "id": f"{0x5EED0000 * 7919 + n * 104729:040x}",
+        "computerDnsName": f"host-{n:04}.corp.fabrikam.com",
+        "firstSeen": f"2024-{n % 12 + 1:02}-{n % 28 + 1:02}T08:{n % 60:02}:00.1234567Z",
+        "lastSeen": f"2026-11-{n % 28 + 1:02}T21:{n % 60:02}:13.52Z",
+        "osPlatform": platforms[n % len(platforms)],
+        "osVersion": f"10.0.{19000 + n}",
+        "version": "23H2",
+        "osProcessor": "x64",
+        "osArchitecture": "64-bit",
+        "osBuild": 22000 + n,
+        "lastIpAddress": ip,
+        "lastExternalIpAddress": f"2001:db8::{n:x}",
+        "ipAddresses": [
+            {
+                "ipAddress": ip,
+                "macAddress": f"00155D{n:06X}",
+                "type": "Ethernet",
+                "operationalStatus": "Up",
+            },
+            {
+                "ipAddress": f"fe80::215:5dff:fe{n & 0xFF:02x}:{n:04x}",
+                "macAddress": f"00155D{n:06X}",
+                "type": "Ethernet",
+                "operationalStatus": "Up",
+            },
+            {
+                "ipAddress": "127.0.0.1",
+                "macAddress": "000000000000",
+                "type": "SoftwareLoopback",
+                "operationalStatus": "Up",
+            },
+        ],
+        "healthStatus": health[n % len(health)],
+        "onboardingStatus": "Onboarded",
+        "riskScore": risk[n % len(risk)],
+        "exposureLevel": exposure[n % len(exposure)],
+        "deviceValue": value[n % len(value)],
+        "rbacGroupId": 100 + n % 7,
+        "rbacGroupName": f"Device group {n % 7}",
+        "aadDeviceId": f"{n:08x}-1a2b-4c3d-8e4f-{n * 31:012x}",
+        "isAadJoined": n % 2 == 0,
+        "machineTags": ["fabrikam", f"site-{n % 9}"],
+        "agentVersion": "10.8760.22621.1010",
+        "defenderAvStatus": "Updated",
+        "managedBy": "Intune",
+        "managedByStatus": "Success",
+        "isExcluded": n % 50 == 0,
+        "exclusionReason": "Duplicate",
+        "isPotentialDuplication": n % 100 == 0,
+        "mergedIntoMachineId": f"{n + 1:040x}",
+        "vmMetadata": {
+            "vmId": f"{n:08x}-9d3f-4e8b-a6c1-2f4d7e9b0a13",
+            "cloudProvider": "Azure",
+            "resourceId": "/subscriptions/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d/resourceGroups/rg/"
+            f"providers/Microsoft.Compute/virtualMachines/host-{n:04}",
+            "subscriptionId": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+        },
+    }
+
+
+#: The service's names and the context keys an XSOAR-style integration gives them.
+XSOAR_KEYS = {
+    "id": "ID",
+    "computerDnsName": "ComputerDNSName",
+    "firstSeen": "FirstSeen",
+    "lastSeen": "LastSeen",
+    "osPlatform": "OSPlatform",
+    "osVersion": "OSVersion",
+    "osProcessor": "OSProcessor",
+    "version": "Version",
+    "lastIpAddress": "LastIPAddress",
+    "lastExternalIpAddress": "LastExternalIPAddress",
+    "osBuild": "OSBuild",
+    "healthStatus": "HealthStatus",
+    "rbacGroupId": "RBACGroupID",
+    "rbacGroupName": "RBACGroupName",
+    "riskScore": "RiskScore",
+    "exposureLevel": "ExposureLevel",
+    "isAadJoined": "IsAADJoined",
+    "aadDeviceId": "AADDeviceID",
+    "machineTags": "MachineTags",
+    "agentVersion": "AgentVersion",
+    "ipAddresses": "IPAddresses",
+}
+
+
+def plain_python(body: bytes) -> list:
+    machines = json.loads(body)["value"]
+    return [{key: m.get(name) for name, key in XSOAR_KEYS.items()} for m in machines]
+
+
+class SameAnswer:
+    """A stub network that hands the same answer back to every request."""
+
+    def __init__(self, answer: Response):
+        self.answer = answer
+
+    def send(self, request):
+        return self.answer
+
+
+def medians_ms(figures, runs: int) -> list:
+    """The median time of each (name, action), in milliseconds. The runs are
+    interleaved, one of each figure per round, so that the load of a shared
+    machine weighs on every figure alike."""
+    times = {name: [] for name, _ in figures}
+    for _ in range(runs):
+        for name, action in figures:
+            started = time.perf_counter()
+            action()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return [(name, statistics.median(times[name])) for name, _ in figures]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--runs", type=int, default=15, help="timed runs of each figure (default 15)"
+    )
+    args = parser.parse_args()
+
+    body = json.dumps({"value": [full_machine(n) for n in range(MACHINES)]}).encode()
+    answer = Response(200, [("content-type", "application/json")], body)
+    connector = Connector(replay=SameAnswer(answer))
+    found = connector.lookup("fabrikam.com")  # warm: compiled, instantiated
+    assert len(found.machines) == MACHINES and found.cap_reached
+    assert len(plain_python(body)) == MACHINES
+    sandbox = connector._sandbox
+    # The same number of bytes with no machine in them: what handing the
+    # answer to the guest costs, without the result's way back.
+    padding = b" " * (len(body) - len(b'{"value": []}'))
+    same_size = Connector(
+        replay=SameAnswer(Response(200, answer.headers, b'{"value": []}' + padding))
+    )
+    assert same_size.lookup("fabrikam.com").machines == []
+    # The common case: a handful of machines.
+    few_body = json.dumps({"value": [full_machine(n) for n in range(3)]}).encode()
+    few = Connector(replay=SameAnswer(Response(200, answer.headers, few_body)))
+    assert len(few.lookup("fabrikam.com").machines) == 3
+
+    figures = [
+        (
+            "(1) Connector.lookup, 500 machines, Python host",
+            lambda: connector.lookup("fabrikam.com"),
+        ),
+        ("(2) the same answer, plain Python (json.loads + rename)", lambda: plain_python(body)),
+        (
+            "of (1): the `lookup` export (answer in, records out)",
+            lambda: sandbox.call("lookup", "fabrikam.com"),
+        ),
+        (
+            "of which: an answer of the same size with no machine",
+            lambda: same_size._sandbox.call("lookup", "fabrikam.com"),
+        ),
+        (
+            "of (1): `machines-json` (records in, texts out)",
+            lambda: sandbox.call("machines-json", found._found, interface="events"),
+        ),
+        (
+            "of (1): json.loads of the component's texts",
+            lambda: [json.loads(t) for t in found.machines_json],
+        ),
+        ("OCSF events of the lookup (Connector.ocsf_json)", lambda: connector.ocsf_json(found, 0)),
+        ("Connector.lookup, 3 machines", lambda: few.lookup("fabrikam.com")),
+        ("the same 3, plain Python", lambda: plain_python(few_body)),
+        (
+            "a new Connector and its first lookup, 3 machines",
+            lambda: Connector(replay=SameAnswer(few.backend.answer)).lookup("fabrikam.com"),
+        ),
+    ]
+    rows = medians_ms(figures, args.runs)
+    print(
+        f"mde_connector {__version__}, wasmtime-py {importlib.metadata.version('wasmtime')}, "
+        f"Python {platform.python_version()} on {platform.machine()}; answer {len(body) / 1e6:.2f} MB, "
+        f"median of {args.runs} runs"
+    )
+    print()
+    print("| figure | median |")
+    print("|---|---|")
+    for name, ms in rows:
+        print(f"| {name} | {ms * 1000:.0f} µs |" if ms < 1 else f"| {name} | {ms:.1f} ms |")
+    print(f"| (1)/(2) | {rows[0][1] / rows[1][1]:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

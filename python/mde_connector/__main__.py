@@ -1,0 +1,172 @@
+"""`python -m mde_connector [--replay FILE] [--format json|ndjson|ocsf|ecs] DOMAIN`
+
+Prints the machines that communicated to or from DOMAIN, as the Rust CLI
+(`mde-connector`) prints them: the same bytes for the same answers, the same
+exit statuses. Credentials and cloud come from the environment only (never
+from flags, which show up in `ps` and shell history): MDE_TOKEN, or
+MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; MDE_CLOUD, and for a custom
+cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO, List, Optional
+
+from . import __version__, errors
+from .connector import CLOUDS, Connector
+from .transport import Replay
+
+# Exit statuses, as the Rust CLI's.
+EXIT_OK = 0
+EXIT_OTHER = 1
+EXIT_INPUT = 2
+EXIT_AUTH = 3
+EXIT_RATE_LIMITED = 4
+
+
+class UsageError(Exception):
+    """Bad flags or environment: exit 2."""
+
+
+def write_array(out: BinaryIO, texts: List[str]) -> None:
+    """A JSON array of the component's JSON texts, one element per line."""
+    if not texts:
+        out.write(b"[]\n")
+        return
+    out.write(b"[\n" + ",\n".join(texts).encode("utf-8") + b"\n]\n")
+
+
+def write_lines(out: BinaryIO, texts: List[str]) -> None:
+    """The component's JSON texts, one per line."""
+    out.write("".join(text + "\n" for text in texts).encode("utf-8"))
+
+
+def printable(text: str) -> str:
+    """Text from the network, made safe for a terminal: control characters
+    (escape sequences among them) are shown escaped, not interpreted."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+
+
+def exit_status(error: Exception) -> int:
+    if isinstance(error, (errors.InvalidDomain, errors.InvalidSettings)):
+        return EXIT_INPUT
+    if isinstance(error, (errors.Unauthorized, errors.Forbidden)):
+        return EXIT_AUTH
+    if isinstance(error, errors.RateLimited):
+        return EXIT_RATE_LIMITED
+    if isinstance(error, errors.ComponentTrap):
+        return EXIT_INPUT  # the Rust CLI's status for a failure of the host's own
+    if isinstance(error, errors.ConnectorError):
+        return EXIT_OTHER
+    return EXIT_INPUT
+
+
+def connector_from_env(args, environ) -> Connector:
+    def var(name: str) -> Optional[str]:
+        return environ.get(name) or None
+
+    cloud = var("MDE_CLOUD") or "commercial"
+    if cloud not in CLOUDS:
+        raise UsageError(f"unknown cloud {cloud!r} in MDE_CLOUD: expected {', '.join(CLOUDS)}")
+    custom = {}
+    if cloud == "custom":
+        for key, name in (
+            ("api_base", "MDE_API_BASE"),
+            ("login_host", "MDE_LOGIN_HOST"),
+            ("scope", "MDE_SCOPE"),
+        ):
+            if var(name) is None:
+                raise UsageError(f"MDE_CLOUD=custom needs {name}")
+            custom[key] = var(name)
+    credentials = {}
+    token = var("MDE_TOKEN")
+    if token is not None:
+        credentials["token"] = token
+    else:
+        names = ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
+        given = [var(n) for n in names]
+        if all(v is not None for v in given):
+            credentials = dict(zip(("tenant_id", "client_id", "client_secret"), given))
+        elif any(v is not None for v in given):
+            raise UsageError(
+                "client credentials need all of MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
+            )
+        elif args.replay is None:
+            raise UsageError(
+                "a lookup needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
+            )
+    replay = None
+    if args.replay is not None:
+        try:
+            replay = Replay.from_json(Path(args.replay).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise UsageError(f"reading {args.replay}: {e}") from None
+    return Connector(
+        cloud, **custom, **credentials, replay=replay, allow_loopback_http=args.allow_loopback_http
+    )
+
+
+def parse_args(argv: Optional[List[str]]):
+    parser = argparse.ArgumentParser(
+        prog="python -m mde_connector",
+        description="Look up the Defender for Endpoint machines that communicated with DOMAIN.",
+        epilog="Credentials come from MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and "
+        "MDE_CLIENT_SECRET; the cloud from MDE_CLOUD (" + ", ".join(CLOUDS) + "; custom with "
+        "MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE). Exit status: 0 ok, 1 other error, "
+        "2 invalid input or settings, 3 unauthorized or forbidden, 4 rate limited.",
+    )
+    parser.add_argument(
+        "domain", metavar="DOMAIN", help="the domain to look up, such as contoso.com"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "ndjson", "ocsf", "ecs"),
+        default="json",
+        help="machines as a JSON array or one per line, with the service's names; "
+        "or OCSF / ECS events, one per line (default: json)",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help='answer the requests from FILE, in order: a JSON array of {"status": 200, '
+        '"headers": {"name": "value"}, "body": "..."}',
+    )
+    parser.add_argument(
+        "--allow-loopback-http",
+        action="store_true",
+        help="plain http:// to loopback addresses, for a test server as a custom cloud",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None, environ=None) -> int:
+    args = parse_args(argv)
+    environ = os.environ if environ is None else environ
+    out = sys.stdout.buffer
+    try:
+        connector = connector_from_env(args, environ)
+        found = connector.lookup(args.domain)
+        # One API call, whatever the format: events are mapped from `found`.
+        if args.format == "json":
+            write_array(out, found.machines_json)
+        elif args.format == "ndjson":
+            write_lines(out, found.machines_json)
+        elif args.format == "ocsf":
+            write_lines(out, connector.ocsf_json(found))
+        else:
+            write_lines(out, connector.ecs_json(found))
+        out.flush()
+    except (UsageError, errors.ConnectorError, ValueError) as e:
+        print(f"error: {printable(str(e))}", file=sys.stderr)
+        return exit_status(e)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""The API for Python programs: `Connector(...).lookup(domain)`."""
+
+import datetime
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from wasmtime.component import Record, Variant
+
+from . import errors
+from ._runtime import BUNDLED_COMPONENT, Sandbox, Secrets
+from .policy import (
+    PROCESS_BUDGETS,
+    SERVICE_LIMITS,
+    Budgets,
+    Clock,
+    Gateway,
+    Limits,
+    Origin,
+    Policy,
+)
+from .transport import LiveTransport, Replay
+
+_COMMERCIAL_LOGIN = "https://login.microsoftonline.com"
+_GOVERNMENT_LOGIN = "https://login.microsoftonline.us"
+_GEOS = ("us", "eu", "uk", "au", "swa", "ina")
+
+#: The API base and login host of each named cloud: the host's allow-list.
+#: The component has the same table (with the scopes); a test checks that
+#: every cloud's requests pass this one.
+CLOUD_HOSTS = {
+    "commercial": ("https://api.security.microsoft.com", _COMMERCIAL_LOGIN),
+    **{geo: (f"https://{geo}.api.security.microsoft.com", _COMMERCIAL_LOGIN) for geo in _GEOS},
+    "gcc": ("https://api-gcc.securitycenter.microsoft.us", _COMMERCIAL_LOGIN),
+    "gcc-high": ("https://api-gov.securitycenter.microsoft.us", _GOVERNMENT_LOGIN),
+    "dod": ("https://api-gov.securitycenter.microsoft.us", _GOVERNMENT_LOGIN),
+}
+
+#: Every name `cloud=` accepts.
+CLOUDS = (*CLOUD_HOSTS, "custom")
+
+
+@dataclass
+class LookupResult:
+    """The machines that communicated to or from `domain`."""
+
+    #: The domain as queried: trimmed, lower-case, punycode.
+    domain: str
+    #: One dict per machine, with the service's own field names
+    #: (`computerDnsName`, `osBuild`, ...), as the component gives them.
+    machines: List[Dict[str, Any]]
+    #: True when the service's cap of 500 machines was reached: there may be more.
+    cap_reached: bool
+    #: The component's JSON text of each machine, for pipelines that write it as is.
+    machines_json: List[str] = field(repr=False, default_factory=list)
+    _found: Any = field(repr=False, default=None, compare=False)
+
+
+class Connector:
+    """Microsoft Defender for Endpoint's `GET /api/domains/{domain}/machines`,
+    run by the mde-connector component in a wasmtime sandbox.
+
+    Authenticate with client credentials (`tenant_id`, `client_id`,
+    `client_secret`) or a bearer `token`. `cloud` is one of `CLOUDS`; a
+    `custom` cloud also needs `api_base`, `login_host` and `scope`.
+
+    Every request the component makes passes the host's policy
+    (`policy.Gateway.send`): only the cloud's API and login origins, https
+    with verified certificates (plain http only to loopback addresses, and only
+    with `allow_loopback_http`), a rate budget per tenant and client
+    (`limits`), waits on `429` up to `max_wait` seconds, bounded retries of a
+    GET that fails with `5xx` or in transport, time and size limits.
+
+    `replay` (a path or a `transport.Replay`) answers the component's requests
+    from recorded answers instead, as the Rust CLI's `--replay` does: in the
+    gateway's place, with the host managing authentication unless
+    credentials are given. `transport` replaces the network behind the
+    gateway (tests); `clock` and `budgets` the time and the shared budgets.
+
+    A connector keeps one component instance (and its access token) between
+    calls; calls are serialised. It is cheap to create: the component is
+    compiled once per process.
+    """
+
+    def __init__(
+        self,
+        cloud: str = "commercial",
+        *,
+        tenant_id: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        token: Optional[str] = None,
+        api_base: Optional[str] = None,
+        login_host: Optional[str] = None,
+        scope: Optional[str] = None,
+        allow_loopback_http: bool = False,
+        limits: Limits = SERVICE_LIMITS,
+        max_wait: float = 120.0,
+        replay: Union[None, str, "os.PathLike[str]", Replay] = None,
+        transport=None,
+        clock: Optional[Clock] = None,
+        budgets: Budgets = PROCESS_BUDGETS,
+        component: Union[str, "os.PathLike[str]", None] = None,
+    ):
+        self._secrets = Secrets()
+        self._secrets.add(client_secret)
+        self._secrets.add(token)
+        if replay is not None and transport is not None:
+            raise TypeError("give replay (answers instead of the network) or transport, not both")
+        if isinstance(replay, (str, os.PathLike)):
+            replay = Replay.from_json(Path(replay).read_text(encoding="utf-8"))
+        wit_cloud, hosts = _cloud(cloud, api_base, login_host, scope)
+        wit_auth, budget_key = _auth(tenant_id, client_id, client_secret, token, replay)
+        self._config = Record()
+        self._config.cloud = wit_cloud
+        self._config.auth = wit_auth
+        if replay is not None:
+            backend = replay
+        else:
+            policy = Policy(
+                api=_origin_or_none(hosts[0]),
+                login=_origin_or_none(hosts[1]),
+                allow_loopback_http=allow_loopback_http,
+                limits=limits,
+                max_wait=max_wait,
+            )
+            backend = Gateway(
+                policy,
+                budget_key,
+                transport if transport is not None else LiveTransport(),
+                budgets=budgets,
+                clock=clock,
+            )
+        #: Where the component's requests go: the policy gateway, or the replay.
+        self.backend = backend
+        self._sandbox = Sandbox(
+            Path(component) if component is not None else BUNDLED_COMPONENT,
+            lambda: self._config,
+            backend,
+            self._secrets,
+        )
+        self._lock = threading.Lock()
+
+    @property
+    def requests(self):
+        """The latest requests the component made (the newest last)."""
+        return list(self._sandbox.requests)
+
+    @property
+    def logs(self):
+        """The latest log records of the component, as (level, event, message)."""
+        return list(self._sandbox.logs)
+
+    def scrub(self, text: str) -> str:
+        """`text` without any secret this connector knows of."""
+        return self._secrets.scrub(text)
+
+    def lookup(self, domain: str) -> LookupResult:
+        """The machines that communicated to or from `domain` (at most 500).
+
+        Raises one of the `errors` classes: `InvalidDomain`, `InvalidSettings`,
+        `Unauthorized`, `Forbidden`, `RateLimited`, `ApiError`,
+        `ServiceUnavailable`, `TransportError`, `InvalidResponse` (the WIT's
+        cases), or `ComponentTrap`.
+        """
+        if not isinstance(domain, str):
+            raise TypeError(f"domain must be a str, not {type(domain).__name__}")
+        try:
+            domain.encode("utf-8")
+        except UnicodeEncodeError as e:
+            # A lone surrogate: a WIT string cannot carry it.
+            raise errors.InvalidDomain(
+                f"character {e.start + 1} is not a Unicode scalar value"
+            ) from None
+        with self._lock:
+            found = self._sandbox.call("lookup", domain)
+            if isinstance(found, Variant):
+                raise errors.from_wit(found, self._secrets.scrub)
+            texts = self._scrubbed(self._sandbox.call("machines-json", found, interface="events"))
+        return LookupResult(
+            domain=found.domain,
+            machines=[json.loads(text) for text in texts],
+            cap_reached=getattr(found, "cap-reached"),
+            machines_json=texts,
+            _found=found,
+        )
+
+    def ocsf(self, found: LookupResult, observed_at=None) -> List[Dict[str, Any]]:
+        """OCSF Device Inventory Info events (class 5001), one per machine of
+        `found`, observed at `observed_at` (a timezone-aware datetime or
+        milliseconds since the Unix epoch; now by default). Sends no request."""
+        return [json.loads(text) for text in self.ocsf_json(found, observed_at)]
+
+    def ecs(self, found: LookupResult, observed_at=None) -> List[Dict[str, Any]]:
+        """Elastic Common Schema documents, one per machine of `found`. Sends no request."""
+        return [json.loads(text) for text in self.ecs_json(found, observed_at)]
+
+    def ocsf_json(self, found: LookupResult, observed_at=None) -> List[str]:
+        """`ocsf`, as the component's JSON texts."""
+        return self._events("ocsf-inventory", found, observed_at)
+
+    def ecs_json(self, found: LookupResult, observed_at=None) -> List[str]:
+        """`ecs`, as the component's JSON texts."""
+        return self._events("ecs-documents", found, observed_at)
+
+    def _events(self, export: str, found: LookupResult, observed_at) -> List[str]:
+        if not isinstance(found, LookupResult) or found._found is None:
+            raise TypeError("found must be the LookupResult of a lookup")
+        with self._lock:
+            answer = self._sandbox.call(
+                export, found._found, _epoch_ms(observed_at), interface="events"
+            )
+        if isinstance(answer, str):
+            raise ValueError(answer)
+        return self._scrubbed(answer)
+
+    def _scrubbed(self, texts: List[str]) -> List[str]:
+        """A service that reflects a secret into a machine's fields gets it
+        redacted there too: no secret leaves the connector."""
+        return [self._secrets.scrub(text) for text in texts]
+
+
+def _epoch_ms(observed_at) -> int:
+    if observed_at is None:
+        observed_at = datetime.datetime.now(datetime.timezone.utc)
+    if isinstance(observed_at, datetime.datetime):
+        if observed_at.tzinfo is None:
+            raise ValueError("observed_at must be timezone-aware")
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        observed_at = (observed_at - epoch) // datetime.timedelta(milliseconds=1)
+    elif isinstance(observed_at, bool) or not isinstance(observed_at, int):
+        raise TypeError("observed_at is a datetime or milliseconds since the Unix epoch")
+    if not 0 <= observed_at < 2**64:
+        raise ValueError("observed_at is outside 0 to 2^64 - 1 milliseconds")
+    return observed_at
+
+
+def _cloud(name, api_base, login_host, scope):
+    """The WIT `cloud` value, and the API base and login host to allow."""
+    custom = (api_base, login_host, scope)
+    if name == "custom":
+        missing = [n for n, v in zip(("api_base", "login_host", "scope"), custom) if not v]
+        if missing:
+            raise errors.InvalidSettings(f"a custom cloud needs {', '.join(missing)}")
+        record = Record()
+        setattr(record, "api-base", api_base)
+        setattr(record, "login-host", login_host)
+        record.scope = scope
+        return Variant("custom", record), (api_base, login_host)
+    if name not in CLOUD_HOSTS:
+        raise errors.InvalidSettings(f"unknown cloud {name!r}: expected one of {', '.join(CLOUDS)}")
+    if any(v is not None for v in custom):
+        raise errors.InvalidSettings("api_base, login_host and scope are for cloud='custom'")
+    wit = Variant("geo", name) if name in _GEOS else Variant(name)
+    return wit, CLOUD_HOSTS[name]
+
+
+def _auth(tenant_id, client_id, client_secret, token, replay):
+    """The WIT `auth` value, and whose budget the calls count against."""
+    credentials = (tenant_id, client_id, client_secret)
+    if token is not None:
+        if any(v is not None for v in credentials):
+            raise errors.InvalidSettings("give a token or client credentials, not both")
+        return token, "bearer"
+    if all(v is not None for v in credentials):
+        record = Record()
+        setattr(record, "tenant-id", tenant_id)
+        setattr(record, "client-id", client_id)
+        setattr(record, "client-secret", client_secret)
+        return record, f"{tenant_id}/{client_id}"
+    if any(v is not None for v in credentials):
+        raise errors.InvalidSettings(
+            "client credentials need all of tenant_id, client_id and client_secret"
+        )
+    if replay is None:
+        raise errors.InvalidSettings("give token=, or tenant_id=, client_id= and client_secret=")
+    # A replay holds only the API's answers: the host manages authentication.
+    return None, "bearer"
+
+
+def _origin_or_none(url: str) -> Optional[Origin]:
+    """The origin to allow; none for a URL the component will refuse as
+    invalid settings before sending anything."""
+    try:
+        return Origin.parse(url.rstrip("/"))
+    except ValueError:
+        return None

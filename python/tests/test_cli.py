@@ -1,0 +1,272 @@
+"""`python -m mde_connector`: its environment, formats and exit statuses, and
+the same stdout as the Rust CLI for the same replay file."""
+
+import json
+import subprocess
+
+import pytest
+
+from mde_connector.__main__ import main, write_array, write_lines
+
+from helpers import REPLAYS, run_python_cli
+
+REPLAY_FILES = sorted(p.name for p in REPLAYS.glob("*.json"))
+
+#: The exit status each replay file ends in, looking up contoso.com.
+EXPECTED_STATUS = {
+    "empty.json": 0,
+    "forbidden-403.json": 3,
+    "gateway-html-502.json": 1,
+    "html-200.json": 1,
+    "invalid-domain-400.json": 1,
+    "machines.json": 0,
+    "no-answers.json": 1,
+    "not-found-404.json": 0,
+    "server-error-500.json": 1,
+    "throttled-429.json": 4,
+    "token-refused.json": 3,
+    "token-then-machines.json": 1,  # without credentials the token answer is the API's
+    "unauthorized-401.json": 3,
+    "wrong-shape.json": 1,
+}
+
+CREDENTIALS = {
+    "MDE_TENANT_ID": "contoso.onmicrosoft.com",
+    "MDE_CLIENT_ID": "replay-client",
+    "MDE_CLIENT_SECRET": "replay-secret",
+}
+
+
+def run(capsysbinary, args, env):
+    status = main(args, env)
+    out, err = capsysbinary.readouterr()
+    return status, out, err.decode()
+
+
+def test_every_replay_file_has_an_expected_status():
+    assert sorted(EXPECTED_STATUS) == REPLAY_FILES
+
+
+@pytest.mark.parametrize("name", REPLAY_FILES)
+def test_exit_statuses(name, capsysbinary, clean_env):
+    status, out, err = run(
+        capsysbinary, ["--replay", str(REPLAYS / name), "contoso.com"], clean_env
+    )
+    assert status == EXPECTED_STATUS[name], err
+    assert (err == "") == (status == 0)
+    if status:
+        assert out == b""
+        assert err.startswith("error: ")
+
+
+def test_json_is_an_array_of_the_components_texts(capsysbinary, clean_env):
+    status, out, _ = run(
+        capsysbinary, ["--replay", str(REPLAYS / "machines.json"), "contoso.com"], clean_env
+    )
+    assert status == 0
+    machines = json.loads(out)
+    assert [m["computerDnsName"] for m in machines][:2] == [
+        "fin-ws-07.corp.contoso.com",
+        "build-01.eng.contoso.com",
+    ]
+    assert out.startswith(b"[\n{") and out.endswith(b"}\n]\n")
+    status, out, _ = run(
+        capsysbinary, ["--replay", str(REPLAYS / "empty.json"), "contoso.com"], clean_env
+    )
+    assert out == b"[]\n"
+
+
+def test_the_writers_frame_texts_exactly():
+    import io
+
+    for texts, array, lines in [
+        (['{"a":1}', "{}"], b'[\n{"a":1},\n{}\n]\n', b'{"a":1}\n{}\n'),
+        ([], b"[]\n", b""),
+        (['{"é":"ü"}'], '[\n{"é":"ü"}\n]\n'.encode(), '{"é":"ü"}\n'.encode()),
+    ]:
+        out = io.BytesIO()
+        write_array(out, texts)
+        assert out.getvalue() == array
+        out = io.BytesIO()
+        write_lines(out, texts)
+        assert out.getvalue() == lines
+
+
+@pytest.mark.parametrize(
+    "fmt, key", [("ndjson", "id"), ("ocsf", "class_uid"), ("ecs", "@timestamp")]
+)
+def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean_env):
+    args = ["--replay", str(REPLAYS / "machines.json"), "--format", fmt, "contoso.com"]
+    status, out, _ = run(capsysbinary, args, clean_env)
+    assert status == 0
+    lines = out.decode().splitlines()
+    assert len(lines) == 3
+    assert all(key in json.loads(line) for line in lines)
+
+
+@pytest.mark.parametrize(
+    "env, args, message",
+    [
+        ({}, ["contoso.com"], "needs MDE_TOKEN"),
+        ({"MDE_TENANT_ID": "t", "MDE_CLIENT_ID": "c"}, ["contoso.com"], "all of MDE_TENANT_ID"),
+        ({"MDE_CLOUD": "mars", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "unknown cloud 'mars'"),
+        ({"MDE_CLOUD": "custom", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "needs MDE_API_BASE"),
+        ({}, ["--replay", "/nonexistent/replay.json", "contoso.com"], "reading /nonexistent"),
+        ({}, ["--replay", str(REPLAYS / "../test_cli.py"), "contoso.com"], "JSON array"),
+        ({}, ["--replay", str(REPLAYS / "machines.json"), "contoso.com/x"], "invalid-domain"),
+        (
+            {"MDE_TOKEN": "two words"},
+            ["--replay", str(REPLAYS / "machines.json"), "contoso.com"],
+            "invalid-settings",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_error(env, args, message, capsysbinary, clean_env):
+    status, out, err = run(capsysbinary, args, {**clean_env, **env})
+    assert status == 2
+    assert out == b""
+    assert message in err
+
+
+def test_bad_flags_exit_2(clean_env):
+    done = run_python_cli(["--format", "table", "contoso.com"], clean_env)
+    assert done.returncode == 2
+    assert b"invalid choice" in done.stderr
+
+
+def test_client_credentials_from_the_environment_fetch_a_token_first(capsysbinary, clean_env):
+    args = [
+        "--replay",
+        str(REPLAYS / "token-then-machines.json"),
+        "--format",
+        "ndjson",
+        "contoso.com",
+    ]
+    status, out, err = run(capsysbinary, args, {**clean_env, **CREDENTIALS})
+    assert status == 0, err
+    assert json.loads(out)["id"] == "4e1b7c2a9d0f3e5a6b8c7d9e0f1a2b3c4d5e6f70"
+
+
+def test_errors_from_the_network_are_printed_without_terminal_escapes(capsysbinary, clean_env):
+    status, _, err = run(
+        capsysbinary, ["--replay", str(REPLAYS / "html-200.json"), "contoso.com"], clean_env
+    )
+    assert status == 1
+    assert "\x1b" not in err
+
+
+def test_the_module_runs_as_a_command(clean_env):
+    done = run_python_cli(
+        ["--replay", str(REPLAYS / "throttled-429.json"), "contoso.com"], clean_env
+    )
+    assert done.returncode == 4
+    assert done.stderr.startswith(b"error: rate-limited: ")
+    done = run_python_cli(["--version"], clean_env)
+    assert done.returncode == 0
+    assert b"0.1.0" in done.stdout
+
+
+# The same stdout as the Rust CLI.
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("component-cache")
+
+
+def rust(cli, cache_dir, args, env):
+    return subprocess.run(
+        [str(cli), "--cache-dir", str(cache_dir), *args], env=env, capture_output=True, timeout=300
+    )
+
+
+def both(rust_cli, cache_dir, capsysbinary, args, env):
+    python_status, python_out, python_err = run(capsysbinary, args, env)
+    done = rust(rust_cli, cache_dir, args, env)
+    return (python_status, python_out, python_err), (
+        done.returncode,
+        done.stdout,
+        done.stderr.decode(),
+    )
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+@pytest.mark.parametrize("name", REPLAY_FILES)
+def test_the_same_bytes_and_status_as_the_rust_cli(
+    name, fmt, rust_cli, cache_dir, capsysbinary, clean_env
+):
+    args = ["--replay", str(REPLAYS / name), "--format", fmt, "contoso.com"]
+    (status, out, err), (rust_status, rust_out, rust_err) = both(
+        rust_cli, cache_dir, capsysbinary, args, clean_env
+    )
+    assert status == rust_status, f"python: {err}\nrust: {rust_err}"
+    assert out == rust_out
+
+
+@pytest.mark.parametrize(
+    "name, domain, env",
+    [
+        ("machines.json", "Bücher.EXAMPLE", {}),
+        ("machines.json", "contoso.com/evil", {}),
+        ("token-then-machines.json", "contoso.com", CREDENTIALS),
+        ("token-refused.json", "contoso.com", CREDENTIALS),
+        ("machines.json", "contoso.com", {"MDE_TOKEN": "bad token"}),
+    ],
+)
+def test_the_same_for_other_domains_and_credentials(
+    name, domain, env, rust_cli, cache_dir, capsysbinary, clean_env
+):
+    args = ["--replay", str(REPLAYS / name), "--format", "json", domain]
+    (status, out, err), (rust_status, rust_out, rust_err) = both(
+        rust_cli, cache_dir, capsysbinary, args, {**clean_env, **env}
+    )
+    assert status == rust_status, f"python: {err}\nrust: {rust_err}"
+    assert out == rust_out
+
+
+def test_the_same_for_a_full_page_of_500(tmp_path, rust_cli, cache_dir, capsysbinary, clean_env):
+    machines = [
+        {
+            "id": f"{i:040x}",
+            "computerDnsName": f"m{i}.contoso.com",
+            "osBuild": i,
+            "rbacGroupId": i % 7,
+        }
+        for i in range(500)
+    ]
+    replay = tmp_path / "full-page.json"
+    replay.write_text(json.dumps([{"status": 200, "body": json.dumps({"value": machines})}]))
+    for fmt in ("json", "ndjson"):
+        args = ["--replay", str(replay), "--format", fmt, "contoso.com"]
+        (status, out, _), (rust_status, rust_out, _) = both(
+            rust_cli, cache_dir, capsysbinary, args, clean_env
+        )
+        assert (status, rust_status) == (0, 0)
+        assert out == rust_out
+        assert out.count(b'"id"') == 500
+
+
+#: The fields that hold the observation time, which differs between runs.
+OBSERVED_AT = {"ocsf": ("time", "time_dt"), "ecs": ("@timestamp",)}
+
+
+@pytest.mark.parametrize("fmt", ["ocsf", "ecs"])
+def test_the_same_events_but_for_the_time_of_observation(
+    fmt, rust_cli, cache_dir, capsysbinary, clean_env
+):
+    args = ["--replay", str(REPLAYS / "machines.json"), "--format", fmt, "contoso.com"]
+    (status, out, _), (rust_status, rust_out, _) = both(
+        rust_cli, cache_dir, capsysbinary, args, clean_env
+    )
+    assert (status, rust_status) == (0, 0)
+
+    def timeless(text):
+        events = [json.loads(line) for line in text.splitlines()]
+        for event in events:
+            for field in OBSERVED_AT[fmt]:
+                assert field in event
+                del event[field]
+        return events
+
+    assert len(out.splitlines()) == 3
+    assert timeless(out) == timeless(rust_out)

@@ -1,0 +1,750 @@
+//! Reading the service's JSON leniently and writing it back: each member is
+//! taken as the exact text the service sent, typed where its type can be used,
+//! and otherwise kept, compact but byte for byte, with the members the record
+//! does not model (`unmodelled`). One bad value costs that value's typed
+//! field, never the machine or the answer.
+
+use crate::secrets::Secrets;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// The most entries one list (`ipAddresses`, `machineTags`) holds as typed
+/// entries; a longer list is kept as sent. Machines have a few addresses
+/// and tags; a list of thousands is an attack on the instance's memory.
+pub const MAX_LIST_ENTRIES: usize = 1_000;
+
+/// The most typed list entries one answer holds in all. With at most 5,000
+/// machines and a 16 MiB body, this keeps what a lookup decodes (and the
+/// events made from it) well inside the default 64 MiB memory limit.
+pub const MAX_ANSWER_LIST_ENTRIES: usize = 50_000;
+
+/// The shape of a field, for tools and tests that generate machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string.
+    Text,
+    /// A 64-bit integer; a numeric string is accepted.
+    Integer,
+    /// A boolean; `"true"` and `"false"` are accepted, in any case.
+    Boolean,
+    /// A string, or an integer taken as its text (`rbacGroupId`).
+    IdText,
+    /// An open enumeration: these values, compared without case, or any other string.
+    Choice(&'static [&'static str]),
+    /// A list of entries of one kind.
+    List { of: &'static Kind },
+    /// An object with these members.
+    Record {
+        fields: &'static [(&'static str, Kind)],
+    },
+}
+
+/// What reading one answer has used and found.
+pub struct Reading<'s> {
+    secrets: &'s Secrets,
+    list_entries_left: usize,
+    /// The member being read: `ipAddresses[2].macAddress`.
+    path: String,
+    /// Members whose value could not be used as typed, by path.
+    pub unusable: Vec<String>,
+}
+
+impl<'s> Reading<'s> {
+    pub fn new(secrets: &'s Secrets) -> Self {
+        Reading {
+            secrets,
+            list_entries_left: MAX_ANSWER_LIST_ENTRIES,
+            path: String::new(),
+            unusable: Vec::new(),
+        }
+    }
+
+    /// Undoes what a nested value's reading recorded, when the value as a
+    /// whole could not be used (it is then kept as sent, whole).
+    fn rewind(&mut self, mark: (usize, usize)) {
+        let (unusable, list_entries_left) = mark;
+        self.unusable.truncate(unusable);
+        self.list_entries_left = list_entries_left;
+    }
+
+    fn mark(&self) -> (usize, usize) {
+        (self.unusable.len(), self.list_entries_left)
+    }
+}
+
+/// How a field reads the JSON text the service sent for it.
+pub trait Read<T> {
+    const KIND: Kind;
+    /// The typed value, or `None` when the value's type cannot be used.
+    fn read(raw: &str, reading: &mut Reading) -> Option<T>;
+}
+
+/// A type with one way of being read from JSON.
+pub trait Field: Sized {
+    const KIND: Kind;
+    fn read(raw: &str, reading: &mut Reading) -> Option<Self>;
+    /// Absent from the answer (or `null`).
+    fn is_absent(&self) -> bool {
+        false
+    }
+}
+
+/// Reads a field by its type's [`Field`] impl.
+pub struct Typed;
+
+impl<T: Field> Read<T> for Typed {
+    const KIND: Kind = T::KIND;
+    fn read(raw: &str, reading: &mut Reading) -> Option<T> {
+        T::read(raw, reading)
+    }
+}
+
+/// A JSON string's contents, or `None` for another type.
+pub fn text(raw: &str, reading: &Reading) -> Option<String> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        // As sent: the body was scrubbed before it was read.
+        return Some(inner.to_owned());
+    }
+    // An escape may spell a secret the body's scrubbing could not see.
+    serde_json::from_str::<String>(raw)
+        .ok()
+        .map(|decoded| reading.secrets.scrub(decoded))
+}
+
+impl Field for String {
+    const KIND: Kind = Kind::Text;
+    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
+        text(raw, reading)
+    }
+}
+
+impl Field for i64 {
+    const KIND: Kind = Kind::Integer;
+    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
+        match raw.starts_with('"') {
+            true => text(raw, reading)?.parse().ok(),
+            // JSON's integers are Rust's: `1.0`, `1e3` and out of range are not.
+            false => raw.parse().ok(),
+        }
+    }
+}
+
+impl Field for bool {
+    const KIND: Kind = Kind::Boolean;
+    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
+        let text = match raw {
+            "true" => return Some(true),
+            "false" => return Some(false),
+            _ => text(raw, reading)?,
+        };
+        match () {
+            _ if text.eq_ignore_ascii_case("true") => Some(true),
+            _ if text.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Field> Field for Option<T> {
+    const KIND: Kind = T::KIND;
+    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
+        match raw {
+            "null" => Some(None),
+            _ => T::read(raw, reading).map(Some),
+        }
+    }
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// `rbacGroupId`: documented as a string, sent as a number; an integer of any
+/// size is kept as its text.
+pub struct IdText;
+
+impl Read<Option<String>> for IdText {
+    const KIND: Kind = Kind::IdText;
+    fn read(raw: &str, reading: &mut Reading) -> Option<Option<String>> {
+        let digits = raw.strip_prefix('-').unwrap_or(raw);
+        match raw {
+            "null" => Some(None),
+            _ if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(Some(raw.to_owned()))
+            }
+            _ => text(raw, reading).map(Some),
+        }
+    }
+}
+
+impl<T: Field> Field for Vec<T> {
+    const KIND: Kind = Kind::List { of: &T::KIND };
+    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
+        if !raw.starts_with('[') {
+            return None;
+        }
+        let mark = reading.mark();
+        let visitor = Entries {
+            reading: &mut *reading,
+            entries: std::marker::PhantomData,
+        };
+        match serde_json::Deserializer::from_str(raw).deserialize_seq(visitor) {
+            Ok(entries) => Some(entries),
+            Err(e) => {
+                reading.rewind(mark);
+                // Name the limit, when that was the reason.
+                let why = e.to_string();
+                if why.starts_with("more than") {
+                    reading
+                        .path
+                        .push_str(&format!(" ({})", strip_position(&why)));
+                }
+                None
+            }
+        }
+    }
+}
+
+/// A list's entries, each typed, within the list's and the answer's limits.
+struct Entries<'r, 's, T> {
+    reading: &'r mut Reading<'s>,
+    entries: std::marker::PhantomData<T>,
+}
+
+impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(raw) = seq.next_element::<&RawValue>()? {
+            if entries.len() == MAX_LIST_ENTRIES {
+                return Err(de::Error::custom(format_args!(
+                    "more than {MAX_LIST_ENTRIES} entries"
+                )));
+            }
+            if self.reading.list_entries_left == 0 {
+                return Err(de::Error::custom(format_args!(
+                    "more than {MAX_ANSWER_LIST_ENTRIES} list entries in the answer"
+                )));
+            }
+            self.reading.list_entries_left -= 1;
+            let at = self.reading.path.len();
+            self.reading.path.push_str(&format!("[{}]", entries.len()));
+            let entry = T::read(raw.get(), self.reading);
+            self.reading.path.truncate(at);
+            entries.push(entry.ok_or_else(|| de::Error::custom("an entry of another type"))?);
+        }
+        Ok(entries)
+    }
+}
+
+/// A record of the service's: its members by their JSON names, the ones it
+/// does not model kept in `unmodelled`. Implemented by `machine::record!`.
+pub trait Record: Default {
+    /// The modelled members, in order.
+    const FIELDS: &'static [(&'static str, Kind)];
+    /// Members that must be present and usable (a bit per index of `FIELDS`).
+    const REQUIRED: u64 = 0;
+    /// Reads the member at `index` of [`Record::FIELDS`]; `false` when its
+    /// value cannot be used.
+    fn read_member(&mut self, index: usize, raw: &str, reading: &mut Reading) -> bool;
+    /// Writes each modelled member not in `skip` (a bit per index), absent
+    /// ones as `null` when `nulls`.
+    fn write_members<M: SerializeMap>(
+        &self,
+        map: &mut M,
+        nulls: bool,
+        skip: u64,
+    ) -> Result<(), M::Error>;
+    fn unmodelled(&self) -> Option<&str>;
+    fn set_unmodelled(&mut self, members: String);
+}
+
+/// The index of `name` in `fields`, at compile time.
+pub const fn index_of(fields: &[(&str, Kind)], name: &str) -> usize {
+    let mut i = 0;
+    while i < fields.len() {
+        let (a, b) = (fields[i].0.as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no such field")
+}
+
+/// Fills a record from a JSON object, member by member.
+pub struct RecordVisitor<'r, 's, R> {
+    pub reading: &'r mut Reading<'s>,
+    pub record: std::marker::PhantomData<R>,
+}
+
+impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
+    type Value = R;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
+        let reading = self.reading;
+        let mut record = R::default();
+        let mut seen = 0u64;
+        let mut unmodelled = String::new();
+        let mut last: Option<Cow<str>> = None;
+        loop {
+            let key = map.next_key().map_err(|e| match &last {
+                Some(last) => de::Error::custom(format_args!(
+                    "after {last}: {}",
+                    strip_position(&e.to_string())
+                )),
+                None => e,
+            })?;
+            let Some(Key(name)) = key else { break };
+            let raw: &RawValue = map.next_value().map_err(|e| {
+                de::Error::custom(format_args!("{name}: {}", strip_position(&e.to_string())))
+            })?;
+            let Some(index) = R::FIELDS.iter().position(|(n, _)| *n == name) else {
+                push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
+                last = Some(name);
+                continue;
+            };
+            let bit = 1 << index;
+            if seen & bit != 0 {
+                return Err(de::Error::custom(format_args!("duplicate field `{name}`")));
+            }
+            seen |= bit;
+            let at = reading.path.len();
+            if at > 0 {
+                reading.path.push('.');
+            }
+            reading.path.push_str(&name);
+            if !record.read_member(index, raw.get(), reading) {
+                if R::REQUIRED & bit != 0 {
+                    return Err(de::Error::custom(format_args!(
+                        "{name}: cannot use {}",
+                        Excerpt(raw.get())
+                    )));
+                }
+                reading.unusable.push(reading.path.clone());
+                push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
+            }
+            reading.path.truncate(at);
+            last = Some(name);
+        }
+        if let Some(missing) = (0..R::FIELDS.len()).find(|i| R::REQUIRED & !seen & (1 << i) != 0) {
+            return Err(de::Error::custom(format_args!(
+                "no {}",
+                R::FIELDS[missing].0
+            )));
+        }
+        if !unmodelled.is_empty() {
+            unmodelled.push('}');
+            // Thousands of these may be held at once: no spare capacity.
+            unmodelled.shrink_to_fit();
+            record.set_unmodelled(unmodelled);
+        }
+        Ok(record)
+    }
+}
+
+/// A nested record (`vmMetadata`, an entry of `ipAddresses`), read from its
+/// text: `None` when it is not an object that can be used.
+pub fn read_record<R: Record>(raw: &str, reading: &mut Reading) -> Option<R> {
+    if !raw.starts_with('{') {
+        return None;
+    }
+    let mark = reading.mark();
+    let visitor = RecordVisitor {
+        reading: &mut *reading,
+        record: std::marker::PhantomData,
+    };
+    let record = serde_json::Deserializer::from_str(raw).deserialize_map(visitor);
+    if record.is_err() {
+        reading.rewind(mark);
+    }
+    record.ok()
+}
+
+/// A member name, borrowed from the body unless it holds escapes.
+pub struct Key<'de>(pub Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Appends `"name":value` to a JSON object text being built, the value
+/// compacted (whitespace outside strings removed) but otherwise as sent. A
+/// string with escapes is decoded and checked for secrets the body's
+/// scrubbing could not see; one that holds any is written scrubbed.
+fn push_member(object: &mut String, name: &str, raw: &str, secrets: &Secrets) {
+    // A large value is reserved for exactly, with room for what usually
+    // follows: doubling a string of several MiB could exhaust the instance.
+    let needed = name.len() + raw.len() + 8;
+    if needed > 64 * 1024 {
+        object.reserve_exact(needed + 64 * 1024);
+    } else {
+        object.reserve(needed);
+    }
+    object.push(if object.is_empty() { '{' } else { ',' });
+    push_json_string(object, &secrets.scrub(name.to_owned()));
+    object.push(':');
+    let bytes = raw.as_bytes();
+    // `raw` is JSON the parser checked: strings end, escapes are complete.
+    let (mut start, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                let open = i;
+                let mut escapes = false;
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'"' => break,
+                        b'\\' => {
+                            escapes = true;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                let close = i.min(raw.len() - 1);
+                if escapes {
+                    let literal = &raw[open..=close];
+                    // The parser lets a lone surrogate (`\ud800`) through
+                    // members it skips; no JSON reader after it would.
+                    let lone = serde_json::from_str::<String>(literal).is_err();
+                    let fixed;
+                    let literal = if lone {
+                        fixed = without_lone_surrogates(literal);
+                        &fixed
+                    } else {
+                        literal
+                    };
+                    if lone || !secrets.is_empty() {
+                        let decoded: String = serde_json::from_str(literal).unwrap_or_default();
+                        let scrubbed = secrets.scrub(decoded.clone());
+                        if lone || scrubbed != decoded {
+                            object.push_str(&raw[start..open]);
+                            push_json_string(object, &scrubbed);
+                            start = close + 1;
+                        }
+                    }
+                }
+                i = close + 1;
+            }
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                object.push_str(&raw[start..i]);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    object.push_str(&raw[start..]);
+}
+
+/// A JSON string literal with each unpaired surrogate escape replaced by
+/// `\ufffd`, as a lossy decoder would.
+fn without_lone_surrogates(literal: &str) -> String {
+    let unit = |at: usize| -> Option<u32> {
+        let escape = literal.get(at..at + 6)?.strip_prefix("\\u")?;
+        u32::from_str_radix(escape, 16).ok()
+    };
+    let mut out = String::with_capacity(literal.len());
+    let mut i = 0;
+    while let Some(c) = literal[i..].chars().next() {
+        let paired = |high: u32| {
+            (0xD800..=0xDBFF).contains(&high)
+                && unit(i + 6).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low))
+        };
+        let (take, replace) = match (c, unit(i)) {
+            ('\\', Some(high)) if paired(high) => (12, false),
+            ('\\', Some(0xD800..=0xDFFF)) => (6, true),
+            // Any other escape: the backslash and the character after it.
+            ('\\', _) => (
+                1 + literal[i + 1..].chars().next().map_or(0, char::len_utf8),
+                false,
+            ),
+            (c, _) => (c.len_utf8(), false),
+        };
+        out.push_str(if replace {
+            "\\ufffd"
+        } else {
+            &literal[i..i + take]
+        });
+        i += take;
+    }
+    out
+}
+
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A parser's message without serde_json's ` at line L column C`: the
+/// outermost error says where.
+pub fn strip_position(message: &str) -> &str {
+    let digits = |c: char| c.is_ascii_digit();
+    let without = |text: &str| -> Option<usize> {
+        let column = text.trim_end_matches(digits);
+        let before_column = column.strip_suffix(" column ")?;
+        let line = before_column.trim_end_matches(digits);
+        let head = line.strip_suffix(" at line ")?;
+        (column.len() < text.len() && line.len() < before_column.len()).then_some(head.len())
+    };
+    match without(message) {
+        Some(len) => &message[..len],
+        None => message,
+    }
+}
+
+/// A value quoted in a message: short, whatever its size.
+struct Excerpt<'a>(&'a str);
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let mut chars = self.0.chars();
+        let head: String = chars.by_ref().take(40).collect();
+        let more = if chars.next().is_some() { "..." } else { "" };
+        write!(f, "{head:?}{more}")
+    }
+}
+
+/// Writes a record's members: the modelled ones, except those the service's
+/// own members (in `unmodelled`) replace, then those members as sent.
+/// `skip`: modelled members to leave out (a bit per index of `FIELDS`).
+/// `reserved`: a name the caller writes itself; a sent member of that name
+/// is written as `{name}_sent`.
+pub fn write_record<R: Record, M: SerializeMap>(
+    record: &R,
+    map: &mut M,
+    nulls: bool,
+    skip: u64,
+    reserved: &str,
+) -> Result<(), M::Error> {
+    let sent = record.unmodelled();
+    let replaced = match sent.map(modelled_names_in::<R>) {
+        Some(Some(replaced)) => replaced,
+        // Not a JSON object text (a host may pass anything): kept as a string.
+        Some(None) => {
+            record.write_members(map, nulls, skip)?;
+            return map.serialize_entry("unmodelled", &sent);
+        }
+        None => 0,
+    };
+    record.write_members(map, nulls, skip | replaced)?;
+    if let Some(sent) = sent {
+        let mut members = SentMembers {
+            map,
+            reserved,
+            failed: None,
+        };
+        let streamed = serde_json::Deserializer::from_str(sent).deserialize_map(&mut members);
+        if let Some(e) = members.failed {
+            return Err(e);
+        }
+        // Checked by `modelled_names_in` already.
+        debug_assert!(streamed.is_ok());
+    }
+    Ok(())
+}
+
+/// Which modelled members a JSON object text names (a bit per index), or
+/// `None` when the text is not a JSON object.
+fn modelled_names_in<R: Record>(text: &str) -> Option<u64> {
+    struct Names<R>(std::marker::PhantomData<R>);
+    impl<'de, R: Record> Visitor<'de> for Names<R> {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+            let mut names = 0;
+            while let Some(Key(name)) = map.next_key()? {
+                map.next_value::<IgnoredAny>()?;
+                if let Some(i) = R::FIELDS.iter().position(|(n, _)| *n == name) {
+                    names |= 1 << i;
+                }
+            }
+            Ok(names)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let names = de
+        .deserialize_map(Names::<R>(std::marker::PhantomData))
+        .ok()?;
+    de.end().ok().map(|()| names)
+}
+
+/// Streams the members of a JSON object text into a map being serialised.
+struct SentMembers<'m, 'r, M: SerializeMap> {
+    map: &'m mut M,
+    reserved: &'r str,
+    failed: Option<M::Error>,
+}
+
+impl<'de, M: SerializeMap> Visitor<'de> for &mut SentMembers<'_, '_, M> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(name)) = map.next_key()? {
+            let raw: &RawValue = map.next_value()?;
+            let written = if !self.reserved.is_empty() && name == self.reserved {
+                self.map.serialize_entry(&format!("{name}_sent"), raw)
+            } else {
+                self.map.serialize_entry(&*name, raw)
+            };
+            if let Err(e) = written {
+                self.failed = Some(e);
+                return Err(de::Error::custom("serialising failed"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A record as a JSON object: for `Serialize` impls.
+pub fn serialize_record<R: Record, S: serde::Serializer>(
+    record: &R,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    write_record(record, &mut map, true, 0, "")?;
+    map.end()
+}
+
+/// Writes one member unless it is absent and absent members are left out.
+pub fn write_member<M: SerializeMap, T: Field + Serialize>(
+    map: &mut M,
+    name: &'static str,
+    value: &T,
+    nulls: bool,
+) -> Result<(), M::Error> {
+    if nulls || !value.is_absent() {
+        map.serialize_entry(name, value)?;
+    }
+    Ok(())
+}
+
+/// Reading a record as the element of a sequence, for [`DeserializeSeed`] users.
+pub struct RecordSeed<'r, 's, R> {
+    pub reading: &'r mut Reading<'s>,
+    pub record: std::marker::PhantomData<R>,
+}
+
+impl<'de, R: Record> DeserializeSeed<'de> for RecordSeed<'_, '_, R> {
+    type Value = R;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<R, D::Error> {
+        d.deserialize_map(RecordVisitor {
+            reading: self.reading,
+            record: self.record,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_compacted_but_otherwise_kept_as_sent() {
+        let none = Secrets::default();
+        let mut object = String::new();
+        push_member(&mut object, "a\"b", "[ 1 ,\n 2.50, \"x  y\\\" \" ]", &none);
+        push_member(&mut object, "n", "123456789012345678901234567890", &none);
+        object.push('}');
+        assert_eq!(
+            object,
+            r#"{"a\"b":[1,2.50,"x  y\" "],"n":123456789012345678901234567890}"#
+        );
+    }
+
+    #[test]
+    fn positions_are_stripped_only_when_they_are_positions() {
+        assert_eq!(
+            strip_position("EOF while parsing at line 1 column 9"),
+            "EOF while parsing"
+        );
+        assert_eq!(strip_position("seen at line one"), "seen at line one");
+    }
+
+    #[test]
+    fn an_escaped_secret_in_a_member_kept_as_sent_is_scrubbed() {
+        let mut secrets = Secrets::default();
+        secrets.add("token-A-123456");
+        let mut object = String::new();
+        push_member(
+            &mut object,
+            "x",
+            r#"{"a": "token\u002DA-123456 and more", "b": "kept\n as sent", "c": "token-A-123456"}"#,
+            &secrets,
+        );
+        assert_eq!(
+            object, r#"{"x":{"a":"[redacted] and more","b":"kept\n as sent","c":"token-A-123456"}"#,
+            "the raw form is scrubbed with the body, before reading"
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_a_member_kept_as_sent_becomes_a_replacement_character() {
+        let mut object = String::new();
+        push_member(
+            &mut object,
+            "x",
+            r#"["\ud800 a", "\udc00", "\ud83d\ude00 \u00e9 \\ud800", "\ud800\ud800"]"#,
+            &Secrets::default(),
+        );
+        object.push('}');
+        let parsed: serde_json::Value = serde_json::from_str(&object).unwrap();
+        assert_eq!(
+            parsed["x"],
+            serde_json::json!(["\u{fffd} a", "\u{fffd}", "😀 é \\ud800", "\u{fffd}\u{fffd}"])
+        );
+        // Strings that decode are kept as sent, escapes and all.
+        assert!(
+            object.contains(r#""\ud83d\ude00 \u00e9 \\ud800""#),
+            "{object}"
+        );
+    }
+}
