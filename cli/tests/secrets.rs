@@ -59,7 +59,8 @@ fn the_cli_never_prints_a_canary() {
 /// the `Authorization` header into the API's error envelopes and into
 /// machines), as a custom cloud: no format prints any form of the secret or
 /// the token. The host scrubs every answer before the component reads it,
-/// and everything it passes on, so this holds without the component's help.
+/// and everything it passes on; the component scrubs what it holds. (This
+/// passed with the host's scrubbing alone, before the component had its own.)
 #[test]
 fn what_a_server_echoes_is_printed_in_no_format() {
     use host_test::canary::{ECHO_SECRET, Echoing, assert_no_echo};

@@ -53,10 +53,11 @@ pub const ECHO_TOKEN: &str = "eyJEcho3dToken.payload_part-x";
 /// In every form of [`ECHO_SECRET`] and [`ECHO_TOKEN`], encoded or not.
 pub const ECHO_MARK: &str = "Echo3d";
 
-/// Panics when `text` holds any form of [`ECHO_SECRET`] or [`ECHO_TOKEN`].
+/// Panics when `text` holds any form of [`ECHO_SECRET`] or [`ECHO_TOKEN`],
+/// in any case.
 pub fn assert_no_echo(what: &str, text: &str) {
     assert!(
-        !text.contains(ECHO_MARK),
+        !text.to_lowercase().contains(&ECHO_MARK.to_lowercase()),
         "{what} leaks an echoed secret: {text}"
     );
 }

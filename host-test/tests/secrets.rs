@@ -13,8 +13,9 @@ use host_test::fake_server::{Encoding, FakeServer};
 use mde_connector_host::clock::ManualClock;
 use mde_connector_host::gateway::PolicyOptions;
 use mde_connector_host::live::{LiveOptions, LiveTransport};
-use mde_connector_host::runtime::redacted;
-use mde_connector_host::{Auth, ClientCredentials, Cloud, Endpoints, Instance, Settings};
+use mde_connector_host::runtime::{Request, RuntimeOptions, redacted};
+use mde_connector_host::transport::FnTransport;
+use mde_connector_host::{Auth, ClientCredentials, Cloud, Endpoints, Instance, Runtime, Settings};
 use std::sync::{Arc, Mutex};
 
 fn credentials() -> Auth {
@@ -183,5 +184,38 @@ fn what_a_server_echoes_is_scrubbed_before_the_host_passes_it_on() {
             Err(e) => mde_connector::Error::from(e).kind().to_owned(),
         };
         assert_eq!(outcome, expected, "{tenant} {domain}: {passed_on}");
+    }
+}
+
+/// A component that scrubs nothing (the misbehaving guest): it puts the
+/// secret it holds in its error and its log, and passes on, lower-cased,
+/// what a server echoes of it. Only the host stands in between: it scrubs
+/// the answer before the guest reads it (lower-cased, the echo would no
+/// longer match), and the error and the log on the way out.
+#[test]
+fn a_component_that_scrubs_nothing_leaks_nothing_through_the_host() {
+    const MISBEHAVING: &[u8] = include_bytes!(env!("MISBEHAVING_GUEST_COMPONENT"));
+    let options = RuntimeOptions {
+        cache_dir: Some(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache").into()),
+        policy: passthrough_policy(),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::with_options(MISBEHAVING, options).unwrap();
+    for domain in ["tell.example", "echo.example"] {
+        let echoing =
+            FnTransport(|r: &Request| Ok(answer(400, &[], r.body.clone().unwrap_or_default())));
+        let settings = Settings {
+            cloud: Cloud::Commercial,
+            auth: Auth::ClientCredentials(ClientCredentials {
+                tenant_id: "tenant".into(),
+                client_id: "client".into(),
+                client_secret: ECHO_SECRET.into(),
+            }),
+        };
+        let mut instance = runtime.instantiate(settings, echoing).unwrap();
+        let e = instance.domain_machines(domain).unwrap().unwrap_err();
+        let passed_on = format!("{e:?} {:?}", instance.state().logs);
+        assert_no_echo(domain, &passed_on);
+        assert!(passed_on.contains("[redacted]"), "{domain}: {passed_on}");
     }
 }
