@@ -393,9 +393,14 @@ impl Runtime {
             limit: self.options.memory_limit,
             peak: 0,
         };
+        // Instantiating may run guest code (a start function): it gets a
+        // deadline of its own, not what is left of a call that trapped.
+        state.call_started = Instant::now();
+        state.time_in_imports = Duration::ZERO;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         let deadline = self.options.cpu_deadline;
+        store.set_epoch_deadline(ticks(deadline));
         store.epoch_deadline_callback(move |ctx| {
             let state = ctx.data();
             let in_guest = state
