@@ -96,18 +96,59 @@ fn table(out: &mut impl Write, machines: &[Value]) -> io::Result<()> {
     writeln!(out, "{} machine(s)", machines.len())
 }
 
-/// Text from the network, made safe for a terminal: control characters
-/// (escape sequences among them) are shown escaped, not interpreted.
+/// The most characters of an error line, escapes included.
+pub const MAX_LINE_CHARS: usize = 1000;
+
+/// Text from the network made safe for a terminal or a log: control
+/// characters (escape sequences and line breaks among them), line and
+/// paragraph separators, bidirectional marks, embeddings, overrides and
+/// isolates, and zero-width characters are shown escaped (`\u{1b}`), not
+/// interpreted.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped = c.is_control().then(|| c.escape_default());
-            escaped
-                .into_iter()
-                .flatten()
-                .chain((!c.is_control()).then_some(c))
-        })
-        .collect()
+    escaped(text, usize::MAX)
+}
+
+/// An error message as one [`printable`] line of at most about
+/// [`MAX_LINE_CHARS`] characters, the rest counted.
+pub fn one_line(text: &str) -> String {
+    escaped(text, MAX_LINE_CHARS)
+}
+
+/// The one escaping function: at most `max_chars` characters, escapes
+/// included.
+fn escaped(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for (i, c) in text.chars().enumerate() {
+        let escaped: String = if c.is_control() {
+            c.escape_default().collect()
+        } else if is_invisible(c) {
+            c.escape_unicode().collect()
+        } else {
+            c.into()
+        };
+        let width = escaped.chars().count();
+        if shown + width > max_chars {
+            let left = text.chars().count() - i;
+            out.push_str(&format!("… ({left} more characters)"));
+            break;
+        }
+        shown += width;
+        out.push_str(&escaped);
+    }
+    out
+}
+
+/// Characters that change how the text around them is shown, or are not
+/// shown at all: bidirectional marks and controls, zero-width characters,
+/// line and paragraph separators.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061c}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{feff}')
 }
 
 #[cfg(test)]
@@ -129,12 +170,42 @@ mod tests {
     }
 
     #[test]
-    fn table_escapes_terminal_control_sequences() {
-        let machine = r#"{"id":"a","computerDnsName":"evil\u001b[2Jhost"}"#.to_owned();
+    fn table_escapes_terminal_control_sequences_bidi_and_zero_width() {
+        let machine =
+            r#"{"id":"a","computerDnsName":"evil\u001b[2Jhost\u202egpj.exe\u200b\u2066x"}"#
+                .to_owned();
         let mut out = Vec::new();
         write_table(&mut out, &[machine]).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(!text.contains('\u{1b}'));
-        assert!(text.contains("evil\\u{1b}[2Jhost"));
+        assert!(!text.contains(['\u{1b}', '\u{202e}', '\u{200b}', '\u{2066}']));
+        assert!(
+            text.contains("evil\\u{1b}[2Jhost\\u{202e}gpj.exe\\u{200b}\\u{2066}x"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_error_line_is_one_escaped_line_of_bounded_length() {
+        let hostile = format!(
+            "\u{1b}]0;PWNED\u{7}\u{1b}[2J line one\nline two\r\u{202e}\u{feff}\u{2028}{}",
+            "x".repeat(30_000_000)
+        );
+        let line = one_line(&hostile);
+        assert!(
+            line.starts_with(
+                "\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J line one\\nline two\\r\\u{202e}\\u{feff}\\u{2028}x"
+            ),
+            "{}",
+            &line[..200]
+        );
+        assert!(!line.chars().any(|c| c.is_control() || is_invisible(c)));
+        assert!(
+            line.chars().count() <= MAX_LINE_CHARS + 40,
+            "{}",
+            line.len()
+        );
+        assert!(line.ends_with(" more characters)"), "{line}");
+        assert_eq!(one_line("short"), "short");
+        assert!(printable(&hostile).ends_with("xxx"));
     }
 }

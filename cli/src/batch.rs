@@ -1,11 +1,11 @@
 //! Many lookups in a row, each answered by one NDJSON record with its provenance.
 
-use mde_connector_host::clock::Clock;
-
-use mde_connector_host::{Error, Instance};
+use crate::input::Line;
+use crate::output;
+use mde_connector_host::Instance;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// One domain's outcome.
 #[derive(Debug, Serialize)]
@@ -34,39 +34,29 @@ pub struct RecordError {
     pub message: String,
 }
 
-/// Looks up each domain in turn. A rate limit is waited out (on `clock`)
-/// when its `Retry-After` is at most `max_wait`; any other error, or a longer
-/// wait, becomes that domain's record and the batch goes on.
+/// Looks up each domain in turn, once: the host's gateway waits out rate
+/// limits within `--max-wait` for the whole lookup and retries within its
+/// attempts, so a domain that keeps being refused ends, with its error
+/// record, and the batch goes on. A line that cannot be a domain gets its
+/// own error record; so does a lookup that trapped.
 pub fn run(
     instance: &mut Instance,
-    domains: impl IntoIterator<Item = String>,
+    lines: impl IntoIterator<Item = std::io::Result<Line>>,
     cloud: &str,
-    clock: &dyn Clock,
-    max_wait: Duration,
     mut emit: impl FnMut(Record) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    for queried in domains {
-        let outcome = loop {
-            match instance.lookup(&queried) {
-                Ok(Err(Error::RateLimited(limit)))
-                    if limit
-                        .retry_after_seconds
-                        .is_some_and(|s| Duration::from_secs(s) <= max_wait) =>
-                {
-                    clock.sleep(Duration::from_secs(limit.retry_after_seconds.unwrap_or(0)));
-                }
-                other => break other,
+    for line in lines {
+        let queried = match line? {
+            Line::Domain(domain) => domain,
+            Line::Refused { shown, why } => {
+                let mut record = Record::new(shown, cloud);
+                record.error = Some(RecordError::new("invalid-domain", &why));
+                emit(record)?;
+                continue;
             }
         };
-        let mut record = Record {
-            queried_domain: queried,
-            domain: None,
-            cloud: cloud.to_owned(),
-            fetched_at: fetched_at(SystemTime::now()),
-            cap_reached: None,
-            machines: None,
-            error: None,
-        };
+        let outcome = instance.lookup(&queried);
+        let mut record = Record::new(queried, cloud);
         let outcome = outcome.and_then(|answer| match answer {
             Ok(found) => Ok(Ok((instance.machines_json(&found)?, found))),
             Err(e) => Ok(Err(e)),
@@ -84,21 +74,41 @@ pub fn run(
             }
             Ok(Err(e)) => {
                 let e = mde_connector::Error::from(e);
-                record.error = Some(RecordError {
-                    kind: e.kind().to_owned(),
-                    message: e.to_string(),
-                });
+                record.error = Some(RecordError::new(e.kind(), &e.to_string()));
             }
             Err(trap) => {
-                record.error = Some(RecordError {
-                    kind: "trap".to_owned(),
-                    message: format!("{trap:#}"),
-                });
+                let message = instance.state().secrets().scrub(format!("{trap:#}"));
+                record.error = Some(RecordError::new("trap", &message));
             }
         }
         emit(record)?;
     }
     Ok(())
+}
+
+impl Record {
+    /// A record for `queried`, fetched now, with nothing found yet.
+    fn new(queried: String, cloud: &str) -> Self {
+        Record {
+            queried_domain: queried,
+            domain: None,
+            cloud: cloud.to_owned(),
+            fetched_at: fetched_at(SystemTime::now()),
+            cap_reached: None,
+            machines: None,
+            error: None,
+        }
+    }
+}
+
+impl RecordError {
+    /// The message as one printable line, as errors are printed.
+    fn new(kind: &str, message: &str) -> Self {
+        RecordError {
+            kind: kind.to_owned(),
+            message: output::one_line(message),
+        }
+    }
 }
 
 /// RFC 3339 UTC, formatted by the core that formats the events' times.
@@ -107,4 +117,75 @@ fn fetched_at(time: SystemTime) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     mde_connector::events::format_rfc3339_ms(ms).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mde_connector_host::clock::{Clock, ManualClock};
+    use mde_connector_host::gateway::PolicyOptions;
+    use mde_connector_host::runtime::{COMPONENT, Request, Response, RuntimeOptions};
+    use mde_connector_host::transport::FnTransport;
+    use mde_connector_host::{Auth, Cloud, Runtime, Settings};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[test]
+    fn a_batch_under_a_429_storm_gives_each_domain_max_wait_then_moves_on() {
+        let clock = Arc::new(ManualClock::default());
+        let runtime = Runtime::with_options(
+            COMPONENT,
+            RuntimeOptions {
+                policy: PolicyOptions {
+                    max_wait: Duration::from_secs(10),
+                    ..PolicyOptions::default()
+                },
+                ..RuntimeOptions::default()
+            },
+        )
+        .unwrap()
+        .with_clock(clock.clone());
+        // Every call answered 429, Retry-After: 4; each noted with its time.
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let (log, at) = (calls.clone(), clock.clone());
+        let storm = FnTransport(move |r: &Request| {
+            log.lock().unwrap().push((r.url.clone(), at.now()));
+            Ok(Response {
+                status: 429,
+                headers: vec![("retry-after".into(), "4".into())],
+                body: Vec::new(),
+            })
+        });
+        let settings = Settings {
+            cloud: Cloud::Commercial,
+            auth: Auth::HostManaged,
+        };
+        let mut instance = runtime.instantiate(settings, storm).unwrap();
+        let lines = ["a.example", "b.example"].map(|d| Ok(Line::Domain(d.into())));
+        let mut records = Vec::new();
+        run(&mut instance, lines, "commercial", |record| {
+            records.push(record);
+            Ok(())
+        })
+        .unwrap();
+
+        assert_eq!(records.len(), 2);
+        for record in &records {
+            let error = record.error.as_ref().unwrap();
+            assert_eq!(error.kind, "rate-limited", "{}", error.message);
+        }
+        let calls = calls.lock().unwrap();
+        for domain in ["a.example", "b.example"] {
+            let times: Vec<Duration> = calls
+                .iter()
+                .filter(|(url, _)| url.contains(domain))
+                .map(|(_, t)| *t)
+                .collect();
+            // Two waits of 4 s fit in the 10 s allowed in all; a third
+            // would not, so the third answer is the domain's record.
+            assert_eq!(times.len(), 3, "{domain}: {times:?}");
+            assert_eq!(times[2] - times[0], Duration::from_secs(8));
+        }
+        assert_eq!(clock.now(), Duration::from_secs(16));
+    }
 }

@@ -5,6 +5,7 @@
 //! Endpoint. Every request goes through the host's policy, whichever it is.
 
 mod batch;
+mod input;
 mod output;
 mod settings;
 
@@ -14,14 +15,13 @@ use host_test::fake_tenant::FakeTenant;
 use host_test::replay::Replay;
 use mde_connector::Error;
 use mde_connector_host::budget::Limits;
-use mde_connector_host::clock::Clock;
 use mde_connector_host::gateway::PolicyOptions;
 use mde_connector_host::live::{LiveOptions, LiveTransport};
 use mde_connector_host::runtime::{COMPONENT, RuntimeOptions};
 use mde_connector_host::{Instance, Runtime, Settings};
 use output::Format;
 use settings::CloudName;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -83,18 +83,27 @@ struct Cli {
     #[arg(long)]
     allow_loopback_http: bool,
 
-    /// API calls allowed per minute for this tenant and client.
-    #[arg(long, default_value_t = Limits::SERVICE.per_minute)]
+    /// API calls allowed per minute for this tenant and client (at least 1).
+    #[arg(long, default_value_t = Limits::SERVICE.per_minute, value_parser = at_least_one)]
     rate_per_minute: usize,
 
-    /// API calls allowed per hour for this tenant and client.
-    #[arg(long, default_value_t = Limits::SERVICE.per_hour)]
+    /// API calls allowed per hour for this tenant and client (at least 1).
+    #[arg(long, default_value_t = Limits::SERVICE.per_hour, value_parser = at_least_one)]
     rate_per_hour: usize,
 
-    /// Longest wait, in seconds, on a rate limit before giving up (a batch
-    /// waits up to an hour per domain).
+    /// Longest wait, in seconds and in all, on rate limits during one
+    /// lookup (of each domain, in a batch) before giving up.
     #[arg(long, default_value_t = 120)]
     max_wait: u64,
+
+    /// Longest time, in seconds, one lookup may take, every retry and wait
+    /// included.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+
+    /// Most memory, in MiB, the component's instance may use.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_limit: u64,
 
     /// Where compiled components are cached (default: ~/.cache/mde-connector).
     #[arg(long, value_name = "DIR")]
@@ -105,41 +114,51 @@ struct Cli {
     no_cache: bool,
 }
 
-/// Exit statuses, as documented in the README.
+/// Exit statuses, as documented in docs/cli.md.
 const EXIT_OTHER: u8 = 1;
 const EXIT_INPUT: u8 = 2;
 const EXIT_AUTH: u8 = 3;
 const EXIT_RATE_LIMITED: u8 = 4;
 
-/// How long a batch waits on one domain's rate limit before recording it.
-const BATCH_MAX_WAIT: Duration = Duration::from_secs(3600);
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    // What goes wrong before the first lookup is the input's fault (flags,
+    // files, settings); what goes wrong after it (a trap, a broken pipe) is not.
+    let outcome = match prepare(&cli) {
+        Err(e) => Err((EXIT_INPUT, e)),
+        Ok(mut instance) => execute(&cli, &mut instance).map_err(|e| (EXIT_OTHER, e)),
+    };
+    match outcome {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_INPUT)
+        Err((status, e)) => {
+            eprintln!("error: {}", output::one_line(&format!("{e:#}")));
+            ExitCode::from(status)
         }
     }
 }
 
-fn run(cli: &Cli) -> Result<ExitCode> {
+/// The instance the flags ask for, over the fake tenant, a replay or the network.
+fn prepare(cli: &Cli) -> Result<Instance> {
     let cloud = settings::cloud(cli.cloud, &cli.api_base, &cli.login_host, &cli.scope)?;
     let credentials = settings::auth_from_env(cli.client_secret_file.as_deref())?;
+    if let Some(source) = cli.domains.as_deref().filter(|s| *s != "-") {
+        std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
+    }
     let runtime = Runtime::with_options(
         COMPONENT,
         RuntimeOptions {
+            memory_limit: usize::try_from(cli.memory_limit * 1024 * 1024)?,
             cache_dir: cache_dir(cli),
             policy: policy(cli),
             ..RuntimeOptions::default()
         },
     )?;
+    if let Some(warning) = runtime.cache_warning() {
+        eprintln!("warning: {}", output::one_line(warning));
+    }
     let mut instance = match (&cli.replay, cli.live) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text = input::read_text(path, input::MAX_REPLAY_BYTES, "a replay")?;
             let replay =
                 Replay::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
             // A replay holds only the API's answers: the host manages
@@ -158,7 +177,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             let auth = credentials.context(
                 "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET",
             )?;
-            let live = LiveTransport::new(&LiveOptions::default());
+            let live = LiveTransport::new(&LiveOptions::default()).map_err(anyhow::Error::msg)?;
             runtime.instantiate(Settings { cloud, auth }, live)?
         }
         (None, false) => {
@@ -168,17 +187,20 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
     };
     instance.state_mut().echo_requests = cli.show_requests;
+    Ok(instance)
+}
 
+/// The lookup (or the batch) and its output.
+fn execute(cli: &Cli, instance: &mut Instance) -> Result<ExitCode> {
     if let Some(source) = &cli.domains {
-        let clock = runtime.clock().clone();
-        return run_batch(cli, &mut instance, source, clock.as_ref());
+        return run_batch(cli, instance, source);
     }
     let domain = cli.domain.as_deref().unwrap_or_default();
     let found = match instance.lookup(domain)? {
         Ok(found) => found,
         Err(e) => {
             let e = mde_connector::Error::from(e);
-            eprintln!("error: {e}");
+            eprintln!("error: {}", output::one_line(&e.to_string()));
             return Ok(ExitCode::from(exit_status(&e)));
         }
     };
@@ -200,47 +222,43 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_batch(
-    cli: &Cli,
-    instance: &mut Instance,
-    source: &str,
-    clock: &dyn Clock,
-) -> Result<ExitCode> {
-    let lines: Vec<String> = if source == "-" {
-        std::io::stdin().lock().lines().collect::<Result<_, _>>()?
-    } else {
-        std::fs::read_to_string(source)
-            .with_context(|| format!("reading {source}"))?
-            .lines()
-            .map(str::to_owned)
-            .collect()
+fn run_batch(cli: &Cli, instance: &mut Instance, source: &str) -> Result<ExitCode> {
+    let open = || -> Result<Box<dyn std::io::BufRead>> {
+        Ok(if source == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            let file = std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
+            Box::new(std::io::BufReader::new(file))
+        })
     };
-    let domains: Vec<String> = lines
-        .into_iter()
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    let total = domains.len();
     let progress = std::io::stderr().is_terminal();
+    // A file can be read twice: once to count its domains for the progress line.
+    let total = if progress && source != "-" {
+        Some(input::DomainLines::new(open()?).count())
+    } else {
+        None
+    };
     let mut stdout = std::io::stdout().lock();
     let (mut done, mut failed) = (0, 0);
     batch::run(
         instance,
-        domains,
+        input::DomainLines::new(open()?),
         &cli.cloud.name(),
-        clock,
-        BATCH_MAX_WAIT,
         |record| {
             done += 1;
             failed += usize::from(record.error.is_some());
             serde_json::to_writer(&mut stdout, &record)?;
             writeln!(stdout)?;
             if progress {
-                eprint!("\r{done}/{total} domains, {failed} failed");
+                match total {
+                    Some(total) => eprint!("\r{done}/{total} domains, {failed} failed"),
+                    None => eprint!("\r{done} domains, {failed} failed"),
+                }
             }
             Ok(())
         },
-    )?;
+    )
+    .with_context(|| format!("reading {source}"))?;
     if progress {
         eprintln!();
     }
@@ -249,6 +267,15 @@ fn run_batch(
     } else {
         ExitCode::from(EXIT_OTHER)
     })
+}
+
+/// A rate of zero would never let a call through.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 would never let a call through; the least is 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The host's policy, from the flags.
@@ -260,6 +287,7 @@ fn policy(cli: &Cli) -> PolicyOptions {
             per_hour: cli.rate_per_hour,
         },
         max_wait: Duration::from_secs(cli.max_wait),
+        timeout: Duration::from_secs(cli.timeout),
         ..PolicyOptions::default()
     }
 }

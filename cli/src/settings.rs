@@ -84,8 +84,7 @@ pub fn auth_from_env(client_secret_file: Option<&Path>) -> Result<Option<Auth>> 
     }
     let secret = match client_secret_file {
         Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading the client secret from {}", path.display()))?
+            crate::input::read_text(path, crate::input::MAX_SECRET_BYTES, "a client secret")?
                 .trim_end_matches(['\r', '\n'])
                 .to_owned(),
         ),

@@ -559,70 +559,372 @@ fn a_batch_shows_progress_when_stderr_is_a_terminal() {
     assert!(screen.contains("\r2/2 domains, 0 failed"), "{screen:?}");
 }
 
-#[test]
-fn live_requests_go_through_the_proxy_from_the_environment_unless_no_proxy() {
+/// The fake tenant served on 127.0.0.1, and the flags that make it the
+/// live CLI's custom cloud (plain http to loopback allowed).
+fn fake_tenant_served() -> (
+    host_test::fake_server::FakeServer,
+    std::sync::Arc<std::sync::Mutex<host_test::fake_tenant::FakeTenant>>,
+) {
     use host_test::fake_server::{Encoding, FakeServer};
-    use mde_connector_host::runtime::{Request, Response};
-    use mde_connector_host::transport::FnTransport;
-    use std::sync::{Arc, Mutex};
-    let answering = |seen: Arc<Mutex<Vec<String>>>| {
-        Arc::new(Mutex::new(FnTransport(move |r: &Request| {
-            seen.lock().unwrap().push(r.url.clone());
-            Ok(Response {
-                status: 200,
-                headers: vec![],
-                body: br#"{"value":[]}"#.to_vec(),
-            })
-        })))
-    };
-    let (via_proxy, direct) = (Arc::default(), Arc::default());
-    let proxy = FakeServer::start(answering(Arc::clone(&via_proxy)), Encoding::Identity).unwrap();
-    let target = FakeServer::start(answering(Arc::clone(&direct)), Encoding::Identity).unwrap();
-    let origin = target.origin();
+    use host_test::fake_tenant::FakeTenant;
+    use mde_connector_host::clock::SystemClock;
+    let fake = std::sync::Arc::new(std::sync::Mutex::new(
+        FakeTenant::new(SystemClock::shared()),
+    ));
+    let server = FakeServer::start(fake.clone(), Encoding::Identity).unwrap();
+    (server, fake)
+}
+
+fn live_custom_cloud(origin: &str) -> Vec<String> {
+    [
+        "--live",
+        "--cloud",
+        "custom",
+        "--api-base",
+        origin,
+        "--login-host",
+        origin,
+        "--scope",
+        "https://api.securitycenter.microsoft.com/.default",
+        "--allow-loopback-http",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn demo_credentials() -> [(&'static str, &'static str); 3] {
+    use host_test::fake_tenant;
+    [
+        ("MDE_TENANT_ID", fake_tenant::TENANT_ID),
+        ("MDE_CLIENT_ID", fake_tenant::CLIENT_ID),
+        ("MDE_CLIENT_SECRET", fake_tenant::CLIENT_SECRET),
+    ]
+}
+
+#[test]
+fn loopback_never_goes_through_a_proxy_so_plain_http_secrets_stay_local() {
+    use host_test::raw::RecordingProxy;
+    let proxy = RecordingProxy::start().unwrap();
+    let (server, fake) = fake_tenant_served();
+    let mut args = vec!["contoso.com".to_owned()];
+    args.extend(live_custom_cloud(&server.origin()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut env = demo_credentials().to_vec();
+    for name in ["ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY", "http_proxy"] {
+        env.push((name, proxy.url().leak()));
+    }
+    env.push(("NO_PROXY", ""));
+    let out = cli(&args, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Straight to the server: token request and lookup.
+    assert_eq!(fake.lock().unwrap().requests.len(), 2);
+    assert_eq!(proxy.connections(), 0, "{}", proxy.seen());
+    assert!(!proxy.seen().contains(host_test::fake_tenant::CLIENT_SECRET));
+}
+
+#[test]
+fn https_to_other_hosts_goes_through_the_proxy_from_the_environment() {
+    use host_test::raw::RecordingProxy;
+    let proxy = RecordingProxy::start().unwrap();
     let args = [
         "contoso.com",
         "--live",
         "--cloud",
         "custom",
         "--api-base",
-        &origin,
+        "https://api.example.test",
         "--login-host",
-        &origin,
+        "https://login.example.test",
         "--scope",
         "s",
-        "--allow-loopback-http",
     ];
-
-    let out = cli(
-        &args,
-        &[
-            ("MDE_TOKEN", "t"),
-            ("ALL_PROXY", &proxy.origin()),
-            ("NO_PROXY", ""),
-        ],
-    );
-    // ureq tunnels through the proxy with CONNECT; this stand-in proxy does
-    // not tunnel, so the lookup fails, after the proxy was asked for the target.
+    let out = cli(&args, &[("MDE_TOKEN", "t"), ("HTTPS_PROXY", &proxy.url())]);
+    // The stand-in proxy drops the TLS handshake it tunnels.
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let seen = via_proxy.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "{seen:?}");
-    let authority = origin.trim_start_matches("http://");
-    assert!(seen[0].ends_with(authority), "{seen:?}");
-    assert!(direct.lock().unwrap().is_empty());
-
-    let out = cli(
-        &args,
-        &[
-            ("MDE_TOKEN", "t"),
-            ("ALL_PROXY", &proxy.origin()),
-            ("NO_PROXY", "127.0.0.1"),
-        ],
+    assert!(
+        proxy
+            .seen()
+            .starts_with("CONNECT api.example.test:443 HTTP/1.1\r\n"),
+        "{}",
+        proxy.seen()
     );
+}
+
+#[test]
+fn a_proxy_setting_that_cannot_be_used_is_an_error_not_a_direct_connection() {
+    let (server, fake) = fake_tenant_served();
+    let mut args = vec!["contoso.com".to_owned()];
+    args.extend(live_custom_cloud(&server.origin()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    for (name, value, says) in [
+        (
+            "HTTPS_PROXY",
+            "http://[bad",
+            "error: HTTPS_PROXY is not a proxy URL (http://host:port or https://host:port)\n",
+        ),
+        (
+            "ALL_PROXY",
+            "socks5://127.0.0.1:1080",
+            "error: ALL_PROXY names a Socks5 proxy; only http:// and https:// (CONNECT) proxies are supported\n",
+        ),
+    ] {
+        let mut env = demo_credentials().to_vec();
+        env.push((name, value));
+        let out = cli(&args, &env);
+        assert_eq!(out.status.code(), Some(2), "{value}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), says);
+    }
+    assert!(fake.lock().unwrap().requests.is_empty());
+}
+
+#[test]
+fn a_rate_that_admits_no_call_is_refused_when_parsed() {
+    for flag in ["--rate-per-minute", "--rate-per-hour"] {
+        let out = cli(&["contoso.com", flag, "0"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "invalid value '0' for '{flag} <{}>': 0 would never let a call through; the least is 1",
+                flag.trim_start_matches("--").to_uppercase().replace('-', "_")
+            )),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_lookup_ends_at_its_timeout_however_slowly_the_server_answers() {
+    use host_test::raw::DribblingServer;
+    // One byte every 200 ms: never quiet long enough for a read timeout.
+    let server = DribblingServer::start(std::time::Duration::from_millis(200)).unwrap();
+    let mut args = vec!["contoso.com".to_owned(), "--timeout".into(), "2".into()];
+    args.extend(live_custom_cloud(&server.origin()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = std::time::Instant::now();
+    let out = cli(&args, &[("MDE_TOKEN", "a-bearer-token")]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "error: transport: timed out\n");
+    // Without the deadline, four 60 s attempts and their backoff: minutes.
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    assert!(server.requests() >= 1);
+}
+
+#[test]
+fn local_files_are_read_within_bounds() {
+    // A secret file of 100 KiB, and one that never ends.
+    let big = replay_file(&"s".repeat(100 * 1024));
+    for secret in [big.path().to_str().unwrap(), "/dev/zero"] {
+        let out = cli(
+            &["contoso.com", "--client-secret-file", secret],
+            &[("MDE_TENANT_ID", "t"), ("MDE_CLIENT_ID", "c")],
+        );
+        assert_eq!(out.status.code(), Some(2), "{secret}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: {secret} is larger than 64 KiB, the most a client secret may be\n")
+        );
+    }
+    // Files that are not there are input errors too.
+    for flag in ["--replay", "--domains", "--client-secret-file"] {
+        let ids = [("MDE_TENANT_ID", "t"), ("MDE_CLIENT_ID", "c")];
+        let out = cli(
+            &["contoso.com", flag, "/nonexistent/file"][usize::from(flag == "--domains")..],
+            if flag == "--client-secret-file" {
+                &ids
+            } else {
+                &[]
+            },
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("/nonexistent/file"), "{flag}");
+    }
+    // A replay of 65 MiB (sparse: nothing is written), and one that never ends.
+    let sparse = replay_file("");
+    std::fs::File::options()
+        .write(true)
+        .open(sparse.path())
+        .unwrap()
+        .set_len(65 * 1024 * 1024)
+        .unwrap();
+    for replay in [sparse.path().to_str().unwrap(), "/dev/zero"] {
+        let out = cli(&["contoso.com", "--replay", replay], &[]);
+        assert_eq!(out.status.code(), Some(2), "{replay}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: {replay} is larger than 65536 KiB, the most a replay may be\n")
+        );
+    }
+}
+
+#[test]
+fn a_batch_line_too_long_or_not_utf8_gets_its_own_record_and_the_batch_goes_on() {
+    let file = replay_file("");
+    let mut lines = b"contoso.com\n".to_vec();
+    lines.extend(std::iter::repeat_n(b'a', 2 * 1024 * 1024));
+    lines.extend(b"\n\xff\xfebad.example\nfabrikam.com\n");
+    std::fs::write(file.path(), &lines).unwrap();
+    let out = cli(&["--domains", file.path().to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // The 2 MiB line is not echoed back.
+    assert!(stdout.lines().nth(1).unwrap().len() < 1024);
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 4);
+    assert_eq!(records[0]["machines"].as_array().unwrap().len(), 3);
+    assert_eq!(records[1]["queriedDomain"], format!("{}…", "a".repeat(64)));
+    assert_eq!(records[1]["error"]["kind"], "invalid-domain");
+    assert_eq!(
+        records[1]["error"]["message"],
+        "line 2 is 2097152 bytes long; a domain may be at most 1024"
+    );
+    assert_eq!(records[2]["queriedDomain"], "\u{fffd}\u{fffd}bad.example");
+    assert_eq!(
+        records[2]["error"]["message"],
+        "line 3 is not UTF-8 (at byte 0)"
+    );
+    assert_eq!(records[3]["machines"].as_array().unwrap().len(), 500);
+}
+
+#[test]
+fn a_domain_over_1_kib_is_refused_by_the_host() {
+    let long = format!("{}.example", "a".repeat(2000));
+    let out = cli(&[&long, "--show-requests"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: invalid-domain: the domain is 2008 bytes long; the host takes at most 1024\n"
+    );
+}
+
+#[test]
+fn a_trap_exits_1_not_2() {
+    // An answer bigger than the instance's memory: copying it in traps.
+    let body = format!(r#"{{"value":[],"pad":"{}"}}"#, " ".repeat(4 * 1024 * 1024));
+    let file = replay_file(&serde_json::json!([{"status": 200, "body": body}]).to_string());
+    let out = cli(
+        &[
+            "contoso.com",
+            "--memory-limit",
+            "2",
+            "--replay",
+            file.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: the component trapped"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn errors_print_as_one_escaped_line_of_bounded_length() {
+    let message = format!(
+        "\u{1b}]0;PWNED\u{7}\u{1b}[2J\nsecond line \u{202e}txt.exe\u{200b}{}",
+        "x".repeat(3 * 1024 * 1024)
+    );
+    let body = serde_json::json!({"error": {"code": "Forbidden", "message": message}}).to_string();
+    let file = replay_file(&serde_json::json!([{"status": 403, "body": body}]).to_string());
+    let out = cli(
+        &["contoso.com", "--replay", file.path().to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: forbidden: API answered 403 Forbidden: \\u{1b}]0;PWNED\\u{7}\\u{1b}[2J\\nsecond line \\u{202e}txt.exe\\u{200b}xxx"
+        ),
+        "{}",
+        &stderr[..200]
+    );
+    assert_eq!(stderr.lines().count(), 1);
+    assert!(stderr.chars().count() < 1_100, "{}", stderr.len());
+    assert!(stderr.trim_end().ends_with(" more characters)"));
+
+    // A batch record's message is the same line.
+    let list = replay_file("contoso.com\n");
+    let out = cli(
+        &[
+            "--domains",
+            list.path().to_str().unwrap(),
+            "--replay",
+            file.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("forbidden: API answered 403 Forbidden: \\u{1b}]0;PWNED"),
+        "{message}"
+    );
+    assert!(!message.contains(['\u{1b}', '\n', '\u{202e}', '\u{200b}']));
+    assert!(message.chars().count() < 1_100);
+}
+
+#[test]
+fn a_cache_directory_others_can_write_is_refused_with_one_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("open-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mde-connector"))
+        .arg("contoso.com")
+        .arg("--cache-dir")
+        .arg(&dir)
+        .env_remove("MDE_TOKEN")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
-        via_proxy.lock().unwrap().len(),
-        1,
-        "no more through the proxy"
+        text(&out.stderr),
+        format!(
+            "warning: not using the compiled-component cache {}: it is writable by its group or by others (mode 777)\n",
+            dir.display()
+        )
     );
-    assert_eq!(direct.lock().unwrap().len(), 1);
+    assert!(text(&out.stdout).ends_with("3 machine(s)\n"));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn no_flag_takes_a_secret() {
+    // Flags show in `ps` and shell history: secrets come from the
+    // environment or a file. The only flag about one names its file.
+    let out = cli(&["--help"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    // The flags, as their own lines of the help define them.
+    let flags: Vec<&str> = help
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .filter_map(|line| line.split([' ', ',']).find(|word| word.starts_with("--")))
+        .collect();
+    assert!(
+        flags.contains(&"--live") && flags.contains(&"--timeout"),
+        "{flags:?}"
+    );
+    let secret_flags: Vec<&&str> = flags
+        .iter()
+        .filter(|flag| {
+            ["secret", "token", "password", "key"]
+                .iter()
+                .any(|s| flag.contains(s))
+        })
+        .collect();
+    assert_eq!(secret_flags, [&"--client-secret-file"], "{help}");
 }

@@ -140,13 +140,19 @@ fn load(c: &mut Criterion) {
     let mut group = c.benchmark_group("load");
     group.sample_size(10);
     group.bench_function("compile", |b| {
-        b.iter(|| black_box(cache::load(&engine, COMPONENT, None).unwrap()))
+        b.iter(|| black_box(cache::load(&engine, COMPONENT, None).unwrap().component))
     });
     let dir = cache_dir();
     cache::load(&engine, COMPONENT, Some(&dir)).unwrap();
     group.sample_size(100);
     group.bench_function("cached", |b| {
-        b.iter(|| black_box(cache::load(&engine, COMPONENT, Some(&dir)).unwrap()))
+        b.iter(|| {
+            black_box(
+                cache::load(&engine, COMPONENT, Some(&dir))
+                    .unwrap()
+                    .component,
+            )
+        })
     });
     group.finish();
 }

@@ -7,6 +7,8 @@
 //!   [`Transport`](mde_connector_host::transport::Transport);
 //! - [`fake_server`]: any transport served over HTTP on 127.0.0.1, for the
 //!   live transport's tests;
+//! - [`raw`]: a proxy that records what it is sent, and a server that
+//!   answers one byte at a time;
 //! - [`replay`]: recorded answers given out in order;
 //! - [`schema`]: OCSF and ECS checkers read from `schemas/`;
 //! - [`canary`]: credentials that must never be printed, and the answers
@@ -20,6 +22,7 @@
 pub mod canary;
 pub mod fake_server;
 pub mod fake_tenant;
+pub mod raw;
 pub mod replay;
 pub mod schema;
 pub mod unknown_fields;

@@ -45,7 +45,7 @@ fn live_to(
                 cloud: custom_cloud(origin),
                 auth,
             },
-            LiveTransport::new(&options),
+            LiveTransport::new(&options).unwrap(),
         )
         .unwrap()
 }

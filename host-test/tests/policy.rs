@@ -361,3 +361,120 @@ fn the_budget_is_per_tenant_and_client() {
     ));
     b.domain_machines("contoso.com").unwrap().unwrap();
 }
+
+/// A transport whose every exchange takes `takes` of virtual time (or the
+/// limit it is given, if shorter) and then times out; it notes each limit.
+struct Slow {
+    clock: Arc<ManualClock>,
+    takes: Duration,
+    limits: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl Transport for Slow {
+    fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+        self.send_within(request, Duration::MAX)
+    }
+
+    fn send_within(&mut self, _: &Request, limit: Duration) -> Result<Response, TransportError> {
+        self.limits.lock().unwrap().push(limit);
+        self.clock.advance(self.takes.min(limit));
+        Err(TransportError::Timeout)
+    }
+}
+
+#[test]
+fn a_lookup_ends_at_its_deadline_retries_included() {
+    let clock = Arc::new(ManualClock::default());
+    let limits = Arc::new(Mutex::new(Vec::new()));
+    let slow = Slow {
+        clock: clock.clone(),
+        takes: Duration::from_secs(50),
+        limits: limits.clone(),
+    };
+    let policy = PolicyOptions {
+        timeout: Duration::from_secs(120),
+        max_attempts: 10,
+        ..shipped_policy()
+    };
+    let mut instance = runtime()
+        .with_clock(clock.clone())
+        .with_policy(policy)
+        .instantiate(settings(Auth::HostManaged), slow)
+        .unwrap();
+    let e = instance
+        .domain_machines("contoso.com")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Transport(TransportError::Timeout)),
+        "{e:?}"
+    );
+    // 50 s, backoff, 50 s, backoff, and what is left: each exchange was
+    // given only what remained of the two minutes.
+    let limits = limits.lock().unwrap().clone();
+    assert_eq!(limits.len(), 3, "{limits:?}");
+    assert_eq!(limits[0], Duration::from_secs(120));
+    assert!(limits[1] <= Duration::from_secs(70) && limits[2] <= Duration::from_secs(20));
+    assert_eq!(clock.now(), Duration::from_secs(120));
+
+    // The next lookup has its own two minutes.
+    instance
+        .domain_machines("contoso.com")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(clock.now(), Duration::from_secs(240));
+}
+
+#[test]
+fn waits_on_rate_limits_are_bounded_in_all_for_a_lookup() {
+    let policy = PolicyOptions {
+        max_wait: Duration::from_secs(120),
+        max_attempts: 100,
+        timeout: Duration::from_secs(3600),
+        ..shipped_policy()
+    };
+    let counted = Arc::new(Mutex::new(0));
+    let count = counted.clone();
+    let storm = FnTransport(move |_: &Request| {
+        *count.lock().unwrap() += 1;
+        Ok(answer(429, &[("Retry-After", "50")], ""))
+    });
+    let (mut instance, clock) = instance_with(settings(Auth::HostManaged), policy, storm);
+    let e = instance
+        .domain_machines("contoso.com")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::RateLimited(ref r) if r.retry_after_seconds == Some(50)),
+        "{e:?}"
+    );
+    // Two waits of 50 s fit in 120; a third would not.
+    assert_eq!(*counted.lock().unwrap(), 3);
+    assert_eq!(clock.now(), Duration::from_secs(100));
+}
+
+#[test]
+fn a_budget_that_admits_no_call_is_refused() {
+    let commercial = Cloud::Commercial.endpoints().unwrap();
+    for limits in [
+        Limits {
+            per_minute: 0,
+            per_hour: 100,
+        },
+        Limits {
+            per_minute: 100,
+            per_hour: 0,
+        },
+    ] {
+        let policy = PolicyOptions {
+            limits,
+            ..shipped_policy()
+        };
+        let why = Policy::for_endpoints(&commercial, policy.clone()).unwrap_err();
+        assert!(why.ends_with("admits no call"), "{why}");
+        let made = runtime()
+            .with_policy(policy)
+            .instantiate(settings(Auth::HostManaged), scripted(vec![]).0);
+        assert!(made.is_err());
+    }
+}

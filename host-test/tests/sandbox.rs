@@ -1,5 +1,5 @@
-//! The sandbox's limits against a guest written to break them, and the
-//! loading path: pooling, the compiled-component cache.
+//! The sandbox's limits against a guest written to break them, and what the
+//! host refuses to copy into it. (`cache.rs` tests the compiled-component cache.)
 
 mod common;
 
@@ -92,53 +92,30 @@ fn time_waiting_on_the_network_does_not_count_against_the_deadline() {
 }
 
 #[test]
-fn compiled_components_are_cached_on_disk() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cache-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let options = RuntimeOptions {
-        cache_dir: Some(dir.clone()),
-        ..RuntimeOptions::default()
-    };
-    let artifacts = || {
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    };
-
-    Runtime::with_options(COMPONENT, options.clone()).unwrap();
-    let names = artifacts();
-    assert_eq!(names.len(), 2, "{names:?}");
-    assert!(names[0].ends_with(".cwasm") && names[1].ends_with(".wasm"));
-    let compiled = dir.join(&names[0]);
-    let written = std::fs::metadata(&compiled).unwrap().modified().unwrap();
-
-    // A second load reads the artifact and leaves it as it was.
-    let runtime = Runtime::with_options(COMPONENT, options.clone()).unwrap();
+fn a_domain_over_1_kib_never_reaches_the_component() {
+    let mut instance = replaying(Auth::HostManaged, vec![]);
+    // 80 MiB: more than the instance's memory, were it copied in.
+    let huge = "a".repeat(80 * 1024 * 1024);
+    let e = instance.lookup(&huge).unwrap().unwrap_err();
     assert_eq!(
-        std::fs::metadata(&compiled).unwrap().modified().unwrap(),
-        written
-    );
-    let mut instance = runtime
-        .instantiate(
-            settings(Auth::HostManaged),
-            Replay::new([json(200, r#"{"value":[]}"#)]),
+        mde_connector::Error::from(e).to_string(),
+        format!(
+            "invalid-domain: the domain is {} bytes long; the host takes at most 1024",
+            huge.len()
         )
-        .unwrap();
-    assert_eq!(
-        instance.domain_machines("contoso.com").unwrap().unwrap(),
-        []
     );
-
-    // A damaged artifact is compiled again, not trusted.
-    std::fs::write(&compiled, b"not a compiled component").unwrap();
-    Runtime::with_options(COMPONENT, options).unwrap();
-    assert_ne!(
-        std::fs::read(&compiled).unwrap(),
-        b"not a compiled component"
+    let e = instance
+        .domain_machines(&huge[..1025])
+        .unwrap()
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("1025 bytes long"), "{e:?}");
+    assert!(
+        instance.peak_memory() < 16 * 1024 * 1024,
+        "{}",
+        instance.peak_memory()
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(instance.state().requests.is_empty());
+    // At the limit, the component itself judges the domain (too long a name).
+    let e = instance.lookup(&huge[..1024]).unwrap().unwrap_err();
+    assert!(!format!("{e:?}").contains("the host takes"), "{e:?}");
 }

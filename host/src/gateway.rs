@@ -18,11 +18,16 @@ use std::time::Duration;
 pub struct PolicyOptions {
     /// Plain `http://` to loopback addresses (test servers). Off by default.
     pub allow_loopback_http: bool,
-    /// Calls to the API per budget key.
+    /// Calls to the API per budget key; neither may be zero.
     pub limits: Limits,
-    /// The longest the host waits on a `429` or its own budget before giving
-    /// the rate limit to the component.
+    /// The longest the host waits, in all, during one call of the component
+    /// on `429`s and its own budget before it gives the rate limit to the
+    /// component.
     pub max_wait: Duration,
+    /// The longest one call of the component (a lookup) may take, every
+    /// request, retry and wait included. A request is given what is left of
+    /// it and no more.
+    pub timeout: Duration,
     /// Attempts of a GET that fails with `5xx`, in transport, or with a `429`
     /// whose wait fits `max_wait`.
     pub max_attempts: u32,
@@ -32,12 +37,14 @@ pub struct PolicyOptions {
 }
 
 impl Default for PolicyOptions {
-    /// The service's limits, waits of up to two minutes, four attempts.
+    /// The service's limits, waits of up to two minutes, four attempts, two
+    /// minutes a lookup.
     fn default() -> Self {
         PolicyOptions {
             allow_loopback_http: false,
             limits: Limits::SERVICE,
             max_wait: Duration::from_secs(120),
+            timeout: Duration::from_secs(120),
             max_attempts: 4,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
@@ -56,8 +63,18 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The API and login hosts of a cloud, with `options`.
+    /// The API and login hosts of a cloud, with `options`; options that
+    /// could never let a call through are refused.
     pub fn for_endpoints(endpoints: &Endpoints, options: PolicyOptions) -> Result<Self, String> {
+        if options.limits.per_minute == 0 || options.limits.per_hour == 0 {
+            return Err(format!(
+                "a rate budget of {} calls a minute and {} an hour admits no call",
+                options.limits.per_minute, options.limits.per_hour
+            ));
+        }
+        if options.timeout.is_zero() || options.max_attempts == 0 {
+            return Err("a timeout of zero or no attempts admits no call".to_owned());
+        }
         Ok(Policy {
             api: Origin::parse(&endpoints.api_base)?,
             login: Origin::parse(&endpoints.login_host)?,
@@ -104,7 +121,8 @@ impl Origin {
         })
     }
 
-    fn is_loopback(&self) -> bool {
+    /// `localhost` or a loopback address.
+    pub fn is_loopback(&self) -> bool {
         self.host == "localhost"
             || self
                 .host
@@ -116,9 +134,19 @@ impl Origin {
 /// Calls per budget key (tenant and client id), shared by every gateway of a host.
 pub type Budgets = Arc<Mutex<HashMap<String, RateWindow>>>;
 
+/// One call of the component: when it began and how long it has waited.
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    started: Duration,
+    waited: Duration,
+}
+
 /// The component's way out: policy in front of a transport.
 pub struct Gateway {
     policy: Policy,
+    /// The call under way ([`Gateway::begin_call`]); without one, each
+    /// request is a call of its own.
+    call: Option<Call>,
     /// Whose budget these calls count against: tenant and client id.
     budget_key: String,
     budgets: Budgets,
@@ -141,12 +169,42 @@ impl Gateway {
             .map_or(0x9e37_79b9, |d| d.subsec_nanos() as u64);
         Gateway {
             policy,
+            call: None,
             budget_key,
             budgets,
             clock,
             transport,
             jitter: seed | 1,
         }
+    }
+
+    /// A call of the component begins: its deadline and its allowance of
+    /// waits start now, for every request it makes until the next.
+    pub fn begin_call(&mut self) {
+        self.call = Some(Call {
+            started: self.clock.now(),
+            waited: Duration::ZERO,
+        });
+    }
+
+    /// What is left of the call's time.
+    fn remaining(&self, call: &Call) -> Duration {
+        (call.started + self.policy.options.timeout).saturating_sub(self.clock.now())
+    }
+
+    /// Waits `wait` if the call has time for it and a request after it,
+    /// and (when `counted`, a rate limit) it fits the call's allowance of
+    /// waits; says whether it waited.
+    fn wait_if_allowed(&self, call: &mut Call, wait: Duration, counted: bool) -> bool {
+        let allowed = wait < self.remaining(call)
+            && (!counted || call.waited + wait <= self.policy.options.max_wait);
+        if allowed {
+            self.clock.sleep(wait);
+            if counted {
+                call.waited += wait;
+            }
+        }
+        allowed
     }
 
     fn check_egress(&self, request: &Request) -> Result<Origin, TransportError> {
@@ -165,8 +223,8 @@ impl Gateway {
         Ok(origin)
     }
 
-    /// Takes a place in the budget, waiting up to `max_wait` for one.
-    fn acquire_budget(&mut self) -> Result<(), Duration> {
+    /// Takes a place in the budget, waiting for one if the call may.
+    fn acquire_budget(&mut self, call: &mut Call) -> Result<(), Duration> {
         loop {
             let now = self.clock.now();
             let attempt = {
@@ -178,7 +236,7 @@ impl Gateway {
             };
             match attempt {
                 Ok(()) => return Ok(()),
-                Err(wait) if wait <= self.policy.options.max_wait => self.clock.sleep(wait),
+                Err(wait) if self.wait_if_allowed(call, wait, true) => {}
                 Err(wait) => return Err(wait),
             }
         }
@@ -216,38 +274,59 @@ fn budget_exhausted(wait: Duration) -> Response {
 }
 
 impl Gateway {
-    /// Sends `request` if the policy allows it, within the budget, with retries.
+    /// Sends `request` if the policy allows it, within the budget and the
+    /// call's deadline, with retries.
     pub fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         let origin = self.check_egress(request)?;
+        let mut call = self.call.unwrap_or(Call {
+            started: self.clock.now(),
+            waited: Duration::ZERO,
+        });
+        let answer = self.send_in_call(request, &origin, &mut call);
+        if self.call.is_some() {
+            self.call = Some(call);
+        }
+        answer
+    }
+
+    fn send_in_call(
+        &mut self,
+        request: &Request,
+        origin: &Origin,
+        call: &mut Call,
+    ) -> Result<Response, TransportError> {
         // Only API calls count against the service's limits; token requests do not.
-        let counted = origin == self.policy.api;
+        let counted = *origin == self.policy.api;
         let retryable = request.method == Method::Get;
         let mut attempt = 0;
         loop {
-            if counted && let Err(wait) = self.acquire_budget() {
+            if counted && let Err(wait) = self.acquire_budget(call) {
                 return Ok(budget_exhausted(wait));
             }
-            let answer = self.transport.send(request);
+            let remaining = self.remaining(call);
+            if remaining.is_zero() {
+                return Err(TransportError::Timeout);
+            }
+            let answer = self.transport.send_within(request, remaining);
             attempt += 1;
-            let wait = match &answer {
-                Ok(r) if r.status == 429 => {
-                    let retry_after = r
-                        .header("retry-after")
+            if attempt >= self.policy.options.max_attempts {
+                return answer;
+            }
+            let (wait, rate_limit) = match &answer {
+                Ok(r) if r.status == 429 => (
+                    r.header("retry-after")
                         .and_then(mde_connector::response::retry_after_seconds)
-                        .map(Duration::from_secs);
-                    match retry_after {
-                        Some(wait) if wait <= self.policy.options.max_wait => Some(wait),
-                        _ => None,
-                    }
-                }
-                Ok(r) if r.status >= 500 && retryable => Some(self.backoff(attempt)),
+                        .map(Duration::from_secs),
+                    true,
+                ),
+                Ok(r) if r.status >= 500 && retryable => (Some(self.backoff(attempt)), false),
                 Err(TransportError::Timeout | TransportError::Connection(_)) if retryable => {
-                    Some(self.backoff(attempt))
+                    (Some(self.backoff(attempt)), false)
                 }
-                _ => None,
+                _ => (None, false),
             };
             match wait {
-                Some(wait) if attempt < self.policy.options.max_attempts => self.clock.sleep(wait),
+                Some(wait) if self.wait_if_allowed(call, wait, rate_limit) => {}
                 _ => return answer,
             }
         }

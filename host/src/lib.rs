@@ -18,7 +18,9 @@
 //!         cloud: Cloud::Commercial,
 //!         auth: Auth::BearerToken(std::env::var("MDE_TOKEN")?),
 //!     };
-//!     let mut instance = runtime.instantiate(settings, LiveTransport::new(&LiveOptions::default()))?;
+//!     // The proxy from the environment; a bad proxy setting is an error.
+//!     let live = LiveTransport::new(&LiveOptions::default()).map_err(anyhow::Error::msg)?;
+//!     let mut instance = runtime.instantiate(settings, live)?;
 //!     match instance.lookup("contoso.com")? {
 //!         Ok(found) => instance.machines_json(&found)?.iter().for_each(|m| println!("{m}")),
 //!         Err(e) => eprintln!("{}", mde_connector::Error::from(e)),
@@ -30,7 +32,8 @@
 //! - [`runtime`]: loads the component once (compiled, or from the [`cache`])
 //!   and instantiates it inside the sandbox's limits (memory, CPU deadline).
 //! - [`gateway`]: the one function every outbound request passes through,
-//!   with its rate [`budget`] on a [`clock`].
+//!   with its rate [`budget`] on a [`clock`] and a deadline per lookup.
+//! - [`scrub`]: known secrets out of every answer and everything passed on.
 //! - [`convert`]: the component's errors as [`mde_connector::Error`], which
 //!   prints the service's code, message and correlation id.
 
@@ -41,6 +44,7 @@ pub mod convert;
 pub mod gateway;
 pub mod live;
 pub mod runtime;
+pub mod scrub;
 pub mod transport;
 
 pub use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo, Settings};

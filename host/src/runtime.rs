@@ -3,6 +3,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::gateway::{Budgets, Gateway, Policy, PolicyOptions, budget_key};
+use crate::scrub::{self, Secrets};
 use crate::transport::Transport;
 use anyhow::{Context, Result};
 use mde_connector::settings::Settings;
@@ -39,6 +40,11 @@ pub const PROXY_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_PROXY_COMPONENT");
 
 /// Where `build.rs` wrote the `wasi:cli/command`, for `wasmtime run`.
 pub const COMMAND_COMPONENT_PATH: &str = env!("MDE_CONNECTOR_COMMAND_COMPONENT");
+
+/// The longest domain the host copies into the component; a DNS name is at
+/// most 253 characters, so this leaves room for Unicode and stray spaces
+/// while the copy stays far from the instance's memory limit.
+pub const MAX_DOMAIN_BYTES: usize = 1024;
 
 /// How often the engine's epoch advances: the granularity of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -116,9 +122,12 @@ pub struct LogRecord {
 pub struct HostState {
     settings: Settings,
     gateway: Gateway,
+    /// The settings' secret and every token sent, to scrub from what the
+    /// network says before it is passed on.
+    secrets: Secrets,
     /// Every request the component asked for, in order.
     pub requests: Vec<Request>,
-    /// Every log record, in order.
+    /// Every log record, in order (known secrets scrubbed).
     pub logs: Vec<LogRecord>,
     /// Print each request to stderr (secrets redacted) as it is made.
     pub echo_requests: bool,
@@ -134,15 +143,27 @@ impl HostState {
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    /// The secrets this instance knows of, to scrub any other text that
+    /// came from the network before it is shown.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
 }
 
 impl mde::connector::http::Host for HostState {
     fn send(&mut self, request: Request) -> Result<Response, TransportError> {
+        // A token the component sends is a secret from now on.
+        if let Some(credentials) = request.header("authorization") {
+            let token = credentials.split_once(' ').map_or(credentials, |(_, t)| t);
+            self.secrets.add(token.trim());
+        }
         if self.echo_requests {
-            eprintln!("{}", redacted(&request));
+            eprintln!("{}", self.secrets.scrub(redacted(&request)));
         }
         let started = Instant::now();
-        let answer = self.gateway.send(&request);
+        let mut answer = self.gateway.send(&request);
+        scrub::scrub_answer(&self.secrets, &request, &mut answer);
         self.time_in_imports += started.elapsed();
         self.requests.push(request);
         answer
@@ -162,8 +183,8 @@ impl mde::connector::log::Host for HostState {
     fn emit(&mut self, level: Level, event: String, message: String) {
         self.logs.push(LogRecord {
             level,
-            event,
-            message,
+            event: self.secrets.scrub(event),
+            message: self.secrets.scrub(message),
         });
     }
 }
@@ -233,6 +254,8 @@ pub struct Runtime {
     clock: Arc<dyn Clock>,
     /// The rate budgets of every instance, by tenant and client.
     budgets: Budgets,
+    /// Why the compiled-component cache was not used, if it was not.
+    cache_warning: Option<String>,
 }
 
 impl Runtime {
@@ -244,7 +267,8 @@ impl Runtime {
     /// Any component of the `connector` world, as bytes.
     pub fn with_options(bytes: &[u8], options: RuntimeOptions) -> Result<Self> {
         let engine = engine(&options)?;
-        let component = crate::cache::load(&engine, bytes, options.cache_dir.as_deref())?;
+        let loaded = crate::cache::load(&engine, bytes, options.cache_dir.as_deref())?;
+        let component = loaded.component;
         let mut linker = Linker::new(&engine);
         Connector::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
         let pre = ConnectorPre::new(linker.instantiate_pre(&component)?)?;
@@ -255,7 +279,14 @@ impl Runtime {
             options,
             clock: SystemClock::shared(),
             budgets: Budgets::default(),
+            cache_warning: loaded.warning,
         })
+    }
+
+    /// Why the compiled-component cache was refused or found damaged, for
+    /// the caller to show once; the component was compiled instead.
+    pub fn cache_warning(&self) -> Option<&str> {
+        self.cache_warning.as_deref()
     }
 
     /// The same component, whose instances wait and count their budget on
@@ -305,6 +336,7 @@ impl Runtime {
             Box::new(transport),
         );
         let state = HostState {
+            secrets: Secrets::of(&settings.auth),
             settings,
             gateway,
             requests: Vec::new(),
@@ -325,9 +357,14 @@ impl Runtime {
             limit: self.options.memory_limit,
             peak: 0,
         };
+        // Instantiating may run guest code (a start function): it gets a
+        // deadline of its own, not what is left of a call that trapped.
+        state.call_started = Instant::now();
+        state.time_in_imports = Duration::ZERO;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         let deadline = self.options.cpu_deadline;
+        store.set_epoch_deadline(ticks(deadline));
         store.epoch_deadline_callback(move |ctx| {
             let state = ctx.data();
             let in_guest = state
@@ -377,6 +414,18 @@ fn start_epoch_ticker(engine: &Engine) {
     });
 }
 
+/// Refuses a domain over [`MAX_DOMAIN_BYTES`] before it is copied into the
+/// component, as the component would refuse it: `invalid-domain`.
+fn within_domain_limit(domain: &str) -> Result<(), Error> {
+    if domain.len() > MAX_DOMAIN_BYTES {
+        return Err(Error::InvalidDomain(format!(
+            "the domain is {} bytes long; the host takes at most {MAX_DOMAIN_BYTES}",
+            domain.len()
+        )));
+    }
+    Ok(())
+}
+
 /// A store and its instance.
 struct Live {
     store: Store<HostState>,
@@ -393,14 +442,37 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// `domain-machines`. The outer error is a trap; the inner one the component's answer.
+    /// `domain-machines`. The outer error is a trap; the inner one the
+    /// component's answer, with known secrets scrubbed.
     pub fn domain_machines(&mut self, domain: &str) -> Result<Result<Vec<Machine>, Error>> {
-        self.call(|live| live.bindings.call_domain_machines(&mut live.store, domain))
+        if let Err(e) = within_domain_limit(domain) {
+            return Ok(Err(e));
+        }
+        let answer = self.call(|live| live.bindings.call_domain_machines(&mut live.store, domain));
+        self.scrubbed(answer)
     }
 
-    /// `lookup`: machines, the normalised domain, and whether the cap was reached.
+    /// `lookup`: machines, the normalised domain, and whether the cap was
+    /// reached; or the component's error, with known secrets scrubbed.
     pub fn lookup(&mut self, domain: &str) -> Result<Result<LookupResult, Error>> {
-        self.call(|live| live.bindings.call_lookup(&mut live.store, domain))
+        if let Err(e) = within_domain_limit(domain) {
+            return Ok(Err(e));
+        }
+        let answer = self.call(|live| live.bindings.call_lookup(&mut live.store, domain));
+        self.scrubbed(answer)
+    }
+
+    fn scrubbed<T>(&self, answer: Result<Result<T, Error>>) -> Result<Result<T, Error>> {
+        Ok(answer?.map_err(|mut e| {
+            scrub::scrub_error(&self.state().secrets, &mut e);
+            e
+        }))
+    }
+
+    /// Texts for output, with known secrets scrubbed.
+    fn scrubbed_texts(&self, texts: Vec<String>) -> Vec<String> {
+        let secrets = &self.state().secrets;
+        texts.into_iter().map(|t| secrets.scrub(t)).collect()
     }
 
     fn call<R>(&mut self, f: impl FnOnce(&mut Live) -> wasmtime::Result<R>) -> Result<R> {
@@ -408,6 +480,7 @@ impl Instance {
         let state = live.store.data_mut();
         state.call_started = Instant::now();
         state.time_in_imports = Duration::ZERO;
+        state.gateway.begin_call();
         live.store
             .set_epoch_deadline(ticks(self.runtime.options.cpu_deadline));
         match f(live) {
@@ -434,11 +507,12 @@ impl Instance {
     /// `events.machines-json`: one JSON object per machine of `found`, with
     /// the service's own field names.
     pub fn machines_json(&mut self, found: &LookupResult) -> Result<Vec<String>> {
-        self.call(|live| {
+        let texts = self.call(|live| {
             live.bindings
                 .mde_connector_events()
                 .call_machines_json(&mut live.store, found)
-        })
+        })?;
+        Ok(self.scrubbed_texts(texts))
     }
 
     /// `events.ocsf-inventory`: one OCSF Device Inventory Info event (JSON) per
@@ -449,13 +523,14 @@ impl Instance {
         found: &LookupResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
-        self.call(|live| {
+        let events = self.call(|live| {
             live.bindings.mde_connector_events().call_ocsf_inventory(
                 &mut live.store,
                 found,
                 observed_at,
             )
-        })
+        })?;
+        Ok(self.scrubbed_events(events))
     }
 
     /// `events.ecs-documents`: one ECS document (JSON) per machine of `found`.
@@ -464,13 +539,21 @@ impl Instance {
         found: &LookupResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
-        self.call(|live| {
+        let documents = self.call(|live| {
             live.bindings.mde_connector_events().call_ecs_documents(
                 &mut live.store,
                 found,
                 observed_at,
             )
-        })
+        })?;
+        Ok(self.scrubbed_events(documents))
+    }
+
+    fn scrubbed_events(&self, events: Result<Vec<String>, String>) -> Result<Vec<String>, String> {
+        match events {
+            Ok(texts) => Ok(self.scrubbed_texts(texts)),
+            Err(why) => Err(self.state().secrets.scrub(why)),
+        }
     }
 
     pub fn state(&self) -> &HostState {

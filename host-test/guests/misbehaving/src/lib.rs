@@ -1,12 +1,29 @@
-//! A deliberately bad guest for the host's sandbox tests: `spin.example`
-//! never returns, `grow.example` allocates without end, anything else
-//! answers no machines.
+//! A deliberately bad guest for the host's tests: `spin.example` never
+//! returns, `grow.example` allocates without end; and, as a careless
+//! component that scrubs nothing, `tell.example` puts the secret it holds in
+//! its log and its error, `echo.example` posts it as a form and passes on
+//! what comes back, lower-cased (as a mapping might), in its log and its
+//! error. Anything else answers no machines.
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({ world: "connector", path: "../../../wit" });
 
+use mde::connector::http::{Method, Request};
+use mde::connector::log::Level;
+use mde::connector::settings::Auth;
+use mde::connector::types::{InvalidResponse, Service};
+
 struct Misbehaving;
 export!(Misbehaving);
+
+/// The client secret or token of the settings, as given.
+fn held_secret() -> String {
+    match mde::connector::settings::get().auth {
+        Auth::ClientCredentials(c) => c.client_secret,
+        Auth::BearerToken(token) => token,
+        Auth::HostManaged => String::new(),
+    }
+}
 
 impl Guest for Misbehaving {
     fn domain_machines(domain: String) -> Result<Vec<Machine>, Error> {
@@ -18,6 +35,32 @@ impl Guest for Misbehaving {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
                     hoard.push(std::hint::black_box(vec![1; 1 << 20]));
+                }
+            }
+            "tell.example" => {
+                let secret = held_secret();
+                mde::connector::log::emit(Level::Info, "careless", &format!("holding {secret}"));
+                Err(Error::InvalidSettings(format!("holding {secret}")))
+            }
+            "echo.example" => {
+                let request = Request {
+                    method: Method::Post,
+                    url: "https://api.security.microsoft.com/echo".into(),
+                    headers: Vec::new(),
+                    body: Some(format!("client_secret={}", held_secret()).into_bytes()),
+                };
+                match mde::connector::http::send(&request) {
+                    Ok(answer) => {
+                        let echoed = String::from_utf8_lossy(&answer.body).to_lowercase();
+                        mde::connector::log::emit(Level::Info, "careless", &echoed);
+                        Err(Error::InvalidResponse(InvalidResponse {
+                            service: Service::Api,
+                            status: answer.status,
+                            reason: echoed.clone(),
+                            excerpt: echoed,
+                        }))
+                    }
+                    Err(e) => Err(Error::Transport(e)),
                 }
             }
             _ => Ok(Vec::new()),
