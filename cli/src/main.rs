@@ -13,14 +13,13 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use host_test::fake_tenant::FakeTenant;
 use host_test::replay::Replay;
-use mde_connector::Error;
+use mde_connector::output::{EXIT_INPUT, EXIT_OTHER, exit_status};
 use mde_connector_host::budget::Limits;
 use mde_connector_host::gateway::PolicyOptions;
 use mde_connector_host::live::{LiveOptions, LiveTransport};
 use mde_connector_host::runtime::{COMPONENT, RuntimeOptions};
 use mde_connector_host::{Instance, Runtime, Settings};
 use output::Format;
-use settings::CloudName;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,8 +63,13 @@ struct Cli {
     show_requests: bool,
 
     /// The cloud; custom takes --api-base, --login-host and --scope.
-    #[arg(long, value_enum, env = "MDE_CLOUD", default_value_t = CloudName::Commercial)]
-    cloud: CloudName,
+    #[arg(
+        long,
+        env = "MDE_CLOUD",
+        default_value = "commercial",
+        value_parser = clap::builder::PossibleValuesParser::new(mde_connector::environment::CLOUD_NAMES)
+    )]
+    cloud: String,
 
     /// API base URL of a custom cloud.
     #[arg(long, env = "MDE_API_BASE")]
@@ -114,12 +118,6 @@ struct Cli {
     no_cache: bool,
 }
 
-/// Exit statuses, as documented in docs/cli.md.
-const EXIT_OTHER: u8 = 1;
-const EXIT_INPUT: u8 = 2;
-const EXIT_AUTH: u8 = 3;
-const EXIT_RATE_LIMITED: u8 = 4;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // What goes wrong before the first lookup is the input's fault (flags,
@@ -139,7 +137,7 @@ fn main() -> ExitCode {
 
 /// The instance the flags ask for, over the fake tenant, a replay or the network.
 fn prepare(cli: &Cli) -> Result<Instance> {
-    let cloud = settings::cloud(cli.cloud, &cli.api_base, &cli.login_host, &cli.scope)?;
+    let cloud = settings::cloud(&cli.cloud, &cli.api_base, &cli.login_host, &cli.scope)?;
     let credentials = settings::auth_from_env(cli.client_secret_file.as_deref())?;
     if let Some(source) = cli.domains.as_deref().filter(|s| *s != "-") {
         std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
@@ -243,7 +241,7 @@ fn run_batch(cli: &Cli, instance: &mut Instance, source: &str) -> Result<ExitCod
     batch::run(
         instance,
         input::DomainLines::new(open()?),
-        &cli.cloud.name(),
+        &cli.cloud,
         |record| {
             done += 1;
             failed += usize::from(record.error.is_some());
@@ -309,13 +307,4 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn exit_status(e: &Error) -> u8 {
-    match e {
-        Error::InvalidDomain(_) | Error::InvalidSettings(_) => EXIT_INPUT,
-        Error::Unauthorized(_) | Error::Forbidden(_) => EXIT_AUTH,
-        Error::RateLimited(_) => EXIT_RATE_LIMITED,
-        _ => EXIT_OTHER,
-    }
 }

@@ -386,9 +386,35 @@ fn invalid_settings_exit_2() {
     );
     assert!(stderr.contains("commercial, us, eu, uk, au, swa, ina, gcc, gcc-high, dod, custom"));
 
+    // The core's reading of the variables, as every host has it.
     let out = cli(&["contoso.com"], &[("MDE_TENANT_ID", "t")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("need all of MDE_TENANT_ID"));
+    assert!(
+        text(&out.stderr).contains("client credentials need MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; missing: MDE_CLIENT_ID, MDE_CLIENT_SECRET"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli(
+        &["contoso.com"],
+        &[("MDE_TOKEN", "a-bearer-token"), ("MDE_TENANT_ID", "t")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("both MDE_TOKEN and MDE_TENANT_ID are set"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("a-bearer-token"));
+    let out = cli(
+        &["contoso.com", "--api-base", "https://a.example.test"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("MDE_API_BASE set, but MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE are for MDE_CLOUD=custom only"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = cli(
         &[

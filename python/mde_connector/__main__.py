@@ -85,11 +85,17 @@ def connector_from_env(args, environ) -> Connector:
             custom[key] = var(name)
     credentials = {}
     token = var("MDE_TOKEN")
+    names = ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
+    given = [var(n) for n in names]
     if token is not None:
+        # As the Rust CLI and the wasi components read them: one or the other.
+        if any(v is not None for v in given):
+            raise UsageError(
+                "both MDE_TOKEN and client credentials are set: set MDE_TOKEN, or "
+                "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET, not both"
+            )
         credentials["token"] = token
     else:
-        names = ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
-        given = [var(n) for n in names]
         if all(v is not None for v in given):
             credentials = dict(zip(("tenant_id", "client_id", "client_secret"), given))
         elif any(v is not None for v in given):

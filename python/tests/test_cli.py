@@ -109,6 +109,7 @@ def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean
     [
         ({}, ["contoso.com"], "needs MDE_TOKEN"),
         ({"MDE_TENANT_ID": "t", "MDE_CLIENT_ID": "c"}, ["contoso.com"], "all of MDE_TENANT_ID"),
+        ({"MDE_TOKEN": "t0ken", "MDE_TENANT_ID": "t"}, ["contoso.com"], "not both"),
         ({"MDE_CLOUD": "mars", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "unknown cloud 'mars'"),
         ({"MDE_CLOUD": "custom", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "needs MDE_API_BASE"),
         ({}, ["--replay", "/nonexistent/replay.json", "contoso.com"], "reading /nonexistent"),
