@@ -90,28 +90,35 @@ class ApiError(ServiceError):
     kind = "api-error"
 
 
-class ServiceUnavailable(ServiceError):
-    """`5xx`: transient; try again later."""
-
-    kind = "service-unavailable"
-
-
-class RateLimited(ServiceError):
-    """`429`: wait `retry_after` seconds (when the answer said), then try again."""
-
-    kind = "rate-limited"
+class _RetryLater(ServiceError):
+    """An answer that says to try again, after `retry_after` seconds when it
+    gave a `Retry-After` (the WIT's `retry-later`)."""
 
     def __init__(self, retry_after: Optional[int], **details):
         self.retry_after = retry_after
         super().__init__(**details)
 
     def _describe(self) -> str:
-        wait = (
-            f"retry after {self.retry_after} s"
-            if self.retry_after is not None
-            else "no Retry-After given"
-        )
-        return f"{super()._describe()}; {wait}"
+        if self.retry_after is not None:
+            return f"{super()._describe()}; retry after {self.retry_after} s"
+        return super()._describe()
+
+
+class ServiceUnavailable(_RetryLater):
+    """`5xx`: transient; try again later (after `retry_after` seconds when given)."""
+
+    kind = "service-unavailable"
+
+
+class RateLimited(_RetryLater):
+    """`429`: wait `retry_after` seconds (when the answer said), then try again."""
+
+    kind = "rate-limited"
+
+    def _describe(self) -> str:
+        if self.retry_after is None:
+            return f"{super()._describe()}; no Retry-After given"
+        return super()._describe()
 
 
 class TransportError(ConnectorError):
@@ -170,14 +177,14 @@ def from_wit(error, scrub: Scrub) -> ConnectorError:
         return InvalidDomain(scrub(payload))
     if tag == "invalid-settings":
         return InvalidSettings(scrub(payload))
-    if tag == "rate-limited":
+    retry_later = {"rate-limited": RateLimited, "service-unavailable": ServiceUnavailable}
+    if tag in retry_later:
         retry_after = getattr(payload, "retry-after-seconds")
-        return RateLimited(retry_after, **_service_error(payload.details, scrub))
+        return retry_later[tag](retry_after, **_service_error(payload.details, scrub))
     service_errors = {
         "unauthorized": Unauthorized,
         "forbidden": Forbidden,
         "api-error": ApiError,
-        "service-unavailable": ServiceUnavailable,
     }
     if tag in service_errors:
         return service_errors[tag](**_service_error(payload, scrub))

@@ -23,6 +23,7 @@ EXPECTED_STATUS = {
     "no-answers.json": 1,
     "not-found-404.json": 0,
     "server-error-500.json": 1,
+    "unavailable-503.json": 1,
     "throttled-429.json": 4,
     "token-refused.json": 3,
     "token-then-machines.json": 1,  # without credentials the token answer is the API's

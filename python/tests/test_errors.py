@@ -144,9 +144,15 @@ def test_5xx_is_service_unavailable_even_without_an_envelope():
     error, _ = error_of("server-error-500.json")
     assert type(error) is ServiceUnavailable
     assert (error.status, error.code) == (500, "InternalServerError")
+    assert error.retry_after is None
     error, _ = error_of("gateway-html-502.json")
     assert type(error) is ServiceUnavailable
     assert (error.status, error.code, error.message) == (502, None, None)
+    # A 5xx's Retry-After is kept, as a 429's is.
+    error, _ = error_of("unavailable-503.json")
+    assert type(error) is ServiceUnavailable
+    assert (error.status, error.retry_after) == (503, 7)
+    assert str(error).endswith("; retry after 7 s")
 
 
 def test_an_answer_that_is_not_the_services_is_an_invalid_response():
@@ -158,7 +164,8 @@ def test_an_answer_that_is_not_the_services_is_an_invalid_response():
     assert "\x1b" not in error.excerpt  # control characters come escaped
     error, _ = error_of("wrong-shape.json")
     assert type(error) is InvalidResponse
-    assert "expected a string" in error.reason
+    # The reason names the machine and the field, as the lenient reader does.
+    assert "machine 0: id" in error.reason
 
 
 @pytest.mark.parametrize(
