@@ -278,6 +278,58 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// `From<&Settings>` for a binding's WIT `settings.config`, for any host or
+/// component that provides the `settings` import (the host, the
+/// settings-from-env component): the core's one definition of that
+/// conversion. `$settings` is the path of the binding's `settings` module;
+/// the crate that invokes it owns those types.
+#[macro_export]
+macro_rules! settings_to_wit {
+    ($settings:path) => {
+        const _: () = {
+            use $crate::settings as core;
+            use $settings as wit;
+
+            impl From<&core::Settings> for wit::Config {
+                fn from(settings: &core::Settings) -> Self {
+                    wit::Config {
+                        cloud: match &settings.cloud {
+                            core::Cloud::Commercial => wit::Cloud::Commercial,
+                            core::Cloud::Geo(geo) => wit::Cloud::Geo(match geo {
+                                core::Geo::Us => wit::Geo::Us,
+                                core::Geo::Eu => wit::Geo::Eu,
+                                core::Geo::Uk => wit::Geo::Uk,
+                                core::Geo::Au => wit::Geo::Au,
+                                core::Geo::Swa => wit::Geo::Swa,
+                                core::Geo::Ina => wit::Geo::Ina,
+                            }),
+                            core::Cloud::Gcc => wit::Cloud::Gcc,
+                            core::Cloud::GccHigh => wit::Cloud::GccHigh,
+                            core::Cloud::Dod => wit::Cloud::Dod,
+                            core::Cloud::Custom(e) => wit::Cloud::Custom(wit::CustomCloud {
+                                api_base: e.api_base.clone(),
+                                login_host: e.login_host.clone(),
+                                scope: e.scope.clone(),
+                            }),
+                        },
+                        auth: match &settings.auth {
+                            core::Auth::HostManaged => wit::Auth::HostManaged,
+                            core::Auth::BearerToken(token) => wit::Auth::BearerToken(token.clone()),
+                            core::Auth::ClientCredentials(c) => {
+                                wit::Auth::ClientCredentials(wit::ClientCredentials {
+                                    tenant_id: c.tenant_id.clone(),
+                                    client_id: c.client_id.clone(),
+                                    client_secret: c.client_secret.clone(),
+                                })
+                            }
+                        },
+                    }
+                }
+            }
+        };
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,56 +498,4 @@ mod tests {
         assert!(!format!("{:?}", creds("t", "c", "SECRET")).contains("SECRET"));
         assert!(!format!("{:?}", Auth::BearerToken("SECRET".into())).contains("SECRET"));
     }
-}
-
-/// `From<&Settings>` for a binding's WIT `settings.config`, for any host or
-/// component that provides the `settings` import (the host, the
-/// settings-from-env component): the core's one definition of that
-/// conversion. `$settings` is the path of the binding's `settings` module;
-/// the crate that invokes it owns those types.
-#[macro_export]
-macro_rules! settings_to_wit {
-    ($settings:path) => {
-        const _: () = {
-            use $crate::settings as core;
-            use $settings as wit;
-
-            impl From<&core::Settings> for wit::Config {
-                fn from(settings: &core::Settings) -> Self {
-                    wit::Config {
-                        cloud: match &settings.cloud {
-                            core::Cloud::Commercial => wit::Cloud::Commercial,
-                            core::Cloud::Geo(geo) => wit::Cloud::Geo(match geo {
-                                core::Geo::Us => wit::Geo::Us,
-                                core::Geo::Eu => wit::Geo::Eu,
-                                core::Geo::Uk => wit::Geo::Uk,
-                                core::Geo::Au => wit::Geo::Au,
-                                core::Geo::Swa => wit::Geo::Swa,
-                                core::Geo::Ina => wit::Geo::Ina,
-                            }),
-                            core::Cloud::Gcc => wit::Cloud::Gcc,
-                            core::Cloud::GccHigh => wit::Cloud::GccHigh,
-                            core::Cloud::Dod => wit::Cloud::Dod,
-                            core::Cloud::Custom(e) => wit::Cloud::Custom(wit::CustomCloud {
-                                api_base: e.api_base.clone(),
-                                login_host: e.login_host.clone(),
-                                scope: e.scope.clone(),
-                            }),
-                        },
-                        auth: match &settings.auth {
-                            core::Auth::HostManaged => wit::Auth::HostManaged,
-                            core::Auth::BearerToken(token) => wit::Auth::BearerToken(token.clone()),
-                            core::Auth::ClientCredentials(c) => {
-                                wit::Auth::ClientCredentials(wit::ClientCredentials {
-                                    tenant_id: c.tenant_id.clone(),
-                                    client_id: c.client_id.clone(),
-                                    client_secret: c.client_secret.clone(),
-                                })
-                            }
-                        },
-                    }
-                }
-            }
-        };
-    };
 }
