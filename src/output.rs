@@ -8,6 +8,40 @@ use crate::Error;
 use serde_json::Value;
 use std::io::{self, Write};
 
+/// How machines are printed, by the CLI and the wasi:cli command, and, but
+/// for the table, the wasi:http service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Aligned columns of the most useful fields.
+    #[default]
+    Table,
+    /// One JSON array, with the service's own field names.
+    Json,
+    /// One JSON object per line, with the service's own field names.
+    Ndjson,
+    /// One OCSF Device Inventory Info event per line.
+    Ocsf,
+    /// One ECS document per line.
+    Ecs,
+}
+
+impl Format {
+    /// Every format's name, as `--format` spells it.
+    pub const NAMES: [&str; 5] = ["table", "json", "ndjson", "ocsf", "ecs"];
+
+    /// The format called `name`.
+    pub fn named(name: &str) -> Option<Format> {
+        Some(match name {
+            "table" => Format::Table,
+            "json" => Format::Json,
+            "ndjson" => Format::Ndjson,
+            "ocsf" => Format::Ocsf,
+            "ecs" => Format::Ecs,
+            _ => return None,
+        })
+    }
+}
+
 /// Exit statuses of the CLI and the wasi:cli command (docs/cli.md): 0 for
 /// an answer, also one with no machines.
 pub const EXIT_OTHER: u8 = 1;

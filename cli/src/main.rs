@@ -11,6 +11,7 @@ mod settings;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use clap::builder::TypedValueParser;
 use host_test::fake_tenant::FakeTenant;
 use host_test::replay::Replay;
 use mde_connector::output::{EXIT_INPUT, EXIT_OTHER, exit_status};
@@ -40,7 +41,12 @@ struct Cli {
     /// Output format for a single domain: machines as a table, JSON or NDJSON
     /// with the service's names, or SIEM events made by the component (OCSF
     /// or ECS, one per line).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(
+        long,
+        default_value = "table",
+        value_parser = clap::builder::PossibleValuesParser::new(Format::NAMES)
+            .map(|name: String| Format::named(&name).unwrap_or_default())
+    )]
     format: Format,
 
     /// Answer the component's requests from FILE, in order: a JSON array of

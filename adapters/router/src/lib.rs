@@ -20,34 +20,8 @@ use bindings::mde::connector::types as wit;
 use mde_connector::error::Error;
 use mde_connector::output;
 
-/// How machines are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned columns of the most useful fields (the command only).
-    Table,
-    /// One JSON array, with the service's own field names.
-    Json,
-    /// One JSON object per line, with the service's own field names.
-    Ndjson,
-    /// One OCSF Device Inventory Info event per line.
-    Ocsf,
-    /// One ECS document per line.
-    Ecs,
-}
-
-impl Format {
-    /// The format the CLI's `--format` calls `name`.
-    pub fn named(name: &str) -> Option<Format> {
-        Some(match name {
-            "table" => Format::Table,
-            "json" => Format::Json,
-            "ndjson" => Format::Ndjson,
-            "ocsf" => Format::Ocsf,
-            "ecs" => Format::Ecs,
-            _ => return None,
-        })
-    }
-}
+/// How machines are printed: the core's formats (the table for the command only).
+pub use mde_connector::output::Format;
 
 /// A lookup, printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
