@@ -322,7 +322,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
             let raw: &RawValue = map.next_value().map_err(|e| {
                 de::Error::custom(format_args!("{name}: {}", strip_position(&e.to_string())))
             })?;
-            let Some(index) = field_index(R::FIELDS, &name) else {
+            let Some(index) = R::FIELDS.iter().position(|(n, _)| *n == name) else {
                 push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
                 last = Some(name);
                 continue;
@@ -364,16 +364,6 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
         }
         Ok(record)
     }
-}
-
-/// The index of the member `name` in `fields`. Runs for every member of
-/// every machine: a name's length and last byte rule out nearly every other
-/// field before its bytes are compared (a call to `memcmp` in wasm).
-fn field_index(fields: &[(&str, Kind)], name: &str) -> Option<usize> {
-    let last = name.as_bytes().last();
-    fields.iter().position(|(field, _)| {
-        field.len() == name.len() && field.as_bytes().last() == last && *field == name
-    })
 }
 
 /// A nested record (`vmMetadata`, an entry of `ipAddresses`), read from its
