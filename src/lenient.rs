@@ -10,7 +10,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// The most entries one list (`ipAddresses`, `machineTags`) holds as typed
 /// entries; a longer list is kept as sent. Machines have a few addresses
@@ -103,23 +103,26 @@ impl<T: Field> Read<T> for Typed {
     }
 }
 
-/// A JSON string's contents, or `None` for another type.
-pub fn text(raw: &str, reading: &Reading) -> Option<String> {
+/// A JSON string's contents, or `None` for another type: borrowed from the
+/// body unless it holds escapes, so that a value kept as a `String` is
+/// allocated once and one that is only looked at (an enumeration, a number
+/// in a string) not at all.
+pub fn text<'a>(raw: &'a str, reading: &Reading) -> Option<Cow<'a, str>> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     if !inner.contains('\\') {
         // As sent: the body was scrubbed before it was read.
-        return Some(inner.to_owned());
+        return Some(Cow::Borrowed(inner));
     }
     // An escape may spell a secret the body's scrubbing could not see.
     serde_json::from_str::<String>(raw)
         .ok()
-        .map(|decoded| reading.secrets.scrub(decoded))
+        .map(|decoded| Cow::Owned(reading.secrets.scrub(decoded)))
 }
 
 impl Field for String {
     const KIND: Kind = Kind::Text;
     fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-        text(raw, reading)
+        text(raw, reading).map(Cow::into_owned)
     }
 }
 
@@ -176,7 +179,7 @@ impl Read<Option<String>> for IdText {
             _ if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
                 Some(Some(raw.to_owned()))
             }
-            _ => text(raw, reading).map(Some),
+            _ => text(raw, reading).map(|t| Some(t.into_owned())),
         }
     }
 }
@@ -237,7 +240,8 @@ impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
             }
             self.reading.list_entries_left -= 1;
             let at = self.reading.path.len();
-            self.reading.path.push_str(&format!("[{}]", entries.len()));
+            // Written in place: no string of its own for each entry.
+            let _ = write!(self.reading.path, "[{}]", entries.len());
             let entry = T::read(raw.get(), self.reading);
             self.reading.path.truncate(at);
             entries.push(entry.ok_or_else(|| de::Error::custom("an entry of another type"))?);

@@ -41,10 +41,12 @@ fn imports_exactly_the_worlds_interfaces() {
 /// parsing) took it from about 349 KB to 401,864 bytes. Reading every member
 /// leniently and keeping the rest as sent (raw JSON values, the `record!`
 /// readers and writers), scrubbing secrets and the checks on custom clouds
-/// took it from 413,151 to 432,579 bytes (issue 16 allows about 450 KB).
+/// took it from 413,151 to 432,579 bytes. Issue 16 allows about 450 KB for
+/// speed: `opt-level = "s"` instead of `"z"` (with the IDNA crates kept at
+/// `"z"`) made it 450,260 bytes and the 500-machine lookup twice as fast.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 432_579 * 103 / 100;
+    const LIMIT: usize = 450_260 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",
