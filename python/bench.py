@@ -18,7 +18,9 @@ import importlib.metadata
 import json
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 from mde_connector import Connector, __version__
 from mde_connector.transport import Response
@@ -94,35 +96,10 @@ def full_machine(n: int) -> dict:
     }
 
 
-#: The service's names and the context keys an XSOAR-style integration gives them.
-XSOAR_KEYS = {
-    "id": "ID",
-    "computerDnsName": "ComputerDNSName",
-    "firstSeen": "FirstSeen",
-    "lastSeen": "LastSeen",
-    "osPlatform": "OSPlatform",
-    "osVersion": "OSVersion",
-    "osProcessor": "OSProcessor",
-    "version": "Version",
-    "lastIpAddress": "LastIPAddress",
-    "lastExternalIpAddress": "LastExternalIPAddress",
-    "osBuild": "OSBuild",
-    "healthStatus": "HealthStatus",
-    "rbacGroupId": "RBACGroupID",
-    "rbacGroupName": "RBACGroupName",
-    "riskScore": "RiskScore",
-    "exposureLevel": "ExposureLevel",
-    "isAadJoined": "IsAADJoined",
-    "aadDeviceId": "AADDeviceID",
-    "machineTags": "MachineTags",
-    "agentVersion": "AgentVersion",
-    "ipAddresses": "IPAddresses",
-}
-
-
-def plain_python(body: bytes) -> list:
-    machines = json.loads(body)["value"]
-    return [{key: m.get(name) for name, key in XSOAR_KEYS.items()} for m in machines]
+# The Python peer is the one the Rust bench runs (host-test/benches/xsoar_peer.py):
+# one definition of what an XSOAR-style integration does with the answer.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host-test" / "benches"))
+from xsoar_peer import xsoar_mapping as plain_python  # noqa: E402
 
 
 class SameAnswer:
