@@ -12,7 +12,7 @@ wit_bindgen::generate!({ world: "command", path: "../wit", generate_all });
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
-use mde_connector::output::printable;
+use mde_connector::output::{one_line, printable};
 use mde_router::{Failure, Format, Imports};
 use std::io::Write;
 
@@ -103,7 +103,7 @@ pub fn run(
             };
             // Text from the network: no secret a server reflected, and no
             // control character a terminal would interpret.
-            let _ = writeln!(stderr, "error: {}", printable(&imports.redact(&message)))
+            let _ = writeln!(stderr, "error: {}", one_line(&imports.redact(&message)))
                 .and_then(|()| stderr.flush());
             status
         }

@@ -182,4 +182,21 @@ fn error_lines_are_redacted_and_escaped() {
     let (_, _, err) = run_with(&fake(Err(Failure::Lookup(e))), &["x.com"]);
     assert!(!err.contains("S3CRET") && !err.contains('\u{1b}'), "{err}");
     assert!(err.contains("client_secret=[redacted] \\u{1b}[2J"), "{err}");
+    // One line of bounded length, as the CLI prints it, however long the message.
+    let long = Error::ApiError(ServiceError {
+        message: Some(format!("{}\nsecond line", "x".repeat(100_000))),
+        ..details(400)
+    });
+    let (_, _, err) = run_with(&fake(Err(Failure::Lookup(long))), &["x.com"]);
+    assert_eq!(err.matches('\n').count(), 1, "one line: {}", &err[..200]);
+    assert!(
+        err.chars().count() < mde_connector::output::MAX_LINE_CHARS + 100,
+        "{}",
+        err.len()
+    );
+    assert!(
+        err.trim_end().ends_with("more characters)"),
+        "{}",
+        &err[err.len() - 80..]
+    );
 }
