@@ -478,3 +478,28 @@ fn a_budget_that_admits_no_call_is_refused() {
         assert!(made.is_err());
     }
 }
+
+#[test]
+fn no_answer_over_the_body_cap_reaches_the_component_whatever_the_transport() {
+    let cap = mde_connector_host::gateway::MAX_BODY;
+    let big = vec![b' '; cap as usize + 1];
+    let (transport, seen) = scripted(vec![Ok(answer(200, &[], big))]);
+    let (mut instance, _) = instance_with(settings(Auth::HostManaged), shipped_policy(), transport);
+    let e = instance
+        .domain_machines("contoso.com")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Transport(TransportError::TooLarge(limit)) if limit == cap),
+        "{e:?}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // At the cap, the answer goes through (and the component judges it).
+    let (transport, _) = scripted(vec![Ok(json(200, r#"{"value":[]}"#))]);
+    let small = PolicyOptions {
+        max_body: 12,
+        ..shipped_policy()
+    };
+    let (mut instance, _) = instance_with(settings(Auth::HostManaged), small, transport);
+    assert!(instance.domain_machines("contoso.com").unwrap().is_ok());
+}

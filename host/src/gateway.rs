@@ -34,7 +34,14 @@ pub struct PolicyOptions {
     /// First backoff; doubles each attempt, with full jitter, up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// The largest answer body passed to the component, from any transport
+    /// (the live one also stops reading past it).
+    pub max_body: u64,
 }
+
+/// The largest answer body by default: 32 MiB, twice what the component
+/// parses, half its default memory.
+pub const MAX_BODY: u64 = 32 * 1024 * 1024;
 
 impl Default for PolicyOptions {
     /// The service's limits, waits of up to two minutes, four attempts, two
@@ -48,6 +55,7 @@ impl Default for PolicyOptions {
             max_attempts: 4,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            max_body: MAX_BODY,
         }
     }
 }
@@ -307,7 +315,16 @@ impl Gateway {
             if remaining.is_zero() {
                 return Err(TransportError::Timeout);
             }
-            let answer = self.transport.send_within(request, remaining);
+            let max_body = self.policy.options.max_body;
+            let answer = self
+                .transport
+                .send_within(request, remaining)
+                .and_then(|r| match r.body.len() as u64 > max_body {
+                    // Whatever the transport (a replay, a test double): no
+                    // answer larger than the cap reaches the guest's memory.
+                    true => Err(TransportError::TooLarge(max_body)),
+                    false => Ok(r),
+                });
             attempt += 1;
             if attempt >= self.policy.options.max_attempts {
                 return answer;

@@ -26,7 +26,7 @@ impl Default for LiveOptions {
         LiveOptions {
             connect_timeout: Duration::from_secs(10),
             overall_timeout: Duration::from_secs(60),
-            max_body: 32 * 1024 * 1024,
+            max_body: crate::gateway::MAX_BODY,
             proxy: ProxySetting::FromEnvironment,
         }
     }
