@@ -1,36 +1,11 @@
 //! The command line: formats, replay, request echo, exit statuses.
 
+mod common;
+
+use common::{cli, text};
 use std::io::Write;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-const ENV: [&str; 8] = [
-    "MDE_TOKEN",
-    "MDE_TENANT_ID",
-    "MDE_CLIENT_ID",
-    "MDE_CLIENT_SECRET",
-    "MDE_CLOUD",
-    "MDE_API_BASE",
-    "MDE_LOGIN_HOST",
-    "MDE_SCOPE",
-];
-
-fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mde-connector"));
-    command.args(args);
-    command
-        .arg("--cache-dir")
-        .arg(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"));
-    for name in ENV {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    command.output().expect("the CLI runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
 
 /// A replay file in cargo's scratch directory for integration tests.
 struct ReplayFile(std::path::PathBuf);

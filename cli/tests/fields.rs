@@ -1,8 +1,10 @@
 //! Members no version of the contract models reach every CLI format, as sent.
 
+mod common;
+
+use common::cli;
 use host_test::unknown_fields::{BODY, assert_has_every_new_member};
 use serde_json::{Value, json};
-use std::process::Command;
 
 #[test]
 fn the_cli_prints_them_in_every_format() {
@@ -11,17 +13,11 @@ fn the_cli_prints_them_in_every_format() {
         .join(format!("fields-{}.json", std::process::id()));
     std::fs::write(&path, replay).unwrap();
     for format in ["json", "ndjson", "ocsf", "ecs"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_mde-connector"))
-            .args(["contoso.com", "--format", format, "--replay"])
-            .arg(&path)
-            .arg("--cache-dir")
-            .arg(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"))
-            .env_remove("MDE_TOKEN")
-            .env_remove("MDE_TENANT_ID")
-            .env_remove("MDE_CLIENT_ID")
-            .env_remove("MDE_CLIENT_SECRET")
-            .output()
-            .unwrap();
+        let replay = path.to_str().unwrap();
+        let out = cli(
+            &["contoso.com", "--format", format, "--replay", replay],
+            &[],
+        );
         assert!(out.status.success(), "{format}: {out:?}");
         let text = String::from_utf8(out.stdout).unwrap();
         let printed: Value = match format {

@@ -1,8 +1,10 @@
 //! A server that reflects requests: what the CLI prints holds no secret in
 //! any format.
 
+mod common;
+
+use common::{cli, printed};
 use host_test::canary::reflected::{SECRET, TOKEN, leaked};
-use std::process::Command;
 
 /// The CLI prints what the component gives it: recorded reflections of the
 /// canaries, in the encodings the requests carried them, never reach its output.
@@ -33,22 +35,21 @@ fn the_cli_prints_no_reflected_secret_in_any_format() {
             .join(format!("reflected-{}-{i}.json", std::process::id()));
         std::fs::write(&path, serde_json::Value::from(replay.clone()).to_string()).unwrap();
         for format in ["table", "json", "ndjson", "ocsf", "ecs"] {
-            let out = Command::new(env!("CARGO_BIN_EXE_mde-connector"))
-                .args(["contoso.com", "--format", format, "--replay"])
-                .arg(&path)
-                .arg("--cache-dir")
-                .arg(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"))
-                .env_remove("MDE_TOKEN")
-                .env("MDE_TENANT_ID", "contoso.onmicrosoft.com")
-                .env("MDE_CLIENT_ID", "client")
-                .env("MDE_CLIENT_SECRET", SECRET)
-                .output()
-                .unwrap();
-            let printed = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+            let out = cli(
+                &[
+                    "contoso.com",
+                    "--format",
+                    format,
+                    "--replay",
+                    path.to_str().unwrap(),
+                ],
+                &[
+                    ("MDE_TENANT_ID", "contoso.onmicrosoft.com"),
+                    ("MDE_CLIENT_ID", "client"),
+                    ("MDE_CLIENT_SECRET", SECRET),
+                ],
             );
+            let printed = printed(&out);
             assert!(!leaked(&printed), "{i} {format}: {printed}");
             assert!(
                 printed.contains("[redacted]"),

@@ -1,13 +1,14 @@
 //! The CLI never prints a canary secret or token, in any format, whatever
 //! error the service answers with.
 
+mod common;
+
+use common::{cli, printed};
 use host_test::canary::{SECRET, TOKEN, assert_clean, failing_answers};
-use std::process::Command;
 
 #[test]
 fn the_cli_never_prints_a_canary() {
     let failures = failing_answers();
-    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache");
     for (i, failure) in failures.iter().enumerate() {
         let body = String::from_utf8(failure.body.clone()).unwrap();
         let headers: serde_json::Map<String, serde_json::Value> = failure
@@ -22,28 +23,23 @@ fn the_cli_never_prints_a_canary() {
             .join(format!("canary-{}-{i}.json", std::process::id()));
         std::fs::write(&path, replay.to_string()).unwrap();
         for format in ["table", "json", "ndjson"] {
-            let out = Command::new(env!("CARGO_BIN_EXE_mde-connector"))
-                .args([
+            let replay = path.to_str().unwrap();
+            let out = cli(
+                &[
                     "contoso.com",
                     "--show-requests",
                     "--format",
                     format,
-                    "--cache-dir",
-                    cache,
-                ])
-                .arg("--replay")
-                .arg(&path)
-                .env_remove("MDE_TOKEN")
-                .env("MDE_TENANT_ID", "contoso.onmicrosoft.com")
-                .env("MDE_CLIENT_ID", "client")
-                .env("MDE_CLIENT_SECRET", SECRET)
-                .output()
-                .unwrap();
-            let printed = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                    "--replay",
+                    replay,
+                ],
+                &[
+                    ("MDE_TENANT_ID", "contoso.onmicrosoft.com"),
+                    ("MDE_CLIENT_ID", "client"),
+                    ("MDE_CLIENT_SECRET", SECRET),
+                ],
             );
+            let printed = printed(&out);
             assert!(
                 printed.contains("POST "),
                 "the token request was made: {printed}"
@@ -69,25 +65,24 @@ fn what_a_server_echoes_is_printed_in_no_format() {
     let server =
         FakeServer::start(Arc::new(Mutex::new(Echoing::default())), Encoding::Identity).unwrap();
     let origin = server.origin();
-    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache");
     let run = |tenant: &str, target: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_mde-connector"))
-            .args(target)
-            .args(["--live", "--cloud", "custom", "--allow-loopback-http"])
-            .args(["--api-base", &origin, "--login-host", &origin])
-            .args(["--scope", "https://api.example.test/.default"])
-            .args(["--show-requests", "--cache-dir", cache])
-            .env_remove("MDE_TOKEN")
-            .env("MDE_TENANT_ID", tenant)
-            .env("MDE_CLIENT_ID", "client")
-            .env("MDE_CLIENT_SECRET", ECHO_SECRET)
-            .output()
-            .unwrap();
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let mut args = target.to_vec();
+        args.extend(["--live", "--cloud", "custom", "--allow-loopback-http"]);
+        args.extend(["--api-base", &origin, "--login-host", &origin]);
+        args.extend([
+            "--scope",
+            "https://api.example.test/.default",
+            "--show-requests",
+        ]);
+        let out = cli(
+            &args,
+            &[
+                ("MDE_TENANT_ID", tenant),
+                ("MDE_CLIENT_ID", "client"),
+                ("MDE_CLIENT_SECRET", ECHO_SECRET),
+            ],
         );
+        let printed = printed(&out);
         assert!(
             printed.contains("POST "),
             "the token request was made: {printed}"

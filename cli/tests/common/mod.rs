@@ -1,0 +1,45 @@
+//! Running the built CLI as a user would, with none of the caller's `MDE_*`
+//! settings leaking in: what the CLI's test files share.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::process::{Command, Output};
+
+/// Every variable the CLI reads settings or credentials from.
+pub const ENV: [&str; 8] = [
+    "MDE_TOKEN",
+    "MDE_TENANT_ID",
+    "MDE_CLIENT_ID",
+    "MDE_CLIENT_SECRET",
+    "MDE_CLOUD",
+    "MDE_API_BASE",
+    "MDE_LOGIN_HOST",
+    "MDE_SCOPE",
+];
+
+/// `mde-connector ARGS` with the tests' compiled-component cache, none of
+/// [`ENV`] but `env`.
+pub fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mde-connector"));
+    command.args(args);
+    command
+        .arg("--cache-dir")
+        .arg(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"));
+    for name in ENV {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("the CLI runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// Everything the CLI printed, stdout then stderr.
+pub fn printed(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
