@@ -9,8 +9,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::any::TypeId;
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
 
 /// The most entries one list (`ipAddresses`, `machineTags`) holds as typed
 /// entries; a longer list is kept as sent. Machines have a few addresses
@@ -47,6 +49,8 @@ pub enum Kind {
 pub struct Reading<'s> {
     secrets: &'s Secrets,
     list_entries_left: usize,
+    /// The order members came in, per record type.
+    orders: Vec<(TypeId, MemberOrder)>,
     /// The member being read: `ipAddresses[2].macAddress`.
     path: String,
     /// Members whose value could not be used as typed, by path.
@@ -58,9 +62,29 @@ impl<'s> Reading<'s> {
         Reading {
             secrets,
             list_entries_left: MAX_ANSWER_LIST_ENTRIES,
+            orders: Vec::new(),
             path: String::new(),
             unusable: Vec::new(),
         }
+    }
+
+    /// Forgets what a reading of the answer used and found, to read it again.
+    pub fn restart(&mut self) {
+        self.list_entries_left = MAX_ANSWER_LIST_ENTRIES;
+        self.path.clear();
+        self.unusable.clear();
+    }
+
+    fn order_of<R: Record>(&mut self) -> &mut MemberOrder {
+        let id = TypeId::of::<R>();
+        let at = match self.orders.iter().position(|(of, _)| *of == id) {
+            Some(at) => at,
+            None => {
+                self.orders.push((id, MemberOrder::default()));
+                self.orders.len() - 1
+            }
+        };
+        &mut self.orders[at].1
     }
 
     /// Undoes what a nested value's reading recorded, when the value as a
@@ -76,17 +100,25 @@ impl<'s> Reading<'s> {
     }
 }
 
-/// How a field reads the JSON text the service sent for it.
+/// How a field reads the JSON the service sent for it, in two ways that
+/// agree: from the value's text, leniently, and straight from the parser,
+/// for the usual answer (see [`read_direct`]).
 pub trait Read<T> {
     const KIND: Kind;
     /// The typed value, or `None` when the value's type cannot be used.
     fn read(raw: &str, reading: &mut Reading) -> Option<T>;
+    /// The value `read` would give, read from the parser; an error for a
+    /// value `read` would not use as it is.
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error>;
 }
 
 /// A type with one way of being read from JSON.
 pub trait Field: Sized {
     const KIND: Kind;
     fn read(raw: &str, reading: &mut Reading) -> Option<Self>;
+    /// See [`Read::read_direct`].
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading)
+    -> Result<Self, D::Error>;
     /// Absent from the answer (or `null`).
     fn is_absent(&self) -> bool {
         false
@@ -101,6 +133,96 @@ impl<T: Field> Read<T> for Typed {
     fn read(raw: &str, reading: &mut Reading) -> Option<T> {
         T::read(raw, reading)
     }
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error> {
+        T::read_direct(d, reading)
+    }
+}
+
+/// Reads a `T` with `F` straight from the parser, as a [`DeserializeSeed`].
+pub struct Direct<'r, 's, T, F = Typed> {
+    pub reading: &'r mut Reading<'s>,
+    pub read: PhantomData<(T, F)>,
+}
+
+impl<'r, 's, T, F> Direct<'r, 's, T, F> {
+    pub fn new(reading: &'r mut Reading<'s>) -> Self {
+        Direct {
+            reading,
+            read: PhantomData,
+        }
+    }
+}
+
+impl<'de, T, F: Read<T>> DeserializeSeed<'de> for Direct<'_, '_, T, F> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        F::read_direct(d, self.reading)
+    }
+}
+
+/// A JSON value that is not a list or an object, as the parser gives it.
+enum Scalar<'de> {
+    Null,
+    /// A string without escapes, borrowed from the (scrubbed) body.
+    Text(&'de str),
+    /// A string with escapes, decoded.
+    Decoded(String),
+    /// An integer in `i64`'s range, written without fraction or exponent.
+    Integer(i64),
+    Bool(bool),
+}
+
+impl<'de> Scalar<'de> {
+    fn of<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+
+    /// The contents of a string, as [`text`] gives them.
+    fn text(self, reading: &Reading) -> Option<Cow<'de, str>> {
+        match self {
+            Scalar::Text(text) => Some(Cow::Borrowed(text)),
+            // An escape may spell a secret the body's scrubbing could not see.
+            Scalar::Decoded(text) => Some(Cow::Owned(reading.secrets.scrub(text))),
+            _ => None,
+        }
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, an integer, a boolean or null")
+    }
+    fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Integer(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
+        i64::try_from(v)
+            .map(Scalar::Integer)
+            .map_err(|_| E::custom("an integer out of range"))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Decoded(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Decoded(v))
+    }
+}
+
+/// The error that sends an answer back to the lenient reader.
+fn not_direct<E: de::Error>() -> E {
+    E::custom("not read directly")
 }
 
 /// A JSON string's contents, or `None` for another type: borrowed from the
@@ -124,6 +246,10 @@ impl Field for String {
     fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
         text(raw, reading).map(Cow::into_owned)
     }
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        let text = Scalar::of(d)?.text(reading).ok_or_else(not_direct)?;
+        Ok(text.into_owned())
+    }
 }
 
 impl Field for i64 {
@@ -135,6 +261,13 @@ impl Field for i64 {
             false => raw.parse().ok(),
         }
     }
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        match Scalar::of(d)? {
+            Scalar::Integer(n) => Some(n),
+            other => other.text(reading).and_then(|t| t.parse().ok()),
+        }
+        .ok_or_else(not_direct)
+    }
 }
 
 impl Field for bool {
@@ -145,11 +278,23 @@ impl Field for bool {
             "false" => return Some(false),
             _ => text(raw, reading)?,
         };
-        match () {
-            _ if text.eq_ignore_ascii_case("true") => Some(true),
-            _ if text.eq_ignore_ascii_case("false") => Some(false),
-            _ => None,
+        bool_text(&text)
+    }
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        match Scalar::of(d)? {
+            Scalar::Bool(b) => Some(b),
+            other => other.text(reading).and_then(|t| bool_text(&t)),
         }
+        .ok_or_else(not_direct)
+    }
+}
+
+/// `"true"` and `"false"`, in any case.
+fn bool_text(text: &str) -> Option<bool> {
+    match () {
+        _ if text.eq_ignore_ascii_case("true") => Some(true),
+        _ if text.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
     }
 }
 
@@ -160,6 +305,22 @@ impl<T: Field> Field for Option<T> {
             "null" => Some(None),
             _ => T::read(raw, reading).map(Some),
         }
+    }
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        struct Maybe<'r, 's, T>(Direct<'r, 's, T>);
+        impl<'de, T: Field> Visitor<'de> for Maybe<'_, '_, T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or null")
+            }
+            fn visit_none<E>(self) -> Result<Option<T>, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+                self.0.deserialize(d).map(Some)
+            }
+        }
+        d.deserialize_option(Maybe(Direct::new(reading)))
     }
     fn is_absent(&self) -> bool {
         self.is_none()
@@ -181,6 +342,18 @@ impl Read<Option<String>> for IdText {
             }
             _ => text(raw, reading).map(|t| Some(t.into_owned())),
         }
+    }
+    fn read_direct<'de, D: Deserializer<'de>>(
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<Option<String>, D::Error> {
+        match Scalar::of(d)? {
+            Scalar::Null => Some(None),
+            // An integer literal in range is written as its decimal digits.
+            Scalar::Integer(n) => Some(Some(n.to_string())),
+            other => other.text(reading).map(|t| Some(t.into_owned())),
+        }
+        .ok_or_else(not_direct)
     }
 }
 
@@ -209,6 +382,29 @@ impl<T: Field> Field for Vec<T> {
                 None
             }
         }
+    }
+    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        struct DirectEntries<'r, 's, T>(&'r mut Reading<'s>, PhantomData<T>);
+        impl<'de, T: Field> Visitor<'de> for DirectEntries<'_, '_, T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let reading = self.0;
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element_seed(Direct::<T>::new(reading))? {
+                    // Over a limit: the lenient reader names it.
+                    if entries.len() == MAX_LIST_ENTRIES || reading.list_entries_left == 0 {
+                        return Err(not_direct());
+                    }
+                    reading.list_entries_left -= 1;
+                    entries.push(entry);
+                }
+                Ok(entries)
+            }
+        }
+        d.deserialize_seq(DirectEntries(reading, PhantomData))
     }
 }
 
@@ -252,7 +448,7 @@ impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
 
 /// A record of the service's: its members by their JSON names, the ones it
 /// does not model kept in `unmodelled`. Implemented by `machine::record!`.
-pub trait Record: Default {
+pub trait Record: Default + 'static {
     /// The modelled members, in order.
     const FIELDS: &'static [(&'static str, Kind)];
     /// Members that must be present and usable (a bit per index of `FIELDS`).
@@ -260,6 +456,14 @@ pub trait Record: Default {
     /// Reads the member at `index` of [`Record::FIELDS`]; `false` when its
     /// value cannot be used.
     fn read_member(&mut self, index: usize, raw: &str, reading: &mut Reading) -> bool;
+    /// Reads the member at `index` of [`Record::FIELDS`] straight from the
+    /// parser (see [`Read::read_direct`]).
+    fn read_member_direct<'de, A: MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+        reading: &mut Reading,
+    ) -> Result<(), A::Error>;
     /// Writes each modelled member not in `skip` (a bit per index), absent
     /// ones as `null` when `nulls`.
     fn write_members<M: SerializeMap>(
@@ -291,6 +495,95 @@ pub const fn index_of(fields: &[(&str, Kind)], name: &str) -> usize {
     panic!("no such field")
 }
 
+/// Where each member of a record type was followed by another last time
+/// (an index of `FIELDS`, or `NONE`): the service sends every machine's
+/// members in one order, so the name expected next is compared first and
+/// is usually the one, without comparing it with every modelled name.
+#[derive(Clone, Copy)]
+struct MemberOrder {
+    /// By index of `FIELDS`; the last slot is for the first member.
+    next: [u8; 65],
+}
+
+impl Default for MemberOrder {
+    fn default() -> Self {
+        MemberOrder {
+            next: [u8::MAX; 65],
+        }
+    }
+}
+
+impl MemberOrder {
+    /// Where `last` starts: before the first member.
+    const START: u8 = 64;
+
+    /// The index of modelled member `name` of `R` (read after the one at
+    /// `last`, which becomes it), or `None`.
+    fn index<R: Record>(&mut self, last: &mut u8, name: &str) -> Option<usize> {
+        let expected = usize::from(self.next[usize::from(*last)]);
+        let index = match R::FIELDS.get(expected) {
+            Some((n, _)) if *n == name => expected,
+            _ => R::FIELDS.iter().position(|(n, _)| *n == name)?,
+        };
+        // FIELDS has at most 64 members (a bit each in `REQUIRED`).
+        self.next[usize::from(*last)] = index as u8;
+        *last = index as u8;
+        Some(index)
+    }
+}
+
+/// Fills a record straight from the parser, when every member is as
+/// modelled (see [`Read::read_direct`]): otherwise an error, and the
+/// lenient reader reads it again.
+pub fn read_record_direct<'de, R: Record, D: Deserializer<'de>>(
+    d: D,
+    reading: &mut Reading,
+) -> Result<R, D::Error> {
+    struct DirectRecord<'r, 's, R>(&'r mut Reading<'s>, PhantomData<R>);
+    impl<'de, R: Record> Visitor<'de> for DirectRecord<'_, '_, R> {
+        type Value = R;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
+            let reading = self.0;
+            let mut record = R::default();
+            let mut seen = 0u64;
+            let mut last = MemberOrder::START;
+            let mut unmodelled = String::new();
+            while let Some(Key(name)) = map.next_key()? {
+                let Some(index) = reading.order_of::<R>().index::<R>(&mut last, &name) else {
+                    let raw: &RawValue = map.next_value()?;
+                    push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
+                    continue;
+                };
+                let bit = 1 << index;
+                if seen & bit != 0 {
+                    return Err(not_direct());
+                }
+                seen |= bit;
+                record.read_member_direct(index, &mut map, reading)?;
+            }
+            if R::REQUIRED & !seen != 0 {
+                return Err(not_direct());
+            }
+            finish_unmodelled(&mut record, unmodelled);
+            Ok(record)
+        }
+    }
+    d.deserialize_map(DirectRecord(reading, PhantomData))
+}
+
+/// Sets what a record keeps as sent, if anything.
+fn finish_unmodelled<R: Record>(record: &mut R, mut unmodelled: String) {
+    if !unmodelled.is_empty() {
+        unmodelled.push('}');
+        // Thousands of these may be held at once: no spare capacity.
+        unmodelled.shrink_to_fit();
+        record.set_unmodelled(unmodelled);
+    }
+}
+
 /// Fills a record from a JSON object, member by member.
 pub struct RecordVisitor<'r, 's, R> {
     pub reading: &'r mut Reading<'s>,
@@ -308,6 +601,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
         let reading = self.reading;
         let mut record = R::default();
         let mut seen = 0u64;
+        let mut order = MemberOrder::START;
         let mut unmodelled = String::new();
         let mut last: Option<Cow<str>> = None;
         loop {
@@ -322,7 +616,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
             let raw: &RawValue = map.next_value().map_err(|e| {
                 de::Error::custom(format_args!("{name}: {}", strip_position(&e.to_string())))
             })?;
-            let Some(index) = R::FIELDS.iter().position(|(n, _)| *n == name) else {
+            let Some(index) = reading.order_of::<R>().index::<R>(&mut order, &name) else {
                 push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
                 last = Some(name);
                 continue;
@@ -356,12 +650,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
                 R::FIELDS[missing].0
             )));
         }
-        if !unmodelled.is_empty() {
-            unmodelled.push('}');
-            // Thousands of these may be held at once: no spare capacity.
-            unmodelled.shrink_to_fit();
-            record.set_unmodelled(unmodelled);
-        }
+        finish_unmodelled(&mut record, unmodelled);
         Ok(record)
     }
 }

@@ -6,9 +6,10 @@
 //! typed, is kept as sent in its `unmodelled` member.
 
 use crate::lenient::{
-    Field, IdText, Kind, Read, Reading, Record, Typed, index_of, serialize_record, text,
+    Direct, Field, IdText, Kind, Read, Reading, Record, Typed, index_of, serialize_record, text,
     write_member,
 };
+use serde::de::{Deserializer, MapAccess};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -52,6 +53,12 @@ macro_rules! open_enum {
             const KIND: Kind = Kind::Choice(&[$($text),+]);
             fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
                 text(raw, reading).map(|t| Self::parse(&t))
+            }
+            fn read_direct<'de, D: Deserializer<'de>>(
+                d: D,
+                reading: &mut Reading,
+            ) -> Result<Self, D::Error> {
+                String::read_direct(d, reading).map(|t| Self::parse(&t))
             }
         }
     };
@@ -143,6 +150,21 @@ macro_rules! record {
                 false
             }
 
+            fn read_member_direct<'de, A: MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+                reading: &mut Reading,
+            ) -> Result<(), A::Error> {
+                $(if index == const { index_of(<$name as Record>::FIELDS, $json) } {
+                    self.$field = map.next_value_seed(
+                        Direct::<$ty, reader!($($reader)?)>::new(reading),
+                    )?;
+                    return Ok(());
+                })+
+                Err(serde::de::Error::custom("no such member"))
+            }
+
             fn write_members<M: SerializeMap>(
                 &self,
                 map: &mut M,
@@ -168,6 +190,12 @@ macro_rules! record {
             const KIND: Kind = Kind::Record { fields: <$name as Record>::FIELDS };
             fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
                 crate::lenient::read_record(raw, reading)
+            }
+            fn read_direct<'de, D: Deserializer<'de>>(
+                d: D,
+                reading: &mut Reading,
+            ) -> Result<Self, D::Error> {
+                crate::lenient::read_record_direct(d, reading)
             }
         }
 

@@ -1,0 +1,246 @@
+//! The two readers of an answer agree. Machines are read straight from the
+//! parser when every member is as modelled (one pass), and otherwise again,
+//! leniently, from each value's text. Whenever the direct reader gives
+//! machines, they are the lenient reader's, value for value; and the usual
+//! answer is read directly, so the fast path is the one taken.
+
+use mde_connector::http::Response;
+use mde_connector::lenient::{Kind, Record};
+use mde_connector::machine::Machine;
+use mde_connector::response::{self, machines_read_by};
+use mde_connector::secrets::Secrets;
+use proptest::prelude::*;
+
+/// Values of every JSON type, and the edges where the readers could part:
+/// integers at and past `i64`'s range, `-0`, fractions and exponents,
+/// numbers and booleans in strings, escapes (one spelling a secret), lone
+/// surrogates, empty and mixed lists, records of the right and wrong shape.
+const LITERALS: &[&str] = &[
+    "null",
+    "true",
+    "false",
+    r#""TRUE""#,
+    r#""false""#,
+    r#""maybe""#,
+    "0",
+    "-0",
+    "7",
+    "-12",
+    "1.0",
+    "1e3",
+    "2.50",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "18446744073709551616",
+    "123456789012345678901234567890",
+    r#""19045""#,
+    r#"" 12""#,
+    r#""+5""#,
+    r#""""#,
+    r#""plain text""#,
+    r#""a\u0062c""#,
+    r#""x\"y\\z""#,
+    r#""\ud800 lone""#,
+    r#""token\u002DA-123456 reflected""#,
+    r#""Active""#,
+    r#""onboarded""#,
+    "[]",
+    r#"["a"]"#,
+    r#"["a", 1]"#,
+    "[null]",
+    "[[]]",
+    "{}",
+    r#"{"vmId": "v", "cloudProvider": "Azure"}"#,
+    r#"{"vmId": 5}"#,
+    r#"{"zone": "2", "vmId": "v"}"#,
+    r#"[{"ipAddress": "10.0.0.1", "macAddress": null, "prefixLength": 24}]"#,
+    r#"[{"ipAddress": 1}]"#,
+    r#"[{"type": "Ethernet"}, "x"]"#,
+    r#"{"odd": [1, 2.50, "x"]}"#,
+];
+
+/// Values a field of `kind` uses, so that whole machines are read directly
+/// often enough for the comparison to mean something.
+fn usable(kind: Kind) -> Vec<&'static str> {
+    let mut values = vec!["null"];
+    values.extend_from_slice(match kind {
+        Kind::Text | Kind::Choice(_) => &[
+            r#""plain text""#,
+            r#""""#,
+            r#""Active""#,
+            r#""onboarded""#,
+            r#""a\u0062c""#,
+            r#""x\"y\\z""#,
+            r#""token\u002DA-123456 reflected""#,
+        ],
+        Kind::Integer => &["7", "-12", r#""19045""#, r#""+5""#, "9223372036854775807"],
+        Kind::Boolean => &["true", "false", r#""TRUE""#, r#""false""#],
+        Kind::IdText => &["0", "140", "-9223372036854775808", r#""140""#],
+        Kind::List { of: Kind::Text } => &["[]", r#"["a"]"#, r#"["a", "b\u0063"]"#],
+        Kind::List { .. } => &[
+            "[]",
+            r#"[{"ipAddress": "10.0.0.1", "macAddress": null, "prefixLength": 24}]"#,
+            r#"[{"type": "Ethernet"}, {"operationalStatus": "Up", "ipAddress": ""}]"#,
+        ],
+        Kind::Record { .. } => &[
+            "{}",
+            r#"{"vmId": "v", "cloudProvider": "Azure"}"#,
+            r#"{"zone": "2", "vmId": "v"}"#,
+        ],
+    });
+    values
+}
+
+/// A modelled member with a value it usually can use.
+fn modelled(index: usize) -> impl Strategy<Value = String> {
+    let (name, kind) = Machine::FIELDS[index];
+    (
+        prop_oneof![16 => prop::sample::select(usable(kind)), 1 => prop::sample::select(LITERALS)],
+        " ?",
+    )
+        .prop_map(move |(value, space)| format!("\"{name}\":{space}{value}"))
+}
+
+/// A machine's text: usually an id, then modelled members in any order, now
+/// and then one this version does not model (or an id spelled with an
+/// escape) and a duplicate.
+fn machine() -> impl Strategy<Value = String> {
+    let indices: Vec<usize> = (1..Machine::FIELDS.len()).collect();
+    let members = prop::sample::subsequence(indices, 0..10)
+        .prop_shuffle()
+        .prop_flat_map(|indices| indices.into_iter().map(modelled).collect::<Vec<_>>());
+    let other = (
+        prop::sample::select(vec![r#""newField""#, r#""zone""#, r#""\u0069d""#]),
+        prop::sample::select(LITERALS),
+    )
+        .prop_map(|(name, value)| format!("{name}: {value}"));
+    (
+        prop_oneof![6 => Just(r#""id": "a1""#), 1 => Just("")],
+        members,
+        prop::option::weighted(0.3, other),
+        prop::option::weighted(0.1, modelled(0)),
+    )
+        .prop_map(|(id, members, other, duplicate)| {
+            let members: Vec<&str> = std::iter::once(id)
+                .filter(|id| !id.is_empty())
+                .chain(members.iter().map(String::as_str))
+                .chain(other.as_deref())
+                .chain(duplicate.as_deref())
+                .collect();
+            format!("{{{}}}", members.join(", "))
+        })
+}
+
+fn secrets() -> Secrets {
+    let mut secrets = Secrets::default();
+    secrets.add("token-A-123456");
+    secrets
+}
+
+/// An answer of one to three generated machines.
+fn body() -> impl Strategy<Value = String> {
+    prop::collection::vec(machine(), 1..4)
+        .prop_map(|machines| format!(r#"{{"value": [{}]}}"#, machines.join(", ")))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn the_direct_reader_gives_what_the_lenient_reader_gives(body in body()) {
+        let secrets = secrets();
+        let lenient = machines_read_by(&body, &secrets, false);
+        if let Some(direct) = machines_read_by(&body, &secrets, true) {
+            let lenient = lenient.as_ref().expect("the lenient reader reads what the direct one does");
+            prop_assert_eq!(&direct.machines, &lenient.machines, "{}", body);
+            prop_assert!(lenient.warnings.is_empty(), "{}: {:?}", body, lenient.warnings);
+        }
+        // And an answer reads as the lenient reader reads it.
+        let answer = Response { status: 200, headers: Vec::new(), body: body.clone().into_bytes() };
+        match (response::machines(&answer, &secrets), lenient) {
+            (Ok(found), Some(lenient)) => {
+                prop_assert_eq!(found.machines, lenient.machines);
+                prop_assert_eq!(found.warnings, lenient.warnings);
+            }
+            (Err(_), None) => {}
+            (found, lenient) => prop_assert!(false, "{body}: {found:?} against {lenient:?}"),
+        }
+    }
+}
+
+/// The comparison above means something: the generator's answers are read
+/// directly often, and leniently often.
+#[test]
+fn the_generator_reaches_both_readers() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = body();
+    let direct = (0..400)
+        .filter(|_| {
+            let body = strategy.new_tree(&mut runner).unwrap().current();
+            machines_read_by(&body, &secrets(), true).is_some()
+        })
+        .count();
+    assert!((100..300).contains(&direct), "{direct} of 400 read directly");
+}
+
+/// The usual answers take the fast path: as the service sends them (nulls,
+/// a numeric `rbacGroupId`, members this version does not model), every
+/// field filled, and an escape in a name.
+#[test]
+fn usual_answers_are_read_directly() {
+    let live = r#"{"@odata.context": "x", "value": [
+        {"id": "241056b69203a660e7521c8c3bfc2476f8cf2ae0", "mergedIntoMachineId": null,
+         "isPotentialDuplication": false, "isExcluded": false, "exclusionReason": null,
+         "computerDnsName": "vm1.contoso.com", "firstSeen": "2024-01-25T18:45:56.688814Z",
+         "osPlatform": "Ubuntu", "osVersion": null, "version": "20.4", "osBuild": null,
+         "healthStatus": "Inactive", "deviceValue": "Normal", "rbacGroupId": 0,
+         "rbacGroupName": null, "riskScore": "None", "exposureLevel": "Low",
+         "isAadJoined": null, "machineTags": [], "onboardingStatus": "onboarded",
+         "ipAddresses": [{"ipAddress": "", "macAddress": null, "type": "Other",
+                          "operationalStatus": "Up"}],
+         "vmMetadata": null, "someNewField": {"a": [1, 2.50]}},
+        {"id": "9a7d\u0033c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01", "osBuild": "22631",
+         "vmMetadata": {"vmId": "v", "cloudProvider": "Azure", "resourceId": "r",
+                        "subscriptionId": "s"}, "machineTags": ["a", "b"]}
+    ]}"#;
+    let direct = machines_read_by(live, &secrets(), true).expect("read directly");
+    let lenient = machines_read_by(live, &secrets(), false).unwrap();
+    assert_eq!(direct.machines, lenient.machines);
+    assert_eq!(direct.machines.len(), 2);
+    assert_eq!(direct.machines[0].rbac_group_id.as_deref(), Some("0"));
+    assert_eq!(
+        direct.machines[0].unmodelled.as_deref(),
+        Some(r#"{"someNewField":{"a":[1,2.50]}}"#)
+    );
+    assert_eq!(direct.machines[1].os_build, Some(22631));
+}
+
+/// What only the lenient reader reads: a value of a type its field cannot
+/// use, a list over its limit, a duplicate, a missing id.
+#[test]
+fn the_direct_reader_leaves_the_unusual_to_the_lenient_one() {
+    let long_list: Vec<String> = (0..=mde_connector::lenient::MAX_LIST_ENTRIES)
+        .map(|i| format!("\"t{i}\""))
+        .collect();
+    for machine in [
+        r#"{"id": "a", "osBuild": 1.5}"#,
+        r#"{"id": "a", "osBuild": -0}"#,
+        r#"{"id": "a", "rbacGroupId": 18446744073709551616}"#,
+        r#"{"id": "a", "isAadJoined": "maybe"}"#,
+        r#"{"id": "a", "machineTags": ["a", 1]}"#,
+        r#"{"id": "a", "vmMetadata": []}"#,
+        r#"{"id": "a", "ipAddresses": [{"macAddress": 12}]}"#,
+        r#"{"id": "a", "id": "b"}"#,
+        r#"{"osBuild": 1}"#,
+        &format!(r#"{{"id": "a", "machineTags": [{}]}}"#, long_list.join(",")),
+    ] {
+        let body = format!(r#"{{"value": [{machine}]}}"#);
+        assert!(
+            machines_read_by(&body, &secrets(), true).is_none(),
+            "{machine}"
+        );
+    }
+}
