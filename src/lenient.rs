@@ -75,16 +75,20 @@ impl<'s> Reading<'s> {
         self.unusable.clear();
     }
 
-    fn order_of<R: Record>(&mut self) -> &mut MemberOrder {
+    /// Where the member order of `R` is kept, for [`Reading::order`].
+    fn order_slot<R: Record>(&mut self) -> usize {
         let id = TypeId::of::<R>();
-        let at = match self.orders.iter().position(|(of, _)| *of == id) {
+        match self.orders.iter().position(|(of, _)| *of == id) {
             Some(at) => at,
             None => {
                 self.orders.push((id, MemberOrder::default()));
                 self.orders.len() - 1
             }
-        };
-        &mut self.orders[at].1
+        }
+    }
+
+    fn order(&mut self, slot: usize) -> &mut MemberOrder {
+        &mut self.orders[slot].1
     }
 
     /// Undoes what a nested value's reading recorded, when the value as a
@@ -117,8 +121,10 @@ pub trait Field: Sized {
     const KIND: Kind;
     fn read(raw: &str, reading: &mut Reading) -> Option<Self>;
     /// See [`Read::read_direct`].
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading)
-    -> Result<Self, D::Error>;
+    fn read_direct<'de, D: Deserializer<'de>>(
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<Self, D::Error>;
     /// Absent from the answer (or `null`).
     fn is_absent(&self) -> bool {
         false
@@ -173,11 +179,13 @@ enum Scalar<'de> {
 }
 
 impl<'de> Scalar<'de> {
+    #[inline(always)]
     fn of<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ScalarVisitor)
     }
 
     /// The contents of a string, as [`text`] gives them.
+    #[inline(always)]
     fn text(self, reading: &Reading) -> Option<Cow<'de, str>> {
         match self {
             Scalar::Text(text) => Some(Cow::Borrowed(text)),
@@ -246,9 +254,15 @@ impl Field for String {
     fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
         text(raw, reading).map(Cow::into_owned)
     }
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
-        let text = Scalar::of(d)?.text(reading).ok_or_else(not_direct)?;
-        Ok(text.into_owned())
+    fn read_direct<'de, D: Deserializer<'de>>(
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<Self, D::Error> {
+        match Scalar::of(d)? {
+            Scalar::Text(text) => Ok(text.to_owned()),
+            Scalar::Decoded(text) => Ok(reading.secrets.scrub(text)),
+            _ => Err(not_direct()),
+        }
     }
 }
 
@@ -261,7 +275,10 @@ impl Field for i64 {
             false => raw.parse().ok(),
         }
     }
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+    fn read_direct<'de, D: Deserializer<'de>>(
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<Self, D::Error> {
         match Scalar::of(d)? {
             Scalar::Integer(n) => Some(n),
             other => other.text(reading).and_then(|t| t.parse().ok()),
@@ -280,7 +297,10 @@ impl Field for bool {
         };
         bool_text(&text)
     }
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+    fn read_direct<'de, D: Deserializer<'de>>(
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<Self, D::Error> {
         match Scalar::of(d)? {
             Scalar::Bool(b) => Some(b),
             other => other.text(reading).and_then(|t| bool_text(&t)),
@@ -306,7 +326,10 @@ impl<T: Field> Field for Option<T> {
             _ => T::read(raw, reading).map(Some),
         }
     }
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+    fn read_direct<'de, D: Deserializer<'de>>(
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<Self, D::Error> {
         struct Maybe<'r, 's, T>(Direct<'r, 's, T>);
         impl<'de, T: Field> Visitor<'de> for Maybe<'_, '_, T> {
             type Value = Option<T>;
@@ -383,7 +406,10 @@ impl<T: Field> Field for Vec<T> {
             }
         }
     }
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+    fn read_direct<'de, D: Deserializer<'de>>(
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<Self, D::Error> {
         struct DirectEntries<'r, 's, T>(&'r mut Reading<'s>, PhantomData<T>);
         impl<'de, T: Field> Visitor<'de> for DirectEntries<'_, '_, T> {
             type Value = Vec<T>;
@@ -519,16 +545,46 @@ impl MemberOrder {
 
     /// The index of modelled member `name` of `R` (read after the one at
     /// `last`, which becomes it), or `None`.
+    #[inline(always)]
     fn index<R: Record>(&mut self, last: &mut u8, name: &str) -> Option<usize> {
         let expected = usize::from(self.next[usize::from(*last)]);
         let index = match R::FIELDS.get(expected) {
-            Some((n, _)) if *n == name => expected,
-            _ => R::FIELDS.iter().position(|(n, _)| *n == name)?,
+            Some((n, _)) if same_name(n, name) => expected,
+            _ => R::FIELDS.iter().position(|(n, _)| same_name(n, name))?,
         };
         // FIELDS has at most 64 members (a bit each in `REQUIRED`).
         self.next[usize::from(*last)] = index as u8;
         *last = index as u8;
         Some(index)
+    }
+}
+
+/// `a == b`, a word at a time: in wasm `==` on strings calls a `memcmp`
+/// that compares byte by byte, and a name is compared for every member of
+/// every machine.
+#[inline(always)]
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Unaligned loads; the last word may overlap the one before it.
+    let u64_at = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().unwrap());
+    let u32_at = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().unwrap());
+    match n {
+        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..8 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        _ => {
+            let mut at = 0;
+            while at + 8 < n {
+                if u64_at(a, at) != u64_at(b, at) {
+                    return false;
+                }
+                at += 8;
+            }
+            u64_at(a, n - 8) == u64_at(b, n - 8)
+        }
     }
 }
 
@@ -551,8 +607,9 @@ pub fn read_record_direct<'de, R: Record, D: Deserializer<'de>>(
             let mut seen = 0u64;
             let mut last = MemberOrder::START;
             let mut unmodelled = String::new();
+            let slot = reading.order_slot::<R>();
             while let Some(Key(name)) = map.next_key()? {
-                let Some(index) = reading.order_of::<R>().index::<R>(&mut last, &name) else {
+                let Some(index) = reading.order(slot).index::<R>(&mut last, &name) else {
                     let raw: &RawValue = map.next_value()?;
                     push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
                     continue;
@@ -602,6 +659,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
         let mut record = R::default();
         let mut seen = 0u64;
         let mut order = MemberOrder::START;
+        let slot = reading.order_slot::<R>();
         let mut unmodelled = String::new();
         let mut last: Option<Cow<str>> = None;
         loop {
@@ -616,7 +674,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
             let raw: &RawValue = map.next_value().map_err(|e| {
                 de::Error::custom(format_args!("{name}: {}", strip_position(&e.to_string())))
             })?;
-            let Some(index) = reading.order_of::<R>().index::<R>(&mut order, &name) else {
+            let Some(index) = reading.order(slot).index::<R>(&mut order, &name) else {
                 push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
                 last = Some(name);
                 continue;
@@ -991,6 +1049,35 @@ mod tests {
             object,
             r#"{"a\"b":[1,2.50,"x  y\" "],"n":123456789012345678901234567890}"#
         );
+    }
+
+    #[test]
+    fn names_compare_as_strings_do() {
+        let names = [
+            "",
+            "a",
+            "id",
+            "ab",
+            "type",
+            "typo",
+            "vmId",
+            "osBuild",
+            "osBuilt",
+            "version",
+            "osVersion",
+            "osVersiom",
+            "lastExternalIpAddress",
+        ];
+        for a in names {
+            let more = [
+                "lastExternalIpAddresS",
+                "lastExternalIpAddres",
+                "LastExternalIpAddress",
+            ];
+            for b in names.iter().chain(&more) {
+                assert_eq!(same_name(a, b), a == *b, "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -26,3 +26,9 @@ pub use connector::{Connector, Host, Level, Lookup, MACHINE_CAP};
 pub use error::Error;
 pub use machine::Machine;
 pub use settings::Settings;
+
+/// The component's allocator (see `Cargo.toml`). Only the component has it:
+/// components that embed the core as a library keep their own.
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

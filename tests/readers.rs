@@ -183,7 +183,10 @@ fn the_generator_reaches_both_readers() {
             machines_read_by(&body, &secrets(), true).is_some()
         })
         .count();
-    assert!((100..300).contains(&direct), "{direct} of 400 read directly");
+    assert!(
+        (100..300).contains(&direct),
+        "{direct} of 400 read directly"
+    );
 }
 
 /// The usual answers take the fast path: as the service sends them (nulls,
