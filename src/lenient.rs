@@ -1,8 +1,15 @@
 //! Reading the service's JSON leniently and writing it back: each member is
-//! taken as the exact text the service sent, typed where its type can be used,
-//! and otherwise kept, compact but byte for byte, with the members the record
-//! does not model (`unmodelled`). One bad value costs that value's typed
-//! field, never the machine or the answer.
+//! typed where its type can be used, and otherwise kept, compact but byte
+//! for byte, with the members the record does not model (`unmodelled`). One
+//! bad value costs that value's typed field, never the machine or the answer.
+//!
+//! An answer is read in one of two modes, by the same readers. Directly,
+//! values are read straight from the parser, in one pass, and anything that
+//! is not as modelled fails the reading. Leniently, each modelled member is
+//! first taken as the text the service sent, then read from that text; a
+//! value that cannot be used is kept as sent and named. Answers are read
+//! directly first: the usual answer is, and one that is not is read again,
+//! leniently (`response::machines`).
 
 use crate::secrets::Secrets;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -48,19 +55,23 @@ pub enum Kind {
 /// What reading one answer has used and found.
 pub struct Reading<'s> {
     secrets: &'s Secrets,
+    /// Read leniently (otherwise directly): see the module's documentation.
+    lenient: bool,
     list_entries_left: usize,
     /// The order members came in, per record type.
     orders: Vec<(TypeId, MemberOrder)>,
-    /// The member being read: `ipAddresses[2].macAddress`.
+    /// The member being read, when reading leniently: `ipAddresses[2].macAddress`.
     path: String,
     /// Members whose value could not be used as typed, by path.
     pub unusable: Vec<String>,
 }
 
 impl<'s> Reading<'s> {
-    pub fn new(secrets: &'s Secrets) -> Self {
+    /// A reading, direct unless `lenient`.
+    pub fn new(secrets: &'s Secrets, lenient: bool) -> Self {
         Reading {
             secrets,
+            lenient,
             list_entries_left: MAX_ANSWER_LIST_ENTRIES,
             orders: Vec::new(),
             path: String::new(),
@@ -68,8 +79,9 @@ impl<'s> Reading<'s> {
         }
     }
 
-    /// Forgets what a reading of the answer used and found, to read it again.
-    pub fn restart(&mut self) {
+    /// Forgets what a direct reading of the answer used, to read it again leniently.
+    pub fn restart_leniently(&mut self) {
+        self.lenient = true;
         self.list_entries_left = MAX_ANSWER_LIST_ENTRIES;
         self.path.clear();
         self.unusable.clear();
@@ -91,8 +103,8 @@ impl<'s> Reading<'s> {
         &mut self.orders[slot].1
     }
 
-    /// Undoes what a nested value's reading recorded, when the value as a
-    /// whole could not be used (it is then kept as sent, whole).
+    /// Undoes what a member's reading recorded, when its value as a whole
+    /// could not be used (it is then kept as sent, whole).
     fn rewind(&mut self, mark: (usize, usize)) {
         let (unusable, list_entries_left) = mark;
         self.unusable.truncate(unusable);
@@ -104,27 +116,27 @@ impl<'s> Reading<'s> {
     }
 }
 
-/// How a field reads the JSON the service sent for it, in two ways that
-/// agree: from the value's text, leniently, and straight from the parser,
-/// for the usual answer (see [`read_direct`]).
+/// How a field reads the JSON the service sent for it.
 pub trait Read<T> {
     const KIND: Kind;
-    /// The typed value, or `None` when the value's type cannot be used.
-    fn read(raw: &str, reading: &mut Reading) -> Option<T>;
-    /// The value `read` would give, read from the parser; an error for a
-    /// value `read` would not use as it is.
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error>;
+    /// The typed value; an error for a value whose type cannot be used.
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error>;
+    /// When reading leniently, a value `read` refused but whose text is
+    /// usable (`-0`, an integer past 64 bits); `None` for most types.
+    fn read_text(_raw: &str) -> Option<T> {
+        None
+    }
 }
 
 /// A type with one way of being read from JSON.
 pub trait Field: Sized {
     const KIND: Kind;
-    fn read(raw: &str, reading: &mut Reading) -> Option<Self>;
-    /// See [`Read::read_direct`].
-    fn read_direct<'de, D: Deserializer<'de>>(
-        d: D,
-        reading: &mut Reading,
-    ) -> Result<Self, D::Error>;
+    /// See [`Read::read`].
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error>;
+    /// See [`Read::read_text`].
+    fn read_text(_raw: &str) -> Option<Self> {
+        None
+    }
     /// Absent from the answer (or `null`).
     fn is_absent(&self) -> bool {
         false
@@ -136,33 +148,33 @@ pub struct Typed;
 
 impl<T: Field> Read<T> for Typed {
     const KIND: Kind = T::KIND;
-    fn read(raw: &str, reading: &mut Reading) -> Option<T> {
-        T::read(raw, reading)
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error> {
+        T::read(d, reading)
     }
-    fn read_direct<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error> {
-        T::read_direct(d, reading)
+    fn read_text(raw: &str) -> Option<T> {
+        T::read_text(raw)
     }
 }
 
-/// Reads a `T` with `F` straight from the parser, as a [`DeserializeSeed`].
-pub struct Direct<'r, 's, T, F = Typed> {
+/// Reads a `T` with `F`, as a [`DeserializeSeed`].
+pub struct Seed<'r, 's, T, F = Typed> {
     pub reading: &'r mut Reading<'s>,
     pub read: PhantomData<(T, F)>,
 }
 
-impl<'r, 's, T, F> Direct<'r, 's, T, F> {
+impl<'r, 's, T, F> Seed<'r, 's, T, F> {
     pub fn new(reading: &'r mut Reading<'s>) -> Self {
-        Direct {
+        Seed {
             reading,
             read: PhantomData,
         }
     }
 }
 
-impl<'de, T, F: Read<T>> DeserializeSeed<'de> for Direct<'_, '_, T, F> {
+impl<'de, T, F: Read<T>> DeserializeSeed<'de> for Seed<'_, '_, T, F> {
     type Value = T;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        F::read_direct(d, self.reading)
+        F::read(d, self.reading)
     }
 }
 
@@ -184,7 +196,9 @@ impl<'de> Scalar<'de> {
         d.deserialize_any(ScalarVisitor)
     }
 
-    /// The contents of a string, as [`text`] gives them.
+    /// A string's contents: borrowed from the body unless it holds escapes,
+    /// so that a value kept as a `String` is allocated once and one that is
+    /// only looked at (an enumeration, a number in a string) not at all.
     #[inline(always)]
     fn text(self, reading: &Reading) -> Option<Cow<'de, str>> {
         match self {
@@ -228,109 +242,59 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
 }
 
-/// The error that sends an answer back to the lenient reader.
-fn not_direct<E: de::Error>() -> E {
-    E::custom("not read directly")
-}
-
-/// A JSON string's contents, or `None` for another type: borrowed from the
-/// body unless it holds escapes, so that a value kept as a `String` is
-/// allocated once and one that is only looked at (an enumeration, a number
-/// in a string) not at all.
-pub fn text<'a>(raw: &'a str, reading: &Reading) -> Option<Cow<'a, str>> {
-    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
-        // As sent: the body was scrubbed before it was read.
-        return Some(Cow::Borrowed(inner));
-    }
-    // An escape may spell a secret the body's scrubbing could not see.
-    serde_json::from_str::<String>(raw)
-        .ok()
-        .map(|decoded| Cow::Owned(reading.secrets.scrub(decoded)))
+/// A value its field cannot use: when reading directly, the answer is
+/// read again leniently; when reading leniently, the value is kept as sent.
+fn unusable<E: de::Error>() -> E {
+    E::custom("a value of another type")
 }
 
 impl Field for String {
     const KIND: Kind = Kind::Text;
-    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-        text(raw, reading).map(Cow::into_owned)
-    }
-    fn read_direct<'de, D: Deserializer<'de>>(
-        d: D,
-        reading: &mut Reading,
-    ) -> Result<Self, D::Error> {
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
         match Scalar::of(d)? {
             Scalar::Text(text) => Ok(text.to_owned()),
             Scalar::Decoded(text) => Ok(reading.secrets.scrub(text)),
-            _ => Err(not_direct()),
+            _ => Err(unusable()),
         }
     }
 }
 
 impl Field for i64 {
     const KIND: Kind = Kind::Integer;
-    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-        match raw.starts_with('"') {
-            true => text(raw, reading)?.parse().ok(),
-            // JSON's integers are Rust's: `1.0`, `1e3` and out of range are not.
-            false => raw.parse().ok(),
-        }
-    }
-    fn read_direct<'de, D: Deserializer<'de>>(
-        d: D,
-        reading: &mut Reading,
-    ) -> Result<Self, D::Error> {
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
         match Scalar::of(d)? {
             Scalar::Integer(n) => Some(n),
             other => other.text(reading).and_then(|t| t.parse().ok()),
         }
-        .ok_or_else(not_direct)
+        .ok_or_else(unusable)
+    }
+    /// `-0`, which the parser gives as a fraction. JSON's integers are
+    /// Rust's: `1.0`, `1e3` and out of range are not.
+    fn read_text(raw: &str) -> Option<Self> {
+        raw.parse().ok()
     }
 }
 
 impl Field for bool {
     const KIND: Kind = Kind::Boolean;
-    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-        let text = match raw {
-            "true" => return Some(true),
-            "false" => return Some(false),
-            _ => text(raw, reading)?,
-        };
-        bool_text(&text)
-    }
-    fn read_direct<'de, D: Deserializer<'de>>(
-        d: D,
-        reading: &mut Reading,
-    ) -> Result<Self, D::Error> {
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
         match Scalar::of(d)? {
             Scalar::Bool(b) => Some(b),
-            other => other.text(reading).and_then(|t| bool_text(&t)),
+            // `"true"` and `"false"`, in any case.
+            other => other.text(reading).and_then(|t| match () {
+                _ if t.eq_ignore_ascii_case("true") => Some(true),
+                _ if t.eq_ignore_ascii_case("false") => Some(false),
+                _ => None,
+            }),
         }
-        .ok_or_else(not_direct)
-    }
-}
-
-/// `"true"` and `"false"`, in any case.
-fn bool_text(text: &str) -> Option<bool> {
-    match () {
-        _ if text.eq_ignore_ascii_case("true") => Some(true),
-        _ if text.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
+        .ok_or_else(unusable)
     }
 }
 
 impl<T: Field> Field for Option<T> {
     const KIND: Kind = T::KIND;
-    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-        match raw {
-            "null" => Some(None),
-            _ => T::read(raw, reading).map(Some),
-        }
-    }
-    fn read_direct<'de, D: Deserializer<'de>>(
-        d: D,
-        reading: &mut Reading,
-    ) -> Result<Self, D::Error> {
-        struct Maybe<'r, 's, T>(Direct<'r, 's, T>);
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        struct Maybe<'r, 's, T>(Seed<'r, 's, T>);
         impl<'de, T: Field> Visitor<'de> for Maybe<'_, '_, T> {
             type Value = Option<T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -343,7 +307,10 @@ impl<T: Field> Field for Option<T> {
                 self.0.deserialize(d).map(Some)
             }
         }
-        d.deserialize_option(Maybe(Direct::new(reading)))
+        d.deserialize_option(Maybe(Seed::new(reading)))
+    }
+    fn read_text(raw: &str) -> Option<Self> {
+        T::read_text(raw).map(Some)
     }
     fn is_absent(&self) -> bool {
         self.is_none()
@@ -356,17 +323,7 @@ pub struct IdText;
 
 impl Read<Option<String>> for IdText {
     const KIND: Kind = Kind::IdText;
-    fn read(raw: &str, reading: &mut Reading) -> Option<Option<String>> {
-        let digits = raw.strip_prefix('-').unwrap_or(raw);
-        match raw {
-            "null" => Some(None),
-            _ if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                Some(Some(raw.to_owned()))
-            }
-            _ => text(raw, reading).map(|t| Some(t.into_owned())),
-        }
-    }
-    fn read_direct<'de, D: Deserializer<'de>>(
+    fn read<'de, D: Deserializer<'de>>(
         d: D,
         reading: &mut Reading,
     ) -> Result<Option<String>, D::Error> {
@@ -376,69 +333,25 @@ impl Read<Option<String>> for IdText {
             Scalar::Integer(n) => Some(Some(n.to_string())),
             other => other.text(reading).map(|t| Some(t.into_owned())),
         }
-        .ok_or_else(not_direct)
+        .ok_or_else(unusable)
+    }
+    /// An integer past 64 bits, or `-0`: its digits as sent.
+    fn read_text(raw: &str) -> Option<Option<String>> {
+        let digits = raw.strip_prefix('-').unwrap_or(raw);
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Some(raw.to_owned()))
     }
 }
 
 impl<T: Field> Field for Vec<T> {
     const KIND: Kind = Kind::List { of: &T::KIND };
-    fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-        if !raw.starts_with('[') {
-            return None;
-        }
-        let mark = reading.mark();
-        let visitor = Entries {
-            reading: &mut *reading,
-            entries: std::marker::PhantomData,
-        };
-        match serde_json::Deserializer::from_str(raw).deserialize_seq(visitor) {
-            Ok(entries) => Some(entries),
-            Err(e) => {
-                reading.rewind(mark);
-                // Name the limit, when that was the reason.
-                let why = e.to_string();
-                if why.starts_with("more than") {
-                    reading
-                        .path
-                        .push_str(&format!(" ({})", strip_position(&why)));
-                }
-                None
-            }
-        }
-    }
-    fn read_direct<'de, D: Deserializer<'de>>(
-        d: D,
-        reading: &mut Reading,
-    ) -> Result<Self, D::Error> {
-        struct DirectEntries<'r, 's, T>(&'r mut Reading<'s>, PhantomData<T>);
-        impl<'de, T: Field> Visitor<'de> for DirectEntries<'_, '_, T> {
-            type Value = Vec<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-                let reading = self.0;
-                let mut entries = Vec::new();
-                while let Some(entry) = seq.next_element_seed(Direct::<T>::new(reading))? {
-                    // Over a limit: the lenient reader names it.
-                    if entries.len() == MAX_LIST_ENTRIES || reading.list_entries_left == 0 {
-                        return Err(not_direct());
-                    }
-                    reading.list_entries_left -= 1;
-                    entries.push(entry);
-                }
-                Ok(entries)
-            }
-        }
-        d.deserialize_seq(DirectEntries(reading, PhantomData))
+    fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        d.deserialize_seq(Entries(reading, PhantomData))
     }
 }
 
 /// A list's entries, each typed, within the list's and the answer's limits.
-struct Entries<'r, 's, T> {
-    reading: &'r mut Reading<'s>,
-    entries: std::marker::PhantomData<T>,
-}
+struct Entries<'r, 's, T>(&'r mut Reading<'s>, PhantomData<T>);
 
 impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
     type Value = Vec<T>;
@@ -448,27 +361,34 @@ impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let reading = self.0;
         let mut entries = Vec::new();
-        while let Some(raw) = seq.next_element::<&RawValue>()? {
-            if entries.len() == MAX_LIST_ENTRIES {
-                return Err(de::Error::custom(format_args!(
-                    "more than {MAX_LIST_ENTRIES} entries"
-                )));
+        loop {
+            let at = reading.path.len();
+            if reading.lenient {
+                // Written in place: no string of its own for each entry.
+                let _ = write!(reading.path, "[{}]", entries.len());
             }
-            if self.reading.list_entries_left == 0 {
-                return Err(de::Error::custom(format_args!(
-                    "more than {MAX_ANSWER_LIST_ENTRIES} list entries in the answer"
-                )));
+            let entry = seq.next_element_seed(Seed::<T>::new(reading));
+            reading.path.truncate(at);
+            let Some(entry) = entry? else {
+                return Ok(entries);
+            };
+            let limit = if entries.len() == MAX_LIST_ENTRIES {
+                format!("more than {MAX_LIST_ENTRIES} entries")
+            } else if reading.list_entries_left == 0 {
+                format!("more than {MAX_ANSWER_LIST_ENTRIES} list entries in the answer")
+            } else {
+                reading.list_entries_left -= 1;
+                entries.push(entry);
+                continue;
+            };
+            // The list is kept as sent: say why, after its name.
+            if reading.lenient {
+                let _ = write!(reading.path, " ({limit})");
             }
-            self.reading.list_entries_left -= 1;
-            let at = self.reading.path.len();
-            // Written in place: no string of its own for each entry.
-            let _ = write!(self.reading.path, "[{}]", entries.len());
-            let entry = T::read(raw.get(), self.reading);
-            self.reading.path.truncate(at);
-            entries.push(entry.ok_or_else(|| de::Error::custom("an entry of another type"))?);
+            return Err(unusable());
         }
-        Ok(entries)
     }
 }
 
@@ -479,17 +399,16 @@ pub trait Record: Default + 'static {
     const FIELDS: &'static [(&'static str, Kind)];
     /// Members that must be present and usable (a bit per index of `FIELDS`).
     const REQUIRED: u64 = 0;
-    /// Reads the member at `index` of [`Record::FIELDS`]; `false` when its
-    /// value cannot be used.
-    fn read_member(&mut self, index: usize, raw: &str, reading: &mut Reading) -> bool;
-    /// Reads the member at `index` of [`Record::FIELDS`] straight from the
-    /// parser (see [`Read::read_direct`]).
-    fn read_member_direct<'de, A: MapAccess<'de>>(
+    /// Reads the member at `index` of [`Record::FIELDS`] (see [`Read::read`]).
+    fn read_member<'de, D: Deserializer<'de>>(
         &mut self,
         index: usize,
-        map: &mut A,
+        d: D,
         reading: &mut Reading,
-    ) -> Result<(), A::Error>;
+    ) -> Result<(), D::Error>;
+    /// Reads the member at `index` from its text (see [`Read::read_text`]);
+    /// `false` when that cannot be used either.
+    fn read_member_text(&mut self, index: usize, raw: &str) -> bool;
     /// Writes each modelled member not in `skip` (a bit per index), absent
     /// ones as `null` when `nulls`.
     fn write_members<M: SerializeMap>(
@@ -500,6 +419,15 @@ pub trait Record: Default + 'static {
     ) -> Result<(), M::Error>;
     fn unmodelled(&self) -> Option<&str>;
     fn set_unmodelled(&mut self, members: String);
+}
+
+/// A record read as a field: a nested record (`vmMetadata`, an entry of
+/// `ipAddresses`) or a machine.
+pub fn read_record<'de, R: Record, D: Deserializer<'de>>(
+    d: D,
+    reading: &mut Reading,
+) -> Result<R, D::Error> {
+    d.deserialize_map(RecordVisitor::<R>(reading, PhantomData))
 }
 
 /// The index of `name` in `fields`, at compile time.
@@ -588,63 +516,21 @@ fn same_name(a: &str, b: &str) -> bool {
     }
 }
 
-/// Fills a record straight from the parser, when every member is as
-/// modelled (see [`Read::read_direct`]): otherwise an error, and the
-/// lenient reader reads it again.
-pub fn read_record_direct<'de, R: Record, D: Deserializer<'de>>(
-    d: D,
-    reading: &mut Reading,
-) -> Result<R, D::Error> {
-    struct DirectRecord<'r, 's, R>(&'r mut Reading<'s>, PhantomData<R>);
-    impl<'de, R: Record> Visitor<'de> for DirectRecord<'_, '_, R> {
-        type Value = R;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
-            let reading = self.0;
-            let mut record = R::default();
-            let mut seen = 0u64;
-            let mut last = MemberOrder::START;
-            let mut unmodelled = String::new();
-            let slot = reading.order_slot::<R>();
-            while let Some(Key(name)) = map.next_key()? {
-                let Some(index) = reading.order(slot).index::<R>(&mut last, &name) else {
-                    let raw: &RawValue = map.next_value()?;
-                    push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
-                    continue;
-                };
-                let bit = 1 << index;
-                if seen & bit != 0 {
-                    return Err(not_direct());
-                }
-                seen |= bit;
-                record.read_member_direct(index, &mut map, reading)?;
-            }
-            if R::REQUIRED & !seen != 0 {
-                return Err(not_direct());
-            }
-            finish_unmodelled(&mut record, unmodelled);
-            Ok(record)
-        }
-    }
-    d.deserialize_map(DirectRecord(reading, PhantomData))
-}
-
-/// Sets what a record keeps as sent, if anything.
-fn finish_unmodelled<R: Record>(record: &mut R, mut unmodelled: String) {
-    if !unmodelled.is_empty() {
-        unmodelled.push('}');
-        // Thousands of these may be held at once: no spare capacity.
-        unmodelled.shrink_to_fit();
-        record.set_unmodelled(unmodelled);
-    }
-}
-
 /// Fills a record from a JSON object, member by member.
-pub struct RecordVisitor<'r, 's, R> {
-    pub reading: &'r mut Reading<'s>,
-    pub record: std::marker::PhantomData<R>,
+struct RecordVisitor<'r, 's, R>(&'r mut Reading<'s>, PhantomData<R>);
+
+/// Reads one modelled member of a record, as a [`DeserializeSeed`].
+struct Member<'a, 'r, 's, R> {
+    record: &'a mut R,
+    index: usize,
+    reading: &'r mut Reading<'s>,
+}
+
+impl<'de, R: Record> DeserializeSeed<'de> for Member<'_, '_, '_, R> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.record.read_member(self.index, d, self.reading)
+    }
 }
 
 impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
@@ -655,7 +541,7 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
-        let reading = self.reading;
+        let reading = self.0;
         let mut record = R::default();
         let mut seen = 0u64;
         let mut order = MemberOrder::START;
@@ -671,35 +557,48 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
                 None => e,
             })?;
             let Some(Key(name)) = key else { break };
-            let raw: &RawValue = map.next_value().map_err(|e| {
-                de::Error::custom(format_args!("{name}: {}", strip_position(&e.to_string())))
-            })?;
-            let Some(index) = reading.order(slot).index::<R>(&mut order, &name) else {
-                push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
-                last = Some(name);
-                continue;
-            };
-            let bit = 1 << index;
+            let index = reading.order(slot).index::<R>(&mut order, &name);
+            let bit = index.map_or(0, |i| 1 << i);
             if seen & bit != 0 {
                 return Err(de::Error::custom(format_args!("duplicate field `{name}`")));
             }
             seen |= bit;
-            let at = reading.path.len();
-            if at > 0 {
-                reading.path.push('.');
+            if let (Some(index), false) = (index, reading.lenient) {
+                map.next_value_seed(Member {
+                    record: &mut record,
+                    index,
+                    reading: &mut *reading,
+                })?;
+                continue;
             }
-            reading.path.push_str(&name);
-            if !record.read_member(index, raw.get(), reading) {
-                if R::REQUIRED & bit != 0 {
-                    return Err(de::Error::custom(format_args!(
-                        "{name}: cannot use {}",
-                        Excerpt(raw.get())
-                    )));
+            let raw: &RawValue = map.next_value().map_err(|e| {
+                de::Error::custom(format_args!("{name}: {}", strip_position(&e.to_string())))
+            })?;
+            if let Some(index) = index {
+                let at = reading.path.len();
+                if at > 0 {
+                    reading.path.push('.');
                 }
-                reading.unusable.push(reading.path.clone());
+                reading.path.push_str(&name);
+                let mark = reading.mark();
+                let mut parser = serde_json::Deserializer::from_str(raw.get());
+                let read = record.read_member(index, &mut parser, reading).is_ok()
+                    || record.read_member_text(index, raw.get());
+                if !read {
+                    reading.rewind(mark);
+                    if R::REQUIRED & bit != 0 {
+                        return Err(de::Error::custom(format_args!(
+                            "{name}: cannot use {}",
+                            Excerpt(raw.get())
+                        )));
+                    }
+                    reading.unusable.push(reading.path.clone());
+                    push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
+                }
+                reading.path.truncate(at);
+            } else {
                 push_member(&mut unmodelled, &name, raw.get(), reading.secrets);
             }
-            reading.path.truncate(at);
             last = Some(name);
         }
         if let Some(missing) = (0..R::FIELDS.len()).find(|i| R::REQUIRED & !seen & (1 << i) != 0) {
@@ -708,27 +607,14 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
                 R::FIELDS[missing].0
             )));
         }
-        finish_unmodelled(&mut record, unmodelled);
+        if !unmodelled.is_empty() {
+            unmodelled.push('}');
+            // Thousands of these may be held at once: no spare capacity.
+            unmodelled.shrink_to_fit();
+            record.set_unmodelled(unmodelled);
+        }
         Ok(record)
     }
-}
-
-/// A nested record (`vmMetadata`, an entry of `ipAddresses`), read from its
-/// text: `None` when it is not an object that can be used.
-pub fn read_record<R: Record>(raw: &str, reading: &mut Reading) -> Option<R> {
-    if !raw.starts_with('{') {
-        return None;
-    }
-    let mark = reading.mark();
-    let visitor = RecordVisitor {
-        reading: &mut *reading,
-        record: std::marker::PhantomData,
-    };
-    let record = serde_json::Deserializer::from_str(raw).deserialize_map(visitor);
-    if record.is_err() {
-        reading.rewind(mark);
-    }
-    record.ok()
 }
 
 /// A member name, borrowed from the body unless it holds escapes.
@@ -1016,22 +902,6 @@ pub fn write_member<M: SerializeMap, T: Field + Serialize>(
         map.serialize_entry(name, value)?;
     }
     Ok(())
-}
-
-/// Reading a record as the element of a sequence, for [`DeserializeSeed`] users.
-pub struct RecordSeed<'r, 's, R> {
-    pub reading: &'r mut Reading<'s>,
-    pub record: std::marker::PhantomData<R>,
-}
-
-impl<'de, R: Record> DeserializeSeed<'de> for RecordSeed<'_, '_, R> {
-    type Value = R;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<R, D::Error> {
-        d.deserialize_map(RecordVisitor {
-            reading: self.reading,
-            record: self.record,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,9 @@
 //! typed, is kept as sent in its `unmodelled` member.
 
 use crate::lenient::{
-    Direct, Field, IdText, Kind, Read, Reading, Record, Typed, index_of, serialize_record, text,
-    write_member,
+    Field, IdText, Kind, Read, Reading, Record, Typed, index_of, serialize_record, write_member,
 };
-use serde::de::{Deserializer, MapAccess};
+use serde::de::Deserializer;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -51,14 +50,11 @@ macro_rules! open_enum {
 
         impl Field for $name {
             const KIND: Kind = Kind::Choice(&[$($text),+]);
-            fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-                text(raw, reading).map(|t| Self::parse(&t))
-            }
-            fn read_direct<'de, D: Deserializer<'de>>(
+            fn read<'de, D: Deserializer<'de>>(
                 d: D,
                 reading: &mut Reading,
             ) -> Result<Self, D::Error> {
-                String::read_direct(d, reading).map(|t| Self::parse(&t))
+                String::read(d, reading).map(|t| Self::parse(&t))
             }
         }
     };
@@ -137,9 +133,22 @@ macro_rules! record {
                 &[$(($json, <reader!($($reader)?) as Read<$ty>>::KIND)),+];
             const REQUIRED: u64 = 0 $(| 1 << index_of(Self::FIELDS, $required))*;
 
-            fn read_member(&mut self, index: usize, raw: &str, reading: &mut Reading) -> bool {
+            fn read_member<'de, D: Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                d: D,
+                reading: &mut Reading,
+            ) -> Result<(), D::Error> {
                 $(if index == const { index_of(<$name as Record>::FIELDS, $json) } {
-                    return match <reader!($($reader)?) as Read<$ty>>::read(raw, reading) {
+                    self.$field = <reader!($($reader)?) as Read<$ty>>::read(d, reading)?;
+                    return Ok(());
+                })+
+                Err(serde::de::Error::custom("no such member"))
+            }
+
+            fn read_member_text(&mut self, index: usize, raw: &str) -> bool {
+                $(if index == const { index_of(<$name as Record>::FIELDS, $json) } {
+                    return match <reader!($($reader)?) as Read<$ty>>::read_text(raw) {
                         Some(value) => {
                             self.$field = value;
                             true
@@ -148,21 +157,6 @@ macro_rules! record {
                     };
                 })+
                 false
-            }
-
-            fn read_member_direct<'de, A: MapAccess<'de>>(
-                &mut self,
-                index: usize,
-                map: &mut A,
-                reading: &mut Reading,
-            ) -> Result<(), A::Error> {
-                $(if index == const { index_of(<$name as Record>::FIELDS, $json) } {
-                    self.$field = map.next_value_seed(
-                        Direct::<$ty, reader!($($reader)?)>::new(reading),
-                    )?;
-                    return Ok(());
-                })+
-                Err(serde::de::Error::custom("no such member"))
             }
 
             fn write_members<M: SerializeMap>(
@@ -188,14 +182,11 @@ macro_rules! record {
 
         impl Field for $name {
             const KIND: Kind = Kind::Record { fields: <$name as Record>::FIELDS };
-            fn read(raw: &str, reading: &mut Reading) -> Option<Self> {
-                crate::lenient::read_record(raw, reading)
-            }
-            fn read_direct<'de, D: Deserializer<'de>>(
+            fn read<'de, D: Deserializer<'de>>(
                 d: D,
                 reading: &mut Reading,
             ) -> Result<Self, D::Error> {
-                crate::lenient::read_record_direct(d, reading)
+                crate::lenient::read_record(d, reading)
             }
         }
 
@@ -282,22 +273,16 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lenient::{MAX_LIST_ENTRIES, RecordSeed};
+    use crate::lenient::MAX_LIST_ENTRIES;
     use crate::secrets::Secrets;
-    use serde::de::DeserializeSeed;
     use serde_json::{Value, json};
 
-    /// A machine read from `text`, and the members that could not be used.
+    /// A machine read leniently from `text`, and the members that could not be used.
     fn read(text: &str) -> (Machine, Vec<String>) {
         let secrets = Secrets::default();
-        let mut reading = Reading::new(&secrets);
-        let seed: RecordSeed<Machine> = RecordSeed {
-            reading: &mut reading,
-            record: std::marker::PhantomData,
-        };
-        let machine = seed
-            .deserialize(&mut serde_json::Deserializer::from_str(text))
-            .unwrap();
+        let mut reading = Reading::new(&secrets, true);
+        let machine =
+            Machine::read(&mut serde_json::Deserializer::from_str(text), &mut reading).unwrap();
         (machine, reading.unusable)
     }
 

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, InvalidResponse, RetryLater, Service, ServiceError};
 use crate::http::Response;
-use crate::lenient::{Direct, Reading, RecordSeed, strip_position};
+use crate::lenient::{Reading, Seed, strip_position};
 use crate::machine::Machine;
 use crate::secrets::Secrets;
 use serde::Deserialize;
@@ -66,14 +66,14 @@ pub fn machines(response: &Response, secrets: &Secrets) -> Result<Machines, Erro
             return Err(invalid(Service::Api, response, reason));
         }
     };
-    let mut reading = Reading::new(secrets);
+    // Directly when every machine is as modelled (the usual answer, read in
+    // one pass); otherwise again, leniently, value by value.
+    let mut reading = Reading::new(secrets, false);
     let mut warnings = Vec::new();
-    // Straight from the parser when every machine is as modelled (the usual
-    // answer, read in one pass); otherwise again, leniently, value by value.
-    let mut found = read_collection(text, &mut reading, &mut warnings, true);
+    let mut found = read_collection(text, &mut reading, &mut warnings);
     if found.is_err() {
-        reading.restart();
-        found = read_collection(text, &mut reading, &mut warnings, false);
+        reading.restart_leniently();
+        found = read_collection(text, &mut reading, &mut warnings);
     }
     match found {
         Ok(Some(machines)) => {
@@ -104,33 +104,28 @@ pub fn machines(response: &Response, secrets: &Secrets) -> Result<Machines, Erro
     }
 }
 
-/// Reads `{"value": [...]}`, each machine directly or leniently.
+/// Reads `{"value": [...]}`, as `reading` reads (directly or leniently).
 fn read_collection(
     text: &str,
     reading: &mut Reading,
     warnings: &mut Vec<Warning>,
-    direct: bool,
 ) -> Result<Option<Vec<Machine>>, serde_json::Error> {
     let mut parser = serde_json::Deserializer::from_str(text);
-    let collection = Collection {
-        reading,
-        warnings,
-        direct,
-    };
+    let collection = Collection { reading, warnings };
     let found = collection.deserialize(&mut parser)?;
     parser.end()?;
     Ok(found)
 }
 
-/// The machines of a collection's text read by one reader alone: directly
-/// (`None` when that reader leaves the text to the lenient one) or
-/// leniently. For the tests and the fuzz target that hold the two readers
-/// to the same result; hosts call [`machines`].
+/// The machines of a collection's text read in one mode alone: directly
+/// (`None` when the answer is not as modelled) or leniently. For the tests
+/// and the fuzz target that hold the two modes to one result; hosts call
+/// [`machines`].
 #[doc(hidden)]
-pub fn machines_read_by(text: &str, secrets: &Secrets, direct: bool) -> Option<Machines> {
-    let mut reading = Reading::new(secrets);
+pub fn machines_read_by(text: &str, secrets: &Secrets, lenient: bool) -> Option<Machines> {
+    let mut reading = Reading::new(secrets, lenient);
     let mut warnings = Vec::new();
-    let machines = read_collection(text, &mut reading, &mut warnings, direct).ok()??;
+    let machines = read_collection(text, &mut reading, &mut warnings).ok()??;
     Some(Machines { machines, warnings })
 }
 
@@ -157,8 +152,6 @@ fn not_found(response: &Response) -> Machines {
 struct Collection<'r, 's> {
     reading: &'r mut Reading<'s>,
     warnings: &'r mut Vec<Warning>,
-    /// Each machine read with [`crate::lenient::Read::read_direct`].
-    direct: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Collection<'_, '_> {
@@ -186,7 +179,6 @@ impl<'de> Visitor<'de> for Collection<'_, '_> {
                 value = Some(map.next_value_seed(Value {
                     reading: &mut *self.reading,
                     warnings: &mut *self.warnings,
-                    direct: self.direct,
                 })?);
             }
         }
@@ -198,7 +190,6 @@ impl<'de> Visitor<'de> for Collection<'_, '_> {
 struct Value<'r, 's> {
     reading: &'r mut Reading<'s>,
     warnings: &'r mut Vec<Warning>,
-    direct: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Value<'_, '_> {
@@ -223,18 +214,7 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
         let mut machines: Vec<Machine> = Vec::new();
         loop {
             let index = machines.len();
-            if self.direct {
-                match seq.next_element_seed(Direct::<Machine>::new(self.reading))? {
-                    Some(_) if index == MAX_MACHINES => return Err(too_many_machines()),
-                    Some(machine) => machines.push(machine),
-                    None => return Ok(Some(machines)),
-                }
-                continue;
-            }
-            let seed: RecordSeed<Machine> = RecordSeed {
-                reading: &mut *self.reading,
-                record: std::marker::PhantomData,
-            };
+            let seed = Seed::<Machine>::new(&mut *self.reading);
             let machine = seq.next_element_seed(seed).map_err(|e| {
                 de::Error::custom(format_args!(
                     "machine {index}: {}",

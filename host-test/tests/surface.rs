@@ -34,7 +34,7 @@ fn imports_exactly_the_worlds_interfaces() {
     );
 }
 
-/// A guard against growth, at the measured size plus 3%. The issue's target
+/// A guard against growth, at the measured size plus 1%. The issue's target
 /// was 200 KB; the Unicode tables that real IDNA needs (ICU4X data through
 /// the `idna` crate) are about 160 KB of it alone. See BENCHMARKS.md.
 /// The `events` export (OCSF and ECS mapping, its serialisers, IP address
@@ -44,9 +44,11 @@ fn imports_exactly_the_worlds_interfaces() {
 /// took it from 413,151 to 432,579 bytes. Issue 16 allows about 450 KB for
 /// speed: `opt-level = "s"` instead of `"z"` (with the IDNA crates kept at
 /// `"z"`) made it 450,260 bytes and the 500-machine lookup twice as fast.
+/// Reading answers directly (one pass) and talc as the allocator, with one
+/// reader for both modes, made it 450,720 bytes.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 450_260 * 101 / 100;
+    const LIMIT: usize = 450_720 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",
