@@ -557,7 +557,12 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
                 None => e,
             })?;
             let Some(Key(name)) = key else { break };
-            let index = reading.order(slot).index::<R>(&mut order, &name);
+            // Matched rather than dereferenced: `Deref` is a call in wasm at "s".
+            let name_str = match &name {
+                Cow::Borrowed(name) => name,
+                Cow::Owned(name) => name.as_str(),
+            };
+            let index = reading.order(slot).index::<R>(&mut order, name_str);
             let bit = index.map_or(0, |i| 1 << i);
             if seen & bit != 0 {
                 return Err(de::Error::custom(format_args!("duplicate field `{name}`")));
