@@ -33,7 +33,7 @@ pub fn normalize(input: &str) -> Result<String, String> {
             trimmed.len()
         ));
     }
-    if trimmed.contains("://") {
+    if crate::text::contains(trimmed, "://") {
         return Err(format!(
             "{trimmed:?} looks like a URL; pass only the domain name, such as contoso.com"
         ));

@@ -105,7 +105,7 @@ pub fn os_family(platform: &str) -> Option<OsFamily> {
         OsFamily::Ios
     } else if p.starts_with("android") {
         OsFamily::Android
-    } else if LINUX.iter().any(|l| p.contains(l)) {
+    } else if LINUX.iter().any(|l| crate::text::contains(&p, l)) {
         OsFamily::Linux
     } else if p.starts_with("solaris") || p.starts_with("sunos") {
         OsFamily::Solaris
@@ -113,7 +113,7 @@ pub fn os_family(platform: &str) -> Option<OsFamily> {
         OsFamily::Aix
     } else if p.starts_with("hp-ux") || p.starts_with("hpux") {
         OsFamily::HpUx
-    } else if UNIX.iter().any(|u| p.contains(u)) {
+    } else if UNIX.iter().any(|u| crate::text::contains(&p, u)) {
         OsFamily::Unix
     } else {
         return None;
@@ -123,7 +123,7 @@ pub fn os_family(platform: &str) -> Option<OsFamily> {
 
 /// A server operating system, by its platform name.
 fn is_server_platform(platform: &str) -> bool {
-    platform.to_ascii_lowercase().contains("server")
+    crate::text::contains(&platform.to_ascii_lowercase(), "server")
 }
 
 /// Whether the machine runs the Defender sensor: unless the service says it
@@ -142,8 +142,10 @@ fn has_sensor(m: &Machine) -> bool {
 fn cloud_vm(m: &Machine) -> Option<&VmMetadata> {
     m.vm_metadata.as_ref().filter(|vm| {
         !vm.resource_id.as_deref().is_some_and(|id| {
-            id.to_ascii_lowercase()
-                .contains("/providers/microsoft.hybridcompute/")
+            crate::text::contains(
+                &id.to_ascii_lowercase(),
+                "/providers/microsoft.hybridcompute/",
+            )
         })
     })
 }
@@ -152,7 +154,7 @@ fn cloud_vm(m: &Machine) -> Option<&VmMetadata> {
 fn interface_type(entry: &IpAddress) -> InterfaceType<'_> {
     let kind = entry.kind.as_deref().unwrap_or("");
     let lower = kind.to_ascii_lowercase();
-    if lower.contains("ethernet") {
+    if crate::text::contains(&lower, "ethernet") {
         InterfaceType::Wired
     } else if lower == "wireless80211" {
         InterfaceType::Wireless

@@ -18,6 +18,7 @@ pub mod request;
 pub mod response;
 pub mod secrets;
 pub mod settings;
+mod text;
 
 #[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod bindings;

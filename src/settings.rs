@@ -159,7 +159,10 @@ impl Auth {
                         "tenant id {tenant:?} contains {bad:?}; expected a GUID or a domain name"
                     ));
                 }
-                if tenant.starts_with('.') || tenant.ends_with('.') || tenant.contains("..") {
+                if tenant.starts_with('.')
+                    || tenant.ends_with('.')
+                    || crate::text::contains(tenant, "..")
+                {
                     return Err(format!(
                         "tenant id {tenant:?} is not a GUID or a domain name (an empty label)"
                     ));
@@ -213,9 +216,10 @@ fn header_safe(what: &str, value: &str) -> Result<(), String> {
 fn origin(what: &str, value: &str) -> Result<String, String> {
     let value = non_empty(what, value)?;
     let value = value.strip_suffix('/').unwrap_or(value);
-    let Some((scheme, authority)) = value.split_once("://") else {
+    let Some(at) = crate::text::find(value, "://") else {
         return Err(format!("{what} {value:?} must start with https://"));
     };
+    let (scheme, authority) = (&value[..at], &value[at + 3..]);
     let scheme = scheme.to_ascii_lowercase();
     if !matches!(scheme.as_str(), "https" | "http") {
         return Err(format!(
