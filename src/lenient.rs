@@ -133,6 +133,12 @@ pub trait Field: Sized {
     const KIND: Kind;
     /// See [`Read::read`].
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error>;
+    /// For a type read from a string, a number or a boolean: the value from
+    /// what the parser gave, so that `Option` of it looks at the value once.
+    /// `None` for lists and records (their `read` reads them).
+    fn from_scalar(_scalar: Scalar, _reading: &Reading) -> Option<Option<Self>> {
+        None
+    }
     /// See [`Read::read_text`].
     fn read_text(_raw: &str) -> Option<Self> {
         None
@@ -179,7 +185,7 @@ impl<'de, T, F: Read<T>> DeserializeSeed<'de> for Seed<'_, '_, T, F> {
 }
 
 /// A JSON value that is not a list or an object, as the parser gives it.
-enum Scalar<'de> {
+pub enum Scalar<'de> {
     Null,
     /// A string without escapes, borrowed from the (scrubbed) body.
     Text(&'de str),
@@ -200,7 +206,7 @@ impl<'de> Scalar<'de> {
     /// so that a value kept as a `String` is allocated once and one that is
     /// only looked at (an enumeration, a number in a string) not at all.
     #[inline(always)]
-    fn text(self, reading: &Reading) -> Option<Cow<'de, str>> {
+    pub fn text(self, reading: &Reading) -> Option<Cow<'de, str>> {
         match self {
             Scalar::Text(text) => Some(Cow::Borrowed(text)),
             // An escape may spell a secret the body's scrubbing could not see.
@@ -248,25 +254,41 @@ fn unusable<E: de::Error>() -> E {
     E::custom("a value of another type")
 }
 
+/// `read` for a type with [`Field::from_scalar`].
+pub fn read_scalar<'de, T: Field, D: Deserializer<'de>>(
+    d: D,
+    reading: &Reading,
+) -> Result<T, D::Error> {
+    T::from_scalar(Scalar::of(d)?, reading)
+        .flatten()
+        .ok_or_else(unusable)
+}
+
 impl Field for String {
     const KIND: Kind = Kind::Text;
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
-        match Scalar::of(d)? {
-            Scalar::Text(text) => Ok(text.to_owned()),
-            Scalar::Decoded(text) => Ok(reading.secrets.scrub(text)),
-            _ => Err(unusable()),
-        }
+        read_scalar(d, reading)
+    }
+    #[inline(always)]
+    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
+        Some(match scalar {
+            Scalar::Text(text) => Some(text.to_owned()),
+            Scalar::Decoded(text) => Some(reading.secrets.scrub(text)),
+            _ => None,
+        })
     }
 }
 
 impl Field for i64 {
     const KIND: Kind = Kind::Integer;
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
-        match Scalar::of(d)? {
+        read_scalar(d, reading)
+    }
+    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
+        Some(match scalar {
             Scalar::Integer(n) => Some(n),
             other => other.text(reading).and_then(|t| t.parse().ok()),
-        }
-        .ok_or_else(unusable)
+        })
     }
     /// `-0`, which the parser gives as a fraction. JSON's integers are
     /// Rust's: `1.0`, `1e3` and out of range are not.
@@ -278,7 +300,10 @@ impl Field for i64 {
 impl Field for bool {
     const KIND: Kind = Kind::Boolean;
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
-        match Scalar::of(d)? {
+        read_scalar(d, reading)
+    }
+    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
+        Some(match scalar {
             Scalar::Bool(b) => Some(b),
             // `"true"` and `"false"`, in any case.
             other => other.text(reading).and_then(|t| match () {
@@ -286,14 +311,26 @@ impl Field for bool {
                 _ if t.eq_ignore_ascii_case("false") => Some(false),
                 _ => None,
             }),
-        }
-        .ok_or_else(unusable)
+        })
     }
 }
 
 impl<T: Field> Field for Option<T> {
     const KIND: Kind = T::KIND;
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
+        if matches!(
+            T::KIND,
+            Kind::Text | Kind::Integer | Kind::Boolean | Kind::Choice(_)
+        ) {
+            // One look at the value, not `deserialize_option`'s and then T's.
+            return match Scalar::of(d)? {
+                Scalar::Null => Ok(None),
+                scalar => T::from_scalar(scalar, reading)
+                    .flatten()
+                    .map(Some)
+                    .ok_or_else(unusable),
+            };
+        }
         struct Maybe<'r, 's, T>(Seed<'r, 's, T>);
         impl<'de, T: Field> Visitor<'de> for Maybe<'_, '_, T> {
             type Value = Option<T>;

@@ -6,7 +6,8 @@
 //! typed, is kept as sent in its `unmodelled` member.
 
 use crate::lenient::{
-    Field, IdText, Kind, Read, Reading, Record, Typed, index_of, serialize_record, write_member,
+    Field, IdText, Kind, Read, Reading, Record, Scalar, Typed, index_of, serialize_record,
+    write_member,
 };
 use serde::de::Deserializer;
 use serde::ser::SerializeMap;
@@ -54,7 +55,10 @@ macro_rules! open_enum {
                 d: D,
                 reading: &mut Reading,
             ) -> Result<Self, D::Error> {
-                String::read(d, reading).map(|t| Self::parse(&t))
+                crate::lenient::read_scalar(d, reading)
+            }
+            fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
+                Some(scalar.text(reading).map(|t| Self::parse(&t)))
             }
         }
     };
