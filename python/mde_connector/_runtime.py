@@ -20,6 +20,7 @@ from typing import Callable, Optional
 from wasmtime import Config, Engine, Store
 from wasmtime.component import Component, Linker, Record, Variant
 
+from . import _conversions
 from .errors import ComponentTrap
 from .transport import Request, Response, TransportFailure
 
@@ -39,6 +40,9 @@ MEMORY_LIMIT = 64 * 1024 * 1024
 #: billion; a guest that spins is stopped after about a second of CPU here
 #: (the Rust host's deadline is five seconds of guest time).
 FUEL_PER_CALL = 20_000_000_000
+
+# Answers go into the guest in bulk, and types are asked once (see _conversions).
+_conversions.install()
 
 log = logging.getLogger("mde_connector")
 # A library's records go where the application's logging sends them: nowhere
