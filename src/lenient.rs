@@ -164,8 +164,8 @@ impl<T: Field> Read<T> for Typed {
 
 /// Reads a `T` with `F`, as a [`DeserializeSeed`].
 pub struct Seed<'r, 's, T, F = Typed> {
-    pub reading: &'r mut Reading<'s>,
-    pub read: PhantomData<(T, F)>,
+    reading: &'r mut Reading<'s>,
+    read: PhantomData<(T, F)>,
 }
 
 impl<'r, 's, T, F> Seed<'r, 's, T, F> {
