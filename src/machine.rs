@@ -135,7 +135,11 @@ macro_rules! record {
         impl Record for $name {
             const FIELDS: &'static [(&'static str, Kind)] =
                 &[$(($json, <reader!($($reader)?) as Read<$ty>>::KIND)),+];
-            const REQUIRED: u64 = 0 $(| 1 << index_of(Self::FIELDS, $required))*;
+            const REQUIRED: u64 = {
+                // A bit per member in `u64` sets (and `MemberOrder`'s table).
+                assert!(Self::FIELDS.len() <= 64, "at most 64 members");
+                0 $(| 1 << index_of(Self::FIELDS, $required))*
+            };
 
             fn read_member<'de, D: Deserializer<'de>>(
                 &mut self,
