@@ -133,10 +133,11 @@ pub trait Field: Sized {
     const KIND: Kind;
     /// See [`Read::read`].
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error>;
-    /// For a type read from a string, a number or a boolean: the value from
-    /// what the parser gave, so that `Option` of it looks at the value once.
-    /// `None` for lists and records (their `read` reads them).
-    fn from_scalar(_scalar: Scalar, _reading: &Reading) -> Option<Option<Self>> {
+    /// For a type of a scalar [`Kind`] (read from a string, a number or a
+    /// boolean): the value from what the parser gave, or `None` when it
+    /// cannot be used. `Option` of such a type looks at the value once, then
+    /// calls this; lists and records are read by `read` alone.
+    fn from_scalar(_scalar: Scalar, _reading: &Reading) -> Option<Self> {
         None
     }
     /// See [`Read::read_text`].
@@ -259,9 +260,7 @@ pub fn read_scalar<'de, T: Field, D: Deserializer<'de>>(
     d: D,
     reading: &Reading,
 ) -> Result<T, D::Error> {
-    T::from_scalar(Scalar::of(d)?, reading)
-        .flatten()
-        .ok_or_else(unusable)
+    T::from_scalar(Scalar::of(d)?, reading).ok_or_else(unusable)
 }
 
 impl Field for String {
@@ -270,12 +269,12 @@ impl Field for String {
         read_scalar(d, reading)
     }
     #[inline(always)]
-    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
-        Some(match scalar {
+    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Self> {
+        match scalar {
             Scalar::Text(text) => Some(text.to_owned()),
             Scalar::Decoded(text) => Some(reading.secrets.scrub(text)),
             _ => None,
-        })
+        }
     }
 }
 
@@ -284,11 +283,11 @@ impl Field for i64 {
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
         read_scalar(d, reading)
     }
-    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
-        Some(match scalar {
+    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Self> {
+        match scalar {
             Scalar::Integer(n) => Some(n),
             other => other.text(reading).and_then(|t| t.parse().ok()),
-        })
+        }
     }
     /// `-0`, which the parser gives as a fraction. JSON's integers are
     /// Rust's: `1.0`, `1e3` and out of range are not.
@@ -302,8 +301,8 @@ impl Field for bool {
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
         read_scalar(d, reading)
     }
-    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
-        Some(match scalar {
+    fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Self> {
+        match scalar {
             Scalar::Bool(b) => Some(b),
             // `"true"` and `"false"`, in any case.
             other => other.text(reading).and_then(|t| match () {
@@ -311,7 +310,7 @@ impl Field for bool {
                 _ if t.eq_ignore_ascii_case("false") => Some(false),
                 _ => None,
             }),
-        })
+        }
     }
 }
 
@@ -326,7 +325,6 @@ impl<T: Field> Field for Option<T> {
             return match Scalar::of(d)? {
                 Scalar::Null => Ok(None),
                 scalar => T::from_scalar(scalar, reading)
-                    .flatten()
                     .map(Some)
                     .ok_or_else(unusable),
             };
@@ -487,7 +485,7 @@ pub const fn index_of(fields: &[(&str, Kind)], name: &str) -> usize {
 }
 
 /// Where each member of a record type was followed by another last time
-/// (an index of `FIELDS`, or `NONE`): the service sends every machine's
+/// (an index of `FIELDS`; `u8::MAX` before it is seen): the service sends every machine's
 /// members in one order, so the name expected next is compared first and
 /// is usually the one, without comparing it with every modelled name.
 #[derive(Clone, Copy)]
@@ -517,7 +515,7 @@ impl MemberOrder {
             Some((n, _)) if same_name(n, name) => expected,
             _ => R::FIELDS.iter().position(|(n, _)| same_name(n, name))?,
         };
-        // FIELDS has at most 64 members (a bit each in `REQUIRED`).
+        // FIELDS has at most 64 members (checked by `record!`).
         self.next[usize::from(*last)] = index as u8;
         *last = index as u8;
         Some(index)

@@ -57,8 +57,8 @@ macro_rules! open_enum {
             ) -> Result<Self, D::Error> {
                 crate::lenient::read_scalar(d, reading)
             }
-            fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Option<Self>> {
-                Some(scalar.text(reading).map(|t| Self::parse(&t)))
+            fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Self> {
+                scalar.text(reading).map(|t| Self::parse(&t))
             }
         }
     };

@@ -225,7 +225,9 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
                 return Ok(Some(machines));
             };
             if index == MAX_MACHINES {
-                return Err(too_many_machines());
+                return Err(de::Error::custom(format_args!(
+                    "more than {MAX_MACHINES} machines in one answer"
+                )));
             }
             let unusable = std::mem::take(&mut self.reading.unusable);
             if !unusable.is_empty() {
@@ -234,12 +236,6 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
             machines.push(machine);
         }
     }
-}
-
-fn too_many_machines<E: de::Error>() -> E {
-    de::Error::custom(format_args!(
-        "more than {MAX_MACHINES} machines in one answer"
-    ))
 }
 
 /// One record for a machine's unusable fields, with at most ten named.
