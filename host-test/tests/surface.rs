@@ -47,10 +47,11 @@ fn imports_exactly_the_worlds_interfaces() {
 /// Reading answers directly (one pass) and talc as the allocator, with one
 /// reader for both modes, and substring search without core's Two-Way
 /// searcher, made it 449,536 bytes; strings, numbers and booleans read with
-/// one look at the value (talc without grow-in-place) 449,852.
+/// one look at the value (talc without grow-in-place) 449,852; 449,698 after
+/// a clean-up of those readers.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 449_852 * 101 / 100;
+    const LIMIT: usize = 449_698 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",
