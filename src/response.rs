@@ -129,6 +129,36 @@ pub fn machines_read_by(text: &str, secrets: &Secrets, lenient: bool) -> Option<
     Some(Machines { machines, warnings })
 }
 
+/// The machines of [`crate::events::machines_json`] texts (a `lookup-texts`
+/// answer), read as an answer's machines are: directly, or all again
+/// leniently when a value is not as modelled, with one budget of list entries
+/// for all. So the events of a `lookup-texts` answer are those of the same
+/// `lookup`. The error names the first text that is not a machine's JSON
+/// object.
+pub fn machines_from_texts(texts: &[String]) -> Result<Vec<Machine>, String> {
+    // The texts are the component's own output, scrubbed already.
+    let secrets = Secrets::default();
+    let read_all = |reading: &mut Reading| -> Result<Vec<Machine>, (usize, serde_json::Error)> {
+        let mut machines = Vec::with_capacity(texts.len());
+        for (index, text) in texts.iter().enumerate() {
+            let mut parser = serde_json::Deserializer::from_str(text);
+            let machine = Seed::<Machine>::new(reading)
+                .deserialize(&mut parser)
+                .and_then(|machine| parser.end().map(|()| machine))
+                .map_err(|e| (index, e))?;
+            machines.push(machine);
+        }
+        Ok(machines)
+    };
+    let mut reading = Reading::new(&secrets, false);
+    read_all(&mut reading)
+        .or_else(|_| {
+            reading.restart_leniently();
+            read_all(&mut reading)
+        })
+        .map_err(|(index, e)| format!("machine text {index}: {}", strip_position(&e.to_string())))
+}
+
 /// A 404: no machines. With the service's error envelope it may also mean a
 /// misrouted request (a custom cloud's wrong host): say what the service said.
 fn not_found(response: &Response) -> Machines {

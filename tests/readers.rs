@@ -4,6 +4,8 @@
 //! machines, they are the lenient reader's, value for value; and the usual
 //! answer is read directly, so the fast path is the one taken.
 
+use mde_connector::connector::Lookup;
+use mde_connector::events;
 use mde_connector::http::Response;
 use mde_connector::lenient::{Kind, Record};
 use mde_connector::machine::Machine;
@@ -246,4 +248,69 @@ fn the_direct_reader_leaves_the_unusual_to_the_lenient_one() {
             "{machine}"
         );
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// `lookup-texts` loses nothing: the texts `machines-json` writes read
+    /// back to the machines they were written from, so events of the texts
+    /// are events of the lookup. Except for a lone surrogate: see below.
+    #[test]
+    fn machines_json_texts_read_back_to_their_machines(body in body()) {
+        prop_assume!(!body.contains(LONE_SURROGATE));
+        let answer = Response { status: 200, headers: Vec::new(), body: body.clone().into_bytes() };
+        if let Ok(found) = response::machines(&answer, &secrets()) {
+            let lookup = Lookup { domain: "contoso.com".into(), machines: found.machines, cap_reached: false };
+            let texts = events::machines_json(&lookup);
+            let read = response::machines_from_texts(&texts);
+            prop_assert_eq!(read.as_ref(), Ok(&lookup.machines), "{} gave {:?}", body, texts);
+        }
+    }
+}
+
+const LONE_SURROGATE: &str = r"\ud800";
+
+/// The one value that does not read back as it was read: a string with a
+/// lone surrogate is unusable (no Rust string holds one), so it is kept in
+/// `unmodelled` with U+FFFD in its place; that text is a usable string.
+#[test]
+fn a_lone_surrogate_reads_back_as_the_replacement_character() {
+    let body = format!(r#"{{"value": [{{"id": "a1", "agentVersion": "{LONE_SURROGATE}"}}]}}"#);
+    let answer = Response {
+        status: 200,
+        headers: Vec::new(),
+        body: body.into_bytes(),
+    };
+    let found = response::machines(&answer, &secrets()).unwrap();
+    assert_eq!(found.machines[0].agent_version, None);
+    let lookup = Lookup {
+        domain: "contoso.com".into(),
+        machines: found.machines,
+        cap_reached: false,
+    };
+    let read = response::machines_from_texts(&events::machines_json(&lookup)).unwrap();
+    assert_eq!(read[0].agent_version.as_deref(), Some("\u{fffd}"));
+    assert_eq!(read[0].unmodelled, None);
+}
+
+/// A text that is not one machine's JSON object is refused, by its index.
+#[test]
+fn a_text_that_is_not_a_machine_is_refused_by_its_index() {
+    let machine = r#"{"id": "a1", "osBuild": 19045}"#.to_string();
+    for (text, why) in [
+        ("[]", "machine text 1: invalid type: sequence"),
+        (r#""a1""#, "machine text 1: invalid type: string"),
+        (r#"{"osBuild": 1}"#, "machine text 1: no id"),
+        (
+            r#"{"id": "b2"} {"id": "c3"}"#,
+            "machine text 1: trailing characters",
+        ),
+    ] {
+        let texts = [machine.clone(), text.to_string()];
+        let error = response::machines_from_texts(&texts).unwrap_err();
+        assert!(error.starts_with(why), "{text}: {error}");
+    }
+    let read = response::machines_from_texts(&[machine]).unwrap();
+    assert_eq!((read[0].id.as_str(), read[0].os_build), ("a1", Some(19045)));
 }
