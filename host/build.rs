@@ -107,7 +107,7 @@ fn build_stock_runtime_components(root: &Path, target_dir: &Path) -> Result<()> 
 }
 
 /// The connector with its imports satisfied by the wasi:http adapter (`http`)
-/// and settings-from-env (`settings`, `log`), and its exports (`lookup`,
+/// and settings-from-env (`settings`, `log`), and its exports (`lookup-texts`,
 /// `events`) wired into the router, which also gets settings-from-env's
 /// `environment-settings`. The result exports the router's `export` only;
 /// what no component provides (wasi:http, wasi:cli, wasi:io, the wall clock,
@@ -119,10 +119,10 @@ fn compose_with_router(
     router: &[u8],
     export: &str,
 ) -> Result<Vec<u8>> {
-    const HTTP: &str = "mde:connector/http@0.2.0";
-    const SETTINGS: &str = "mde:connector/settings@0.2.0";
-    const LOG: &str = "mde:connector/log@0.2.0";
-    const EVENTS: &str = "mde:connector/events@0.2.0";
+    const HTTP: &str = "mde:connector/http@0.3.0";
+    const SETTINGS: &str = "mde:connector/settings@0.3.0";
+    const LOG: &str = "mde:connector/log@0.3.0";
+    const EVENTS: &str = "mde:connector/events@0.3.0";
     const ENVIRONMENT_SETTINGS: &str = "mde:adapters/environment-settings@0.1.0";
     let mut graph = CompositionGraph::new();
     let mut instantiate = |name: &str, bytes: &[u8]| -> Result<_> {
@@ -138,7 +138,7 @@ fn compose_with_router(
         (adapter, HTTP, connector),
         (settings, SETTINGS, connector),
         (settings, LOG, connector),
-        (connector, "lookup", router),
+        (connector, "lookup-texts", router),
         (connector, EVENTS, router),
         (settings, ENVIRONMENT_SETTINGS, router),
     ] {

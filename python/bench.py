@@ -158,20 +158,20 @@ def main() -> None:
         ),
         ("(2) the same answer, plain Python (json.loads + rename)", lambda: plain_python(body)),
         (
-            "of (1): the `lookup` export (answer in, records out)",
-            lambda: sandbox.call("lookup", "fabrikam.com"),
+            "of (1): the `lookup-texts` export (answer in, texts out)",
+            lambda: sandbox.call("lookup-texts", "fabrikam.com"),
         ),
         (
             "of which: an answer of the same size with no machine",
-            lambda: same_size._sandbox.call("lookup", "fabrikam.com"),
-        ),
-        (
-            "of (1): `machines-json` (records in, texts out)",
-            lambda: sandbox.call("machines-json", found._found, interface="events"),
+            lambda: same_size._sandbox.call("lookup-texts", "fabrikam.com"),
         ),
         (
             "of (1): json.loads of the component's texts",
             lambda: [json.loads(t) for t in found.machines_json],
+        ),
+        (
+            "the `lookup` export: the same answer as typed records",
+            lambda: sandbox.call("lookup", "fabrikam.com"),
         ),
         ("OCSF events of the lookup (Connector.ocsf_json)", lambda: connector.ocsf_json(found, 0)),
         ("Connector.lookup, 3 machines", lambda: few.lookup("fabrikam.com")),

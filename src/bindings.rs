@@ -3,7 +3,7 @@
 
 wit_bindgen::generate!({ world: "connector", path: "wit" });
 
-use crate::{connector, error, events, http, machine, settings};
+use crate::{connector, error, events, http, machine, response, settings};
 use mde::connector::http as wit_http;
 use mde::connector::log as wit_log;
 use mde::connector::settings as wit_settings;
@@ -24,26 +24,48 @@ impl Guest for Component {
     }
 
     fn lookup(domain: String) -> Result<wit::LookupResult, wit::Error> {
-        let settings = settings_from(wit_settings::get());
-        CONNECTOR
-            .with(|c| c.borrow_mut().lookup(&settings, &domain, &mut ImportedHost))
-            .map(Into::into)
-            .map_err(error_to_wit)
+        core_lookup(domain).map(Into::into)
+    }
+
+    fn lookup_texts(domain: String) -> Result<wit::LookupTextsResult, wit::Error> {
+        let found = core_lookup(domain)?;
+        Ok(wit::LookupTextsResult {
+            machines: events::machines_json(&found),
+            domain: found.domain,
+            cap_reached: found.cap_reached,
+        })
     }
 }
 
+fn core_lookup(domain: String) -> Result<connector::Lookup, wit::Error> {
+    let settings = settings_from(wit_settings::get());
+    CONNECTOR
+        .with(|c| c.borrow_mut().lookup(&settings, &domain, &mut ImportedHost))
+        .map_err(error_to_wit)
+}
+
 impl exports::mde::connector::events::Guest for Component {
-    fn machines_json(found: wit::LookupResult) -> Vec<String> {
-        events::machines_json(&found.into())
+    fn ocsf_inventory(
+        found: wit::LookupTextsResult,
+        observed_at: u64,
+    ) -> Result<Vec<String>, String> {
+        events::ocsf::inventory(&lookup_from_texts(found)?, observed_at)
     }
 
-    fn ocsf_inventory(found: wit::LookupResult, observed_at: u64) -> Result<Vec<String>, String> {
-        events::ocsf::inventory(&found.into(), observed_at)
+    fn ecs_documents(
+        found: wit::LookupTextsResult,
+        observed_at: u64,
+    ) -> Result<Vec<String>, String> {
+        events::ecs::documents(&lookup_from_texts(found)?, observed_at)
     }
+}
 
-    fn ecs_documents(found: wit::LookupResult, observed_at: u64) -> Result<Vec<String>, String> {
-        events::ecs::documents(&found.into(), observed_at)
-    }
+fn lookup_from_texts(found: wit::LookupTextsResult) -> Result<connector::Lookup, String> {
+    Ok(connector::Lookup {
+        machines: response::machines_from_texts(&found.machines)?,
+        domain: found.domain,
+        cap_reached: found.cap_reached,
+    })
 }
 
 /// The core's view of the imports.
@@ -173,13 +195,13 @@ fn service_error_to_wit(e: error::ServiceError) -> wit::ServiceError {
     }
 }
 
-/// Both directions between a core struct and its WIT record, field for field:
-/// a field of one that the other lacks, or that is not listed here, fails to
-/// compile. `moved` fields keep their type; `optional` ones convert inside
-/// their `Option`; `lists` inside an `Option<Vec<_>>`; `renamed` pairs are
-/// `core = wit`.
+/// A core struct as its WIT record, field for field: a field of one that the
+/// other lacks, or that is not listed here, fails to compile (the core value
+/// is taken apart without `..`, the record built without it). `moved` fields
+/// keep their type; `optional` ones convert inside their `Option`; `lists`
+/// inside an `Option<Vec<_>>`; `renamed` pairs are `core = wit`.
 macro_rules! convert_record {
-    ($core:ty, $wit:ty {
+    ($core:path, $wit:path {
         moved: [$($moved:ident),*],
         optional: [$($optional:ident),*],
         lists: [$($list:ident),*],
@@ -187,29 +209,19 @@ macro_rules! convert_record {
     }) => {
         impl From<$core> for $wit {
             fn from(v: $core) -> Self {
+                let $core { $($moved,)* $($optional,)* $($list,)* $($core_name,)* } = v;
                 Self {
-                    $($moved: v.$moved,)*
-                    $($optional: v.$optional.map(Into::into),)*
-                    $($list: v.$list.map(|items| items.into_iter().map(Into::into).collect()),)*
-                    $($wit_name: v.$core_name,)*
-                }
-            }
-        }
-        impl From<$wit> for $core {
-            fn from(v: $wit) -> Self {
-                Self {
-                    $($moved: v.$moved,)*
-                    $($optional: v.$optional.map(Into::into),)*
-                    $($list: v.$list.map(|items| items.into_iter().map(Into::into).collect()),)*
-                    $($core_name: v.$wit_name,)*
+                    $($moved,)*
+                    $($optional: $optional.map(Into::into),)*
+                    $($list: $list.map(|items| items.into_iter().map(Into::into).collect()),)*
+                    $($wit_name: $core_name,)*
                 }
             }
         }
     };
 }
 
-/// Both directions of an open enumeration: known values case for case, the
-/// rest as `other`.
+/// An open enumeration: known values case for case, the rest as `other`.
 macro_rules! convert_open_enum {
     ($name:ident { $($variant:ident),+ }) => {
         impl From<machine::$name> for wit::$name {
@@ -217,14 +229,6 @@ macro_rules! convert_open_enum {
                 match v {
                     $(machine::$name::$variant => wit::$name::$variant,)+
                     machine::$name::Other(text) => wit::$name::Other(text),
-                }
-            }
-        }
-        impl From<wit::$name> for machine::$name {
-            fn from(v: wit::$name) -> Self {
-                match v {
-                    $(wit::$name::$variant => machine::$name::$variant,)+
-                    wit::$name::Other(text) => machine::$name::Other(text),
                 }
             }
         }
@@ -333,16 +337,6 @@ convert_record!(
 impl From<connector::Lookup> for wit::LookupResult {
     fn from(found: connector::Lookup) -> Self {
         wit::LookupResult {
-            domain: found.domain,
-            machines: found.machines.into_iter().map(Into::into).collect(),
-            cap_reached: found.cap_reached,
-        }
-    }
-}
-
-impl From<wit::LookupResult> for connector::Lookup {
-    fn from(found: wit::LookupResult) -> Self {
-        connector::Lookup {
             domain: found.domain,
             machines: found.machines.into_iter().map(Into::into).collect(),
             cap_reached: found.cap_reached,

@@ -22,7 +22,7 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap_reached: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    /// The component's JSON texts (`events.machines-json`), as they are.
+    /// The component's JSON texts (`lookup-texts`), as they are.
     pub machines: Option<Vec<Box<RawValue>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RecordError>,
@@ -55,18 +55,15 @@ pub fn run(
                 continue;
             }
         };
-        let outcome = instance.lookup(&queried);
+        let outcome = instance.lookup_texts(&queried);
         let mut record = Record::new(queried, cloud);
-        let outcome = outcome.and_then(|answer| match answer {
-            Ok(found) => Ok(Ok((instance.machines_json(&found)?, found))),
-            Err(e) => Ok(Err(e)),
-        });
         match outcome {
-            Ok(Ok((machines, found))) => {
+            Ok(Ok(found)) => {
                 record.domain = Some(found.domain);
                 record.cap_reached = Some(found.cap_reached);
                 record.machines = Some(
-                    machines
+                    found
+                        .machines
                         .into_iter()
                         .map(RawValue::from_string)
                         .collect::<Result<_, _>>()?,

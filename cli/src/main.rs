@@ -200,7 +200,7 @@ fn execute(cli: &Cli, instance: &mut Instance) -> Result<ExitCode> {
         return run_batch(cli, instance, source);
     }
     let domain = cli.domain.as_deref().unwrap_or_default();
-    let found = match instance.lookup(domain)? {
+    let found = match instance.lookup_texts(domain)? {
         Ok(found) => found,
         Err(e) => {
             let e = mde_connector::Error::from(e);
@@ -211,9 +211,9 @@ fn execute(cli: &Cli, instance: &mut Instance) -> Result<ExitCode> {
     // One API call, whatever the format: the events are mapped from `found`.
     let out = &mut std::io::stdout().lock();
     match cli.format {
-        Format::Table => output::write_table(out, &instance.machines_json(&found)?)?,
-        Format::Json => output::write_array(out, &instance.machines_json(&found)?)?,
-        Format::Ndjson => output::write_lines(out, &instance.machines_json(&found)?)?,
+        Format::Table => output::write_table(out, &found.machines)?,
+        Format::Json => output::write_array(out, &found.machines)?,
+        Format::Ndjson => output::write_lines(out, &found.machines)?,
         Format::Ocsf | Format::Ecs => {
             let events = if cli.format == Format::Ocsf {
                 instance.ocsf_inventory(&found, now_ms())?

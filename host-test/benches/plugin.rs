@@ -115,6 +115,26 @@ fn lookup_500(c: &mut Criterion) {
             )
         })
     });
+    // The same answer as JSON texts (`lookup-texts`), and natively the same
+    // work: the lookup, then each machine's text.
+    group.bench_function("component-texts", |b| {
+        b.iter(|| {
+            black_box(
+                instance
+                    .lookup_texts(black_box("contoso.com"))
+                    .unwrap()
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("native-texts", |b| {
+        b.iter(|| {
+            let found = connector
+                .lookup(&settings, black_box("contoso.com"), &mut native)
+                .unwrap();
+            black_box(mde_connector::events::machines_json(&found))
+        })
+    });
     group.finish();
 }
 
@@ -327,6 +347,28 @@ fn report() {
         }
         Some(Err(why)) => println!("| (3) Python peer | not run: {why} | | |"),
         None => {}
+    }
+    let texts = us("lookup-500/component-texts");
+    let native_texts = us("lookup-500/native-texts");
+    println!(
+        "| (4) lookup-texts, 500 machines, component | {} | | |",
+        show(texts, "µs")
+    );
+    println!(
+        "| (5) the same, native (the lookup, then machines_json) | {} | | |",
+        show(native_texts, "µs")
+    );
+    println!(
+        "| (4)/(5) | {} | | |",
+        texts
+            .zip(native_texts)
+            .map_or("-".into(), |(t, n)| format!("{:.2}", t / n))
+    );
+    if let (Some(Ok(python)), Some(texts)) = (&peer, median_ns("lookup-500/component-texts")) {
+        println!(
+            "| (4), median / (3) | {:.2} | | |",
+            texts / 1_000.0 / python
+        );
     }
     println!(
         "| instantiate, default allocator | {} | | |",

@@ -28,16 +28,16 @@ fn parse(events: Vec<String>) -> Vec<Value> {
         .collect()
 }
 
-/// `lookup`, then the events of what it found.
+/// `lookup-texts`, then the events of what it found.
 fn ocsf_events(domain: &str) -> Vec<Value> {
     let mut i = instance();
-    let found = i.lookup(domain).unwrap().unwrap();
+    let found = i.lookup_texts(domain).unwrap().unwrap();
     parse(i.ocsf_inventory(&found, OBSERVED_AT).unwrap().unwrap())
 }
 
 fn ecs_documents(domain: &str) -> Vec<Value> {
     let mut i = instance();
-    let found = i.lookup(domain).unwrap().unwrap();
+    let found = i.lookup_texts(domain).unwrap().unwrap();
     parse(i.ecs_documents(&found, OBSERVED_AT).unwrap().unwrap())
 }
 
@@ -135,11 +135,10 @@ fn the_fake_tenants_quirks_land_where_the_schemas_want_them() {
 #[test]
 fn events_map_one_lookup_without_a_request_of_their_own() {
     let mut i = instance();
-    let found = i.lookup("Contoso.COM.").unwrap().unwrap();
+    let found = i.lookup_texts("Contoso.COM.").unwrap().unwrap();
     let ocsf = i.ocsf_inventory(&found, OBSERVED_AT).unwrap().unwrap();
     let ecs = i.ecs_documents(&found, OBSERVED_AT).unwrap().unwrap();
-    let json = i.machines_json(&found).unwrap();
-    assert_eq!((ocsf.len(), ecs.len(), json.len()), (3, 3, 3));
+    assert_eq!((ocsf.len(), ecs.len(), found.machines.len()), (3, 3, 3));
     // One token request and one API call for the machines and both formats.
     assert_eq!(
         common::sent(&i)
@@ -163,17 +162,16 @@ fn events_map_one_lookup_without_a_request_of_their_own() {
 #[test]
 fn an_empty_lookup_maps_to_no_events() {
     let mut i = instance();
-    let found = i.lookup("nothing.example").unwrap().unwrap();
+    let found = i.lookup_texts("nothing.example").unwrap().unwrap();
     assert!(found.machines.is_empty());
     assert_eq!(i.ocsf_inventory(&found, OBSERVED_AT).unwrap(), Ok(vec![]));
     assert_eq!(i.ecs_documents(&found, OBSERVED_AT).unwrap(), Ok(vec![]));
-    assert_eq!(i.machines_json(&found).unwrap(), Vec::<String>::new());
 }
 
 #[test]
 fn an_observation_time_rfc3339_cannot_write_is_an_error() {
     let mut i = instance();
-    let found = i.lookup("contoso.com").unwrap().unwrap();
+    let found = i.lookup_texts("contoso.com").unwrap().unwrap();
     // The first and the last millisecond RFC 3339 can write.
     for at in [0, 253_402_300_799_999] {
         let events = parse(i.ocsf_inventory(&found, at).unwrap().unwrap());
@@ -299,4 +297,58 @@ fn the_ecs_checker_reports_unknown_fields_and_incompatible_types() {
     let errors = ecs().check_document(&document, "host");
     assert!(errors.contains(&"host: the custom namespace is an ECS field set".to_owned()));
     assert!(errors.iter().any(|e| e.starts_with("mde.")), "{errors:#?}");
+}
+
+/// `lookup-texts` holds the machines `lookup` finds: for every machine of the
+/// fake tenant (its quirks, unmodelled members and odd values included), the
+/// text has the typed record's id, and what it does not model is in the text
+/// under its own name.
+#[test]
+fn lookup_texts_holds_the_machines_of_lookup() {
+    for domain in DEMO_DOMAINS {
+        let mut i = instance();
+        let found = i.lookup(domain).unwrap().unwrap();
+        let texts = i.lookup_texts(domain).unwrap().unwrap();
+        assert_eq!(texts.domain, found.domain);
+        assert_eq!(texts.cap_reached, found.cap_reached);
+        assert_eq!(texts.machines.len(), found.machines.len(), "{domain}");
+        for (text, machine) in texts.machines.iter().zip(&found.machines) {
+            let text: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(text["id"], machine.id.as_str());
+            assert_eq!(text["computerDnsName"], json!(machine.computer_dns_name));
+            let unmodelled: Value = machine
+                .unmodelled
+                .as_deref()
+                .map_or(json!({}), |u| serde_json::from_str(u).unwrap());
+            for (name, value) in unmodelled.as_object().unwrap() {
+                assert_eq!(&text[name], value, "{domain} {}: {name}", machine.id);
+            }
+        }
+    }
+}
+
+/// The texts a host hands back are read as the service's answers are: a
+/// text that is not a machine's object is refused by its index, and the
+/// observation time is checked first.
+#[test]
+fn events_refuse_a_text_that_is_not_a_machine() {
+    let mut i = instance();
+    let mut texts = i.lookup_texts("contoso.com").unwrap().unwrap();
+    let last = 253_402_300_800_000;
+    for e in [
+        i.ocsf_inventory(&texts, last).unwrap().unwrap_err(),
+        i.ecs_documents(&texts, last).unwrap().unwrap_err(),
+    ] {
+        assert!(e.contains("RFC 3339"), "{e}");
+    }
+    texts.machines[2] = r#"{"computerDnsName": "no-id.contoso.com"}"#.into();
+    for e in [
+        i.ocsf_inventory(&texts, OBSERVED_AT).unwrap().unwrap_err(),
+        i.ecs_documents(&texts, OBSERVED_AT).unwrap().unwrap_err(),
+    ] {
+        assert_eq!(e, "machine text 2: no id");
+    }
+    texts.machines[2] = r#"{"id": "a1"} trailing"#.into();
+    let e = i.ocsf_inventory(&texts, OBSERVED_AT).unwrap().unwrap_err();
+    assert_eq!(e, "machine text 2: trailing characters");
 }

@@ -8,25 +8,22 @@ mod common;
 use common::*;
 use host_test::unknown_fields::{BODY, assert_has_every_new_member};
 use mde_connector_host::Auth;
-use mde_connector_host::runtime::mde::connector::types::LookupResult;
+use mde_connector_host::LookupTextsResult;
 use serde_json::Value;
 
 /// 2026-11-28T10:15:02.345Z.
 const OBSERVED_AT: u64 = 1_795_860_902_345;
 
-fn lookup() -> (mde_connector_host::Instance, LookupResult) {
+fn lookup() -> (mde_connector_host::Instance, LookupTextsResult) {
     let mut instance = replaying(Auth::HostManaged, vec![json(200, BODY)]);
-    let found = instance.lookup("contoso.com").unwrap().unwrap();
+    let found = instance.lookup_texts("contoso.com").unwrap().unwrap();
     (instance, found)
 }
 
 #[test]
 fn new_members_reach_machines_json_under_their_own_names() {
-    let (mut instance, found) = lookup();
-    let machine = &found.machines[0];
-    assert_eq!(machine.os_build, None);
-    let texts = instance.machines_json(&found).unwrap();
-    let text = &texts[0];
+    let (instance, found) = lookup();
+    let text = &found.machines[0];
     let back: Value = serde_json::from_str(text).unwrap();
     assert_has_every_new_member("machines-json", text, &back);
     // The typed fields are there too, once each.
@@ -42,7 +39,8 @@ fn new_members_reach_machines_json_under_their_own_names() {
         .collect();
     assert_eq!(warnings.len(), 1);
     assert!(
-        warnings[0].message.contains(&machine.id) && warnings[0].message.contains("osBuild"),
+        warnings[0].message.contains(back["id"].as_str().unwrap())
+            && warnings[0].message.contains("osBuild"),
         "{}",
         warnings[0].message
     );

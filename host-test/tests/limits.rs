@@ -32,8 +32,10 @@ fn one_machine_with_list(member: &str, entry: &str, size: usize) -> String {
     body
 }
 
+/// `lookup` of `body`, in an instance that answers `lookup-texts` with it again.
 fn looked_up(body: String) -> (Instance, LookupResult) {
-    let mut instance = replaying(Auth::HostManaged, vec![answer(200, &[], body)]);
+    let answers = vec![answer(200, &[], body.clone()), answer(200, &[], body)];
+    let mut instance = replaying(Auth::HostManaged, answers);
     let found = instance
         .lookup("contoso.com")
         .expect("the lookup must not trap")
@@ -41,19 +43,21 @@ fn looked_up(body: String) -> (Instance, LookupResult) {
     (instance, found)
 }
 
-/// Every mapping of `found`: results, no trap. Returns the peak memory seen.
+/// The same answer as texts, and their events: results, no trap. Returns the
+/// peak memory seen.
 fn map_everything(instance: &mut Instance, found: &LookupResult) -> usize {
-    let json = instance
-        .machines_json(found)
-        .expect("machines-json must not trap");
-    assert_eq!(json.len(), found.machines.len());
+    let texts = instance
+        .lookup_texts("contoso.com")
+        .expect("lookup-texts must not trap")
+        .expect("the answer is a collection of machines");
+    assert_eq!(texts.machines.len(), found.machines.len());
     let ocsf = instance
-        .ocsf_inventory(found, 0)
+        .ocsf_inventory(&texts, 0)
         .expect("ocsf-inventory must not trap")
         .unwrap();
     assert_eq!(ocsf.len(), found.machines.len());
     let ecs = instance
-        .ecs_documents(found, 0)
+        .ecs_documents(&texts, 0)
         .expect("ecs-documents must not trap")
         .unwrap();
     assert_eq!(ecs.len(), found.machines.len());

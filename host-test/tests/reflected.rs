@@ -148,15 +148,16 @@ fn machines_that_carry_the_token_are_scrubbed_in_every_output() {
     };
     let mut instance = reflecting(credentials(), granted, echo);
     let found = instance.lookup("contoso.com").unwrap().unwrap();
+    let texts = instance.lookup_texts("contoso.com").unwrap().unwrap();
     let outputs = [
         format!("{found:?}"),
-        instance.machines_json(&found).unwrap().concat(),
+        texts.machines.concat(),
         instance
-            .ocsf_inventory(&found, 0)
+            .ocsf_inventory(&texts, 0)
             .unwrap()
             .unwrap()
             .concat(),
-        instance.ecs_documents(&found, 0).unwrap().unwrap().concat(),
+        instance.ecs_documents(&texts, 0).unwrap().unwrap().concat(),
     ];
     for output in outputs {
         assert!(!leaked(&output), "{output}");

@@ -140,10 +140,10 @@ fn echoed_by(server: &FakeServer, tenant: &str) -> Instance {
 /// of `domain` (error or machines in every format), its log records and its
 /// `--show-requests` lines.
 fn everything_passed_on(instance: &mut Instance, domain: &str) -> String {
-    let mut passed_on = match instance.lookup(domain).unwrap() {
+    let mut passed_on = match instance.lookup_texts(domain).unwrap() {
         Err(e) => format!("{e:?}\n{}", mde_connector::Error::from(e.clone())),
         Ok(found) => {
-            let mut texts = instance.machines_json(&found).unwrap();
+            let mut texts = found.machines.clone();
             texts.extend(instance.ocsf_inventory(&found, 0).unwrap().unwrap());
             texts.extend(instance.ecs_documents(&found, 0).unwrap().unwrap());
             assert!(!texts.is_empty());
@@ -217,5 +217,27 @@ fn a_component_that_scrubs_nothing_leaks_nothing_through_the_host() {
         let passed_on = format!("{e:?} {:?}", instance.state().logs);
         assert_no_echo(domain, &passed_on);
         assert!(passed_on.contains("[redacted]"), "{domain}: {passed_on}");
+    }
+    // Texts: in a lookup's machines, and through the events (as events and
+    // as an error).
+    let settings = Settings {
+        cloud: Cloud::Commercial,
+        auth: Auth::BearerToken(ECHO_SECRET.into()),
+    };
+    let nothing = FnTransport(|_: &Request| Ok(answer(500, &[], Vec::new())));
+    let mut instance = runtime.instantiate(settings, nothing).unwrap();
+    let found = instance.lookup_texts("tell.example").unwrap().unwrap();
+    let passed_on = [
+        found.machines.concat(),
+        instance
+            .ocsf_inventory(&found, 0)
+            .unwrap()
+            .unwrap()
+            .concat(),
+        instance.ecs_documents(&found, 0).unwrap().unwrap_err(),
+    ];
+    for text in passed_on {
+        assert!(!text.contains(ECHO_SECRET), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
     }
 }

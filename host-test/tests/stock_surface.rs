@@ -55,7 +55,7 @@ const SHARED: [&str; 9] = [
     "  import wasi:io/error@0.2.12;",
     "  import wasi:io/poll@0.2.12;",
     "  import wasi:io/streams@0.2.12;",
-    "  import mde:connector/types@0.2.0;",
+    "  import mde:connector/types@0.3.0;",
 ];
 
 #[test]

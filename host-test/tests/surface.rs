@@ -21,16 +21,21 @@ fn imports_exactly_the_worlds_interfaces() {
     assert_eq!(
         imports,
         [
-            "mde:connector/http@0.2.0",
-            "mde:connector/log@0.2.0",
-            "mde:connector/settings@0.2.0",
-            "mde:connector/types@0.2.0",
+            "mde:connector/http@0.3.0",
+            "mde:connector/log@0.3.0",
+            "mde:connector/settings@0.3.0",
+            "mde:connector/types@0.3.0",
         ]
     );
     let exports = names(ty.exports(&engine).map(|(name, _)| name.to_owned()));
     assert_eq!(
         exports,
-        ["domain-machines", "lookup", "mde:connector/events@0.2.0"]
+        [
+            "domain-machines",
+            "lookup",
+            "lookup-texts",
+            "mde:connector/events@0.3.0"
+        ]
     );
 }
 
@@ -48,10 +53,12 @@ fn imports_exactly_the_worlds_interfaces() {
 /// reader for both modes, and substring search without core's Two-Way
 /// searcher, made it 449,536 bytes; strings, numbers and booleans read with
 /// one look at the value (talc without grow-in-place) 449,852; 449,698 after
-/// a clean-up of those readers.
+/// a clean-up of those readers. Contract 0.3.0 (`lookup-texts`, events of
+/// texts rather than of typed records, whose lifting each events function
+/// carried) made it 441,955.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 449_698 * 101 / 100;
+    const LIMIT: usize = 441_955 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",

@@ -382,9 +382,9 @@ fn imports_wasi_http_and_the_connectors_own_interfaces_only() {
     assert_eq!(
         imports,
         [
-            "mde:connector/log@0.2.0",
-            "mde:connector/settings@0.2.0",
-            "mde:connector/types@0.2.0",
+            "mde:connector/log@0.3.0",
+            "mde:connector/settings@0.3.0",
+            "mde:connector/types@0.3.0",
             "wasi:http/outgoing-handler@0.2.12",
             "wasi:http/types@0.2.12",
             "wasi:io/error@0.2.12",
@@ -400,6 +400,11 @@ fn imports_wasi_http_and_the_connectors_own_interfaces_only() {
     exports.sort();
     assert_eq!(
         exports,
-        ["domain-machines", "lookup", "mde:connector/events@0.2.0"]
+        [
+            "domain-machines",
+            "lookup",
+            "lookup-texts",
+            "mde:connector/events@0.3.0"
+        ]
     );
 }

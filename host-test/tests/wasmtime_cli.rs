@@ -41,12 +41,12 @@ fn now_ms() -> u64 {
 fn cli_prints(domain: &str, format: &str, observed_at: u64) -> String {
     let tenant = common::Tenant::new();
     let mut instance = tenant.instance(common::settings(common::demo_credentials()));
-    let found = instance.lookup(domain).unwrap().unwrap();
+    let found = instance.lookup_texts(domain).unwrap().unwrap();
     let mut out = Vec::new();
     match format {
-        "table" => output::write_table(&mut out, &instance.machines_json(&found).unwrap()),
-        "json" => output::write_array(&mut out, &instance.machines_json(&found).unwrap()),
-        "ndjson" => output::write_lines(&mut out, &instance.machines_json(&found).unwrap()),
+        "table" => output::write_table(&mut out, &found.machines),
+        "json" => output::write_array(&mut out, &found.machines),
+        "ndjson" => output::write_lines(&mut out, &found.machines),
         "ocsf" => output::write_lines(
             &mut out,
             &instance

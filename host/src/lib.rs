@@ -21,8 +21,8 @@
 //!     // The proxy from the environment; a bad proxy setting is an error.
 //!     let live = LiveTransport::new(&LiveOptions::default()).map_err(anyhow::Error::msg)?;
 //!     let mut instance = runtime.instantiate(settings, live)?;
-//!     match instance.lookup("contoso.com")? {
-//!         Ok(found) => instance.machines_json(&found)?.iter().for_each(|m| println!("{m}")),
+//!     match instance.lookup_texts("contoso.com")? {
+//!         Ok(found) => found.machines.iter().for_each(|m| println!("{m}")),
 //!         Err(e) => eprintln!("{}", mde_connector::Error::from(e)),
 //!     }
 //!     Ok(())
@@ -48,4 +48,6 @@ pub mod scrub;
 pub mod transport;
 
 pub use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo, Settings};
-pub use runtime::{Error, Instance, LookupResult, Machine, Runtime, RuntimeOptions};
+pub use runtime::{
+    Error, Instance, LookupResult, LookupTextsResult, Machine, Runtime, RuntimeOptions,
+};

@@ -465,6 +465,20 @@ impl Instance {
         self.scrubbed(answer)
     }
 
+    /// `lookup-texts`: `lookup` with each machine as a JSON text with the
+    /// service's names, for output and the `events`; or the component's
+    /// error. Known secrets are scrubbed from both.
+    pub fn lookup_texts(&mut self, domain: &str) -> Result<Result<LookupTextsResult, Error>> {
+        if let Err(e) = within_domain_limit(domain) {
+            return Ok(Err(e));
+        }
+        let answer = self.call(|live| live.bindings.call_lookup_texts(&mut live.store, domain));
+        Ok(self.scrubbed(answer)?.map(|found| LookupTextsResult {
+            machines: self.scrubbed_texts(found.machines),
+            ..found
+        }))
+    }
+
     fn scrubbed<T>(&self, answer: Result<Result<T, Error>>) -> Result<Result<T, Error>> {
         Ok(answer?.map_err(|mut e| {
             scrub::scrub_error(&self.state().secrets, &mut e);
@@ -507,23 +521,13 @@ impl Instance {
         self.state().limits.peak
     }
 
-    /// `events.machines-json`: one JSON object per machine of `found`, with
-    /// the service's own field names.
-    pub fn machines_json(&mut self, found: &LookupResult) -> Result<Vec<String>> {
-        let texts = self.call(|live| {
-            live.bindings
-                .mde_connector_events()
-                .call_machines_json(&mut live.store, found)
-        })?;
-        Ok(self.scrubbed_texts(texts))
-    }
-
     /// `events.ocsf-inventory`: one OCSF Device Inventory Info event (JSON) per
     /// machine of `found`, observed at `observed_at` (milliseconds since the
-    /// Unix epoch). The inner error says why `observed_at` cannot be written.
+    /// Unix epoch). The inner error says why `observed_at` cannot be written,
+    /// or which text of `found` is not a machine's.
     pub fn ocsf_inventory(
         &mut self,
-        found: &LookupResult,
+        found: &LookupTextsResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
         let events = self.call(|live| {
@@ -539,7 +543,7 @@ impl Instance {
     /// `events.ecs-documents`: one ECS document (JSON) per machine of `found`.
     pub fn ecs_documents(
         &mut self,
-        found: &LookupResult,
+        found: &LookupTextsResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
         let documents = self.call(|live| {

@@ -174,8 +174,8 @@ const OBSERVED_AT = 1795860902345n;
 
 test('events: one lookup, then the machines as JSON, OCSF and ECS without another request', async () => {
   const { exports, requests } = await connector({ settings: bearer, answers: [recorded.contoso] });
-  const found = exports.lookup('contoso.com');
-  const json = exports.events.machinesJson(found).map((text) => JSON.parse(text));
+  const found = exports.lookupTexts('contoso.com');
+  const json = found.machines.map((text) => JSON.parse(text));
   const ocsf = exports.events.ocsfInventory(found, OBSERVED_AT).map((text) => JSON.parse(text));
   const ecs = exports.events.ecsDocuments(found, OBSERVED_AT).map((text) => JSON.parse(text));
   assert.equal(requests.length, 1, 'the events come from the lookup, not from another call');
@@ -184,7 +184,6 @@ test('events: one lookup, then the machines as JSON, OCSF and ECS without anothe
   // The service's own names; members the contract does not model come back as sent.
   assert.equal(json[0].computerDnsName, 'ws-0142.corp.contoso.com');
   assert.equal(json[1].lastSeenByPortal, '2026-11-28T09:12:00Z');
-  assert.equal(found.machines[1].unmodelled, '{"lastSeenByPortal":"2026-11-28T09:12:00Z"}');
 
   assert.equal(ocsf[0].class_uid, 5001);
   assert.equal(ocsf[0].time, 1795860902345);
@@ -201,9 +200,17 @@ test('events: one lookup, then the machines as JSON, OCSF and ECS without anothe
   assert.equal(ecs[1].cloud.provider, 'Azure');
 });
 
+test('events: a text that is not a machine is the err string, naming it', async () => {
+  const { exports } = await connector({ settings: bearer, answers: [recorded.contoso] });
+  const found = exports.lookupTexts('contoso.com');
+  const notAMachine = { ...found, machines: [found.machines[0], '{"osBuild": 1}'] };
+  assert.equal(errorOf(() => exports.events.ocsfInventory(notAMachine, OBSERVED_AT)), 'machine text 1: no id');
+  assert.equal(errorOf(() => exports.events.ecsDocuments(notAMachine, OBSERVED_AT)), 'machine text 1: no id');
+});
+
 test('events: an observed-at RFC 3339 cannot write is the err string', async () => {
   const { exports } = await connector({ settings: bearer, answers: [recorded.contoso] });
-  const found = exports.lookup('contoso.com');
+  const found = exports.lookupTexts('contoso.com');
   for (const map of [exports.events.ocsfInventory, exports.events.ecsDocuments]) {
     const error = errorOf(() => map(found, 18446744073709551615n));
     assert.equal(typeof error, 'string');

@@ -54,9 +54,9 @@ class LookupResult:
     machines: List[Dict[str, Any]]
     #: True when the service's cap of 500 machines was reached: there may be more.
     cap_reached: bool
-    #: The component's JSON text of each machine, for pipelines that write it as is.
+    #: The component's JSON text of each machine, for pipelines that write it
+    #: as is; `Connector.ocsf` and `Connector.ecs` map these.
     machines_json: List[str] = field(repr=False, default_factory=list)
-    _found: Any = field(repr=False, default=None, compare=False)
 
 
 class Connector:
@@ -176,22 +176,26 @@ class Connector:
                 f"character {e.start + 1} is not a Unicode scalar value"
             ) from None
         with self._lock:
-            found = self._sandbox.call("lookup", domain)
-            if isinstance(found, Variant):
-                raise errors.from_wit(found, self._secrets.scrub)
-            texts = self._scrubbed(self._sandbox.call("machines-json", found, interface="events"))
+            # The machines as JSON texts: 500 strings to convert rather than
+            # about 19,000 typed fields, which wasmtime-py converts one by one.
+            found = self._sandbox.call("lookup-texts", domain)
+        if isinstance(found, Variant):
+            raise errors.from_wit(found, self._secrets.scrub)
+        texts = self._scrubbed(found.machines)
         return LookupResult(
             domain=found.domain,
             machines=[json.loads(text) for text in texts],
             cap_reached=getattr(found, "cap-reached"),
             machines_json=texts,
-            _found=found,
         )
 
     def ocsf(self, found: LookupResult, observed_at=None) -> List[Dict[str, Any]]:
         """OCSF Device Inventory Info events (class 5001), one per machine of
         `found`, observed at `observed_at` (a timezone-aware datetime or
-        milliseconds since the Unix epoch; now by default). Sends no request."""
+        milliseconds since the Unix epoch; now by default). Sends no request:
+        the component maps `found.machines_json`, so a result kept as those
+        texts maps later. A text that is not a machine's is a `ValueError`
+        that names its index."""
         return [json.loads(text) for text in self.ocsf_json(found, observed_at)]
 
     def ecs(self, found: LookupResult, observed_at=None) -> List[Dict[str, Any]]:
@@ -207,11 +211,15 @@ class Connector:
         return self._events("ecs-documents", found, observed_at)
 
     def _events(self, export: str, found: LookupResult, observed_at) -> List[str]:
-        if not isinstance(found, LookupResult) or found._found is None:
-            raise TypeError("found must be the LookupResult of a lookup")
+        if not isinstance(found, LookupResult):
+            raise TypeError(f"found must be a LookupResult, not {type(found).__name__}")
+        texts = Record()
+        texts.domain = found.domain
+        texts.machines = found.machines_json
+        setattr(texts, "cap-reached", found.cap_reached)
         with self._lock:
             answer = self._sandbox.call(
-                export, found._found, _epoch_ms(observed_at), interface="events"
+                export, texts, _epoch_ms(observed_at), interface="events"
             )
         if isinstance(answer, str):
             raise ValueError(answer)

@@ -141,6 +141,32 @@ def test_a_replay_and_a_transport_exclude_each_other():
         Connector(token="t0ken", replay=REPLAYS / "empty.json", transport=Scripted())
 
 
+def test_events_map_a_lookup_result_kept_as_its_texts():
+    # A pipeline that stored the texts maps them later, with no request and
+    # no typed records: the component reads the texts back as it read the answer.
+    connector = replayed("machines.json")
+    found = connector.lookup("contoso.com")
+    kept = json.loads(json.dumps(found.machines_json))
+    again = LookupResult(
+        domain=found.domain, machines=[], cap_reached=found.cap_reached, machines_json=kept
+    )
+    later = replayed("machines.json")
+    assert later.ocsf_json(again, 0) == connector.ocsf_json(found, 0)
+    assert later.ecs_json(again, 0) == connector.ecs_json(found, 0)
+    assert later.requests == []
+
+
+def test_events_name_a_text_that_is_not_a_machine():
+    connector = replayed("machines.json")
+    found = connector.lookup("contoso.com")
+    found.machines_json[1] = '{"computerDnsName": "no-id.contoso.com"}'
+    with pytest.raises(ValueError, match="^machine text 1: no id$"):
+        connector.ocsf(found, 0)
+    found.machines_json[1] = "[]"
+    with pytest.raises(ValueError, match="^machine text 1: invalid type: sequence"):
+        connector.ecs(found, 0)
+
+
 def test_events_need_a_lookup_result():
     connector = replayed("machines.json")
     with pytest.raises(TypeError):

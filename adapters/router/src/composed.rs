@@ -19,15 +19,16 @@ impl Imports for Composed {
             return Err(Failure::Lookup(Error::InvalidSettings(problem)));
         }
         // One API call, whatever the format: the events are mapped from `found`.
-        let found = crate::bindings::lookup(domain).map_err(|e| Failure::Lookup(error(e)))?;
+        let found = crate::bindings::lookup_texts(domain).map_err(|e| Failure::Lookup(error(e)))?;
+        let cap_reached = found.cap_reached;
         let texts = match format {
-            Format::Table | Format::Json | Format::Ndjson => events::machines_json(&found),
+            Format::Table | Format::Json | Format::Ndjson => found.machines,
             Format::Ocsf => events::ocsf_inventory(&found, now_ms()).map_err(Failure::Events)?,
             Format::Ecs => events::ecs_documents(&found, now_ms()).map_err(Failure::Events)?,
         };
         Ok(Output {
             body: render(format, &texts)?,
-            cap_reached: found.cap_reached,
+            cap_reached,
         })
     }
 

@@ -3,7 +3,9 @@
 //! component that scrubs nothing, `tell.example` puts the secret it holds in
 //! its log and its error, `echo.example` posts it as a form and passes on
 //! what comes back, lower-cased (as a mapping might), in its log and its
-//! error. Anything else answers no machines.
+//! error; `lookup-texts` of `tell.example` puts it in a machine's text, and
+//! the events return it as an event or an error. Anything else answers no
+//! machines.
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({ world: "connector", path: "../../../wit" });
@@ -74,18 +76,32 @@ impl Guest for Misbehaving {
             cap_reached: false,
         })
     }
+
+    /// Also `tell.example` with its secret in a machine's text.
+    fn lookup_texts(domain: String) -> Result<LookupTextsResult, Error> {
+        let machines = match domain.as_str() {
+            "tell.example" => vec![format!(r#"{{"id": "{}"}}"#, held_secret())],
+            _ => Self::domain_machines(domain.clone())?
+                .iter()
+                .map(|m| format!(r#"{{"id": "{}"}}"#, m.id))
+                .collect(),
+        };
+        Ok(LookupTextsResult {
+            domain,
+            machines,
+            cap_reached: false,
+        })
+    }
 }
 
 impl exports::mde::connector::events::Guest for Misbehaving {
-    fn machines_json(_found: LookupResult) -> Vec<String> {
-        Vec::new()
+    /// The secret it holds, as an event.
+    fn ocsf_inventory(_found: LookupTextsResult, _observed_at: u64) -> Result<Vec<String>, String> {
+        Ok(vec![held_secret()])
     }
 
-    fn ocsf_inventory(_found: LookupResult, _observed_at: u64) -> Result<Vec<String>, String> {
-        Ok(Vec::new())
-    }
-
-    fn ecs_documents(_found: LookupResult, _observed_at: u64) -> Result<Vec<String>, String> {
-        Ok(Vec::new())
+    /// The secret it holds, in the error.
+    fn ecs_documents(_found: LookupTextsResult, _observed_at: u64) -> Result<Vec<String>, String> {
+        Err(held_secret())
     }
 }
