@@ -35,9 +35,9 @@ MEMORY_LIMIT = 64 * 1024 * 1024
 
 #: Guest work one call may do (wasmtime "fuel", about one unit per
 #: instruction; time spent in the host's imports, such as waiting on the
-#: network, costs none). A lookup of 500 machines (0.5 MB of JSON) takes about
-#: 55 million, so the largest answer the transport admits (32 MiB) needs a few
-#: billion; a guest that spins is stopped after about a second of CPU here
+#: network, costs none). A lookup of 500 machines (0.8 MB of JSON) as texts
+#: takes about 76 million, so the largest answer the transport admits (32 MiB)
+#: needs a few billion; a guest that spins is stopped after about a second of CPU here
 #: (the Rust host's deadline is five seconds of guest time).
 FUEL_PER_CALL = 20_000_000_000
 
