@@ -74,7 +74,7 @@ const text = JSON.stringify({
   value: Array.from({ length: MACHINES }, (_, n) => fullMachine(n)),
 });
 const body = new TextEncoder().encode(text);
-const answer = { status: 200, headers: [['content-type', 'application/json']], body };
+const answer = { status: 200, headers: [['content-type', 'application/json']], body: { tag: 'bytes', val: body } };
 
 const { exports } = await connector({
   settings: { cloud: { tag: 'commercial' }, auth: { tag: 'bearer-token', val: 'bench-bearer' } },

@@ -42,7 +42,8 @@ function toResponse(answer) {
   return {
     status: answer.status,
     headers: Object.entries(answer.headers ?? {}),
-    body: new TextEncoder().encode(answer.body ?? ''),
+    // Recorded bodies are text; the component takes text as it takes bytes.
+    body: { tag: 'text', val: answer.body ?? '' },
   };
 }
 

@@ -37,6 +37,7 @@ impl Guest for Component {
     }
 }
 
+/// The core's lookup, with its error as the WIT's.
 fn core_lookup(domain: String) -> Result<connector::Lookup, wit::Error> {
     let settings = settings_from(wit_settings::get());
     CONNECTOR
@@ -60,6 +61,7 @@ impl exports::mde::connector::events::Guest for Component {
     }
 }
 
+/// What the events map, in the core's shape: the machines read back from their texts.
 fn lookup_from_texts(found: wit::LookupTextsResult) -> Result<connector::Lookup, String> {
     Ok(connector::Lookup {
         machines: response::machines_from_texts(&found.machines)?,
@@ -86,7 +88,10 @@ impl connector::Host for ImportedHost {
             Ok(r) => Ok(http::Response {
                 status: r.status,
                 headers: r.headers,
-                body: r.body,
+                body: match r.body {
+                    wit_http::Body::Bytes(bytes) => bytes,
+                    wit_http::Body::Text(text) => text.into_bytes(),
+                },
             }),
             Err(e) => Err(match e {
                 wit_http::TransportError::Refused(s) => http::TransportError::Refused(s),

@@ -150,7 +150,7 @@ mod tests {
             Ok(Response {
                 status: 429,
                 headers: vec![("retry-after".into(), "4".into())],
-                body: Vec::new(),
+                body: Vec::new().into(),
             })
         });
         let settings = Settings {

@@ -10,7 +10,7 @@ use host_test::canary::{SECRET, TOKEN, assert_clean, failing_answers};
 fn the_cli_never_prints_a_canary() {
     let failures = failing_answers();
     for (i, failure) in failures.iter().enumerate() {
-        let body = String::from_utf8(failure.body.clone()).unwrap();
+        let body = String::from_utf8(failure.body.as_bytes().to_vec()).unwrap();
         let headers: serde_json::Map<String, serde_json::Value> = failure
             .headers
             .iter()

@@ -40,7 +40,7 @@ fn stub(
         Ok(Response {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: body.clone(),
+            body: body.clone().into(),
         })
     })
 }

@@ -2,7 +2,7 @@
 //! live client can be tested end to end against the fake tenant. One
 //! connection at a time, `Connection: close`; for tests, not for production.
 
-use mde_connector_host::runtime::{Method, Request, Response};
+use mde_connector_host::runtime::{Body, Method, Request, Response};
 use mde_connector_host::transport::Transport;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -125,7 +125,7 @@ fn serve<B: Transport>(
         .unwrap_or_else(|e| Response {
             status: 502,
             headers: Vec::new(),
-            body: format!("{e:?}").into_bytes(),
+            body: Body::Text(format!("{e:?}")),
         });
     write_response(stream, answer, encoding, &offered)
 }
@@ -140,15 +140,15 @@ fn write_response(
     let (name, body) = match encoding {
         Encoding::Deflate if offered.contains("deflate") => {
             let mut e = flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
-            e.write_all(&answer.body)?;
+            e.write_all(answer.body.as_bytes())?;
             (Some("deflate"), e.finish()?)
         }
         Encoding::Gzip if offered.contains("gzip") => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::default());
-            e.write_all(&answer.body)?;
+            e.write_all(answer.body.as_bytes())?;
             (Some("gzip"), e.finish()?)
         }
-        _ => (None, answer.body),
+        _ => (None, answer.body.into_bytes()),
     };
     let mut head = format!("HTTP/1.1 {} Fake\r\n", answer.status);
     for (n, v) in &answer.headers {

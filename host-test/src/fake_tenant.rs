@@ -7,7 +7,7 @@
 
 use mde_connector_host::budget::{Limits, RateWindow};
 use mde_connector_host::clock::Clock;
-use mde_connector_host::runtime::{Method, Request, Response, TransportError};
+use mde_connector_host::runtime::{Body, Method, Request, Response, TransportError};
 use mde_connector_host::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -258,7 +258,7 @@ fn json_response(status: u16, body: &Value) -> Response {
             ),
             ("OData-Version".into(), "4.0".into()),
         ],
-        body: body.to_string().into_bytes(),
+        body: Body::Text(body.to_string()),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Recorded answers, for `--replay` and the tests.
 
 use anyhow::{Context, Result, bail};
-use mde_connector_host::runtime::{Request, Response, TransportError};
+use mde_connector_host::runtime::{Body, Request, Response, TransportError};
 use mde_connector_host::transport::Transport;
 use std::collections::VecDeque;
 
@@ -38,7 +38,8 @@ impl Replay {
         Ok(Self::new(answers.into_iter().map(|a| Response {
             status: a.status,
             headers: a.headers.into_iter().collect(),
-            body: a.body.into_bytes(),
+            // Recorded bodies are text: handed on as text, as a Python host does.
+            body: Body::Text(a.body),
         })))
     }
 }
@@ -63,7 +64,7 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect(),
-        body: body.into(),
+        body: Body::Bytes(body.into()),
     }
 }
 

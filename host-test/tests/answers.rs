@@ -1,9 +1,11 @@
 //! What the component makes of particular answers, through the built
-//! component: a refused fresh token, a 404 with the service's envelope.
+//! component: a refused fresh token, a 404 with the service's envelope, a
+//! body given as text.
 
 mod common;
 
 use common::*;
+use mde_connector_host::Auth;
 use mde_connector_host::runtime::Level;
 use mde_connector_host::runtime::mde::connector::types::Error;
 
@@ -100,4 +102,27 @@ fn a_404_with_the_services_envelope_is_no_machines_and_a_warning() {
             .is_empty()
     );
     assert!(instance.state().logs.iter().all(|l| l.level != Level::Warn));
+}
+
+/// A host may hand a body over as text when it is UTF-8 (a Python host
+/// does: wasmtime-py passes a string at once, a byte list byte by byte) or as
+/// bytes: the component reads the same answer either way.
+#[test]
+fn a_body_given_as_text_is_read_as_the_same_bytes() {
+    let machines: Vec<_> = (0..3).map(host_test::fake_tenant::full_machine).collect();
+    let body = serde_json::json!({ "value": machines }).to_string();
+    let as_bytes = json(200, &body);
+    let as_text = mde_connector_host::runtime::Response {
+        body: mde_connector_host::runtime::Body::Text(body.clone()),
+        ..as_bytes.clone()
+    };
+    let found = |answer| {
+        replaying(Auth::HostManaged, vec![answer])
+            .lookup("contoso.com")
+            .unwrap()
+            .unwrap()
+    };
+    let from_text = found(as_text);
+    assert_eq!(from_text.machines.len(), 3);
+    assert_eq!(from_text, found(as_bytes));
 }

@@ -93,7 +93,7 @@ impl WasiHttpHooks for Hooks {
             for (name, value) in &answer.headers {
                 response = response.header(name, value);
             }
-            let body = Full::new(bytes::Bytes::from(answer.body))
+            let body = Full::new(bytes::Bytes::from(answer.body.into_bytes()))
                 .map_err(|never| match never {})
                 .boxed_unsync();
             let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =

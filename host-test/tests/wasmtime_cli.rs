@@ -351,7 +351,7 @@ impl Transport for Reflecting {
         Ok(Response {
             status: 401,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: body.to_string().into_bytes(),
+            body: body.to_string().into_bytes().into(),
         })
     }
 }

@@ -277,7 +277,8 @@ fn budget_exhausted(wait: Duration) -> Response {
         body: format!(
             r#"{{"error":{{"code":"HostBudgetExhausted","message":"The host's rate budget for this application is spent; retry in {seconds} s."}}}}"#
         )
-        .into_bytes(),
+        .into_bytes()
+        .into(),
     }
 }
 
@@ -319,7 +320,7 @@ impl Gateway {
             let answer = self
                 .transport
                 .send_within(request, remaining)
-                .and_then(|r| match r.body.len() as u64 > max_body {
+                .and_then(|r| match r.body.as_bytes().len() as u64 > max_body {
                     // Whatever the transport (a replay, a test double): no
                     // answer larger than the cap reaches the guest's memory.
                     true => Err(TransportError::TooLarge(max_body)),

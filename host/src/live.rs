@@ -247,7 +247,7 @@ impl Transport for LiveTransport {
         Ok(Response {
             status,
             headers,
-            body,
+            body: body.into(),
         })
     }
 }

@@ -22,10 +22,33 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq, Eq],
 });
 
-pub use mde::connector::http::{Method, Request, Response, TransportError};
+pub use mde::connector::http::{Body, Method, Request, Response, TransportError};
 pub use mde::connector::log::Level;
 use mde::connector::settings as wit_settings;
 pub use mde::connector::types::{IpAddress, VmMetadata};
+
+impl Body {
+    /// The body's bytes, however the transport gave them.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Bytes(bytes) => bytes,
+            Body::Text(text) => text.as_bytes(),
+        }
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Body::Bytes(bytes) => bytes,
+            Body::Text(text) => text.into_bytes(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Body::Bytes(bytes)
+    }
+}
 
 /// The release component, built by `build.rs`.
 pub const COMPONENT: &[u8] = include_bytes!(env!("MDE_CONNECTOR_COMPONENT"));

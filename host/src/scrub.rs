@@ -14,7 +14,7 @@
 //! bearer token, and every token the component sends in an `Authorization`
 //! header.
 
-use crate::runtime::mde::connector::http::{Method, Request, Response, TransportError};
+use crate::runtime::mde::connector::http::{Body, Method, Request, Response, TransportError};
 use crate::runtime::mde::connector::types::{Error, RetryLater, ServiceError};
 pub use mde_connector::secrets::{MIN_SECRET_LEN, REDACTED, Secrets};
 
@@ -34,7 +34,10 @@ pub fn scrub_answer(
             if request.method == Method::Post && (200..300).contains(&response.status) {
                 return;
             }
-            secrets.scrub_bytes(&mut response.body);
+            let mut body =
+                std::mem::replace(&mut response.body, Body::Bytes(Vec::new())).into_bytes();
+            secrets.scrub_bytes(&mut body);
+            response.body = Body::Bytes(body);
             for (_, value) in &mut response.headers {
                 *value = secrets.scrub(std::mem::take(value));
             }
@@ -89,7 +92,7 @@ mod tests {
             Ok(Response {
                 status,
                 headers: vec![("www-authenticate".into(), "Bearer the-known-token".into())],
-                body: body.to_vec(),
+                body: body.to_vec().into(),
             })
         };
         let request = |method| Request {
@@ -101,18 +104,29 @@ mod tests {
         let mut echoed = answer(400, b"client_secret=the-client-secret\xff");
         scrub_answer(&secrets, &request(Method::Post), &mut echoed);
         let echoed = echoed.unwrap();
-        assert_eq!(echoed.body, b"client_secret=[redacted]\xff");
+        assert_eq!(echoed.body.as_bytes(), b"client_secret=[redacted]\xff");
         assert_eq!(echoed.headers[0].1, "Bearer [redacted]");
         let mut granted = answer(200, br#"{"access_token":"the-known-token"}"#);
         scrub_answer(&secrets, &request(Method::Post), &mut granted);
         assert_eq!(
-            granted.unwrap().body,
+            granted.unwrap().body.as_bytes(),
             br#"{"access_token":"the-known-token"}"#
         );
         let mut machines = answer(200, br#"{"value":[{"id":"the-known-token"}]}"#);
         scrub_answer(&secrets, &request(Method::Get), &mut machines);
         assert_eq!(
-            machines.unwrap().body,
+            machines.unwrap().body.as_bytes(),
+            br#"{"value":[{"id":"[redacted]"}]}"#
+        );
+        // A transport may give a body as text; it is scrubbed all the same.
+        let mut text = Ok(Response {
+            status: 200,
+            headers: vec![],
+            body: Body::Text(r#"{"value":[{"id":"the-known-token"}]}"#.into()),
+        });
+        scrub_answer(&secrets, &request(Method::Get), &mut text);
+        assert_eq!(
+            text.unwrap().body.as_bytes(),
             br#"{"value":[{"id":"[redacted]"}]}"#
         );
         let mut failed: Result<Response, _> = Err(TransportError::Connection(

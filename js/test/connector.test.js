@@ -84,6 +84,21 @@ test('machines found: a token, then the lookup with it', async () => {
   assert.ok(!logs.some((r) => r.message.includes('recorded-secret')), 'no log carries the secret');
 });
 
+test('an answer body as bytes reads as the same body as text', async () => {
+  const asBytes = (answer) => ({
+    status: answer.status,
+    headers: Object.entries(answer.headers ?? {}),
+    body: { tag: 'bytes', val: new TextEncoder().encode(answer.body) },
+  });
+  const { exports } = await connector({
+    settings: bearer,
+    imports: { 'mde:connector/http': { send: () => asBytes(recorded.contoso) } },
+  });
+  const { exports: text } = await connector({ settings: bearer, answers: [recorded.contoso] });
+  assert.deepEqual(exports.domainMachines('contoso.com'), text.domainMachines('contoso.com'));
+  assert.equal(exports.domainMachines('contoso.com').length, 3);
+});
+
 test('lookup normalises the domain and reports the cap', async () => {
   const { exports, requests } = await connector({ settings: bearer, answers: [recorded.contoso] });
   const found = exports.lookup('  Contoso.COM. ');

@@ -23,8 +23,9 @@ def response_type():
 
 
 def body_type():
-    """The `body: list<u8>` of the component's `http.response`."""
-    return dict(response_type().fields)["body"]
+    """The `list<u8>` of the component's `http.body`, its `bytes` case."""
+    body = dict(response_type().fields)["body"]
+    return dict(body.cases)["bytes"]
 
 
 def lowered(convert, ty, data):

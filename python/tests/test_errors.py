@@ -18,7 +18,7 @@ from mde_connector import (
     Unauthorized,
 )
 from mde_connector.policy import Budgets
-from mde_connector.transport import TransportFailure
+from mde_connector.transport import Response, TransportFailure
 
 from helpers import REPLAYS, Scripted, json_answer
 
@@ -166,6 +166,16 @@ def test_an_answer_that_is_not_the_services_is_an_invalid_response():
     assert type(error) is InvalidResponse
     # The reason names the machine and the field, as the lenient reader does.
     assert "machine 0: id" in error.reason
+
+
+def test_a_body_that_is_not_utf8_reaches_the_component_as_bytes():
+    # UTF-8 bodies go in as text (one string), any other as bytes: the
+    # component says where the text stops being UTF-8.
+    body = b'{"value": [{"id": "a1", "computerDnsName": "caf\xe9"}]}'
+    connector = Connector(token="t0ken-0123456789", transport=Scripted(Response(200, [], body)))
+    with pytest.raises(InvalidResponse) as raised:
+        connector.lookup("contoso.com")
+    assert raised.value.reason == "the body is not UTF-8 (at byte 47)"
 
 
 @pytest.mark.parametrize(

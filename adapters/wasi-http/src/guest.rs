@@ -1,6 +1,8 @@
 //! The export itself: one `send` as a `wasi:http` exchange. wasm32 only.
 
-use crate::exports::mde::connector::http::{Guest, Method, Request, Response, TransportError};
+use crate::exports::mde::connector::http::{
+    Body, Guest, Method, Request, Response, TransportError,
+};
 use crate::wasi;
 use crate::{Url, split_url, transport_error};
 use wasi::http::types::{
@@ -51,7 +53,7 @@ impl Guest for Adapter {
         Ok(Response {
             status,
             headers,
-            body: bytes,
+            body: Body::Bytes(bytes),
         })
     }
 }

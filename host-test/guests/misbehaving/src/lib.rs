@@ -10,7 +10,7 @@
 
 wit_bindgen::generate!({ world: "connector", path: "../../../wit" });
 
-use mde::connector::http::{Method, Request};
+use mde::connector::http::{Body, Method, Request};
 use mde::connector::log::Level;
 use mde::connector::settings::Auth;
 use mde::connector::types::{InvalidResponse, Service};
@@ -53,7 +53,10 @@ impl Guest for Misbehaving {
                 };
                 match mde::connector::http::send(&request) {
                     Ok(answer) => {
-                        let echoed = String::from_utf8_lossy(&answer.body).to_lowercase();
+                        let echoed = match answer.body {
+                            Body::Bytes(bytes) => String::from_utf8_lossy(&bytes).to_lowercase(),
+                            Body::Text(text) => text.to_lowercase(),
+                        };
                         mde::connector::log::emit(Level::Info, "careless", &echoed);
                         Err(Error::InvalidResponse(InvalidResponse {
                             service: Service::Api,
