@@ -9,7 +9,7 @@
 //! first taken as the text the service sent, then read from that text; a
 //! value that cannot be used is kept as sent and named. Answers are read
 //! directly first: the usual answer is, and one that is not is read again,
-//! leniently (`response::machines`).
+//! leniently ([`Reading::directly_then_leniently`]).
 
 use crate::secrets::Secrets;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -79,8 +79,22 @@ impl<'s> Reading<'s> {
         }
     }
 
+    /// `read` directly, and when that fails, again leniently: how every
+    /// answer (and every text handed back) is read, so that the usual one
+    /// takes one pass.
+    pub fn directly_then_leniently<T, E>(
+        secrets: &'s Secrets,
+        mut read: impl FnMut(&mut Reading<'s>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut reading = Reading::new(secrets, false);
+        read(&mut reading).or_else(|_| {
+            reading.restart_leniently();
+            read(&mut reading)
+        })
+    }
+
     /// Forgets what a direct reading of the answer used, to read it again leniently.
-    pub fn restart_leniently(&mut self) {
+    fn restart_leniently(&mut self) {
         self.lenient = true;
         self.list_entries_left = MAX_ANSWER_LIST_ENTRIES;
         self.path.clear();
@@ -841,7 +855,8 @@ pub fn write_record<R: Record, M: SerializeMap>(
     let sent = record.unmodelled();
     let replaced = match sent.map(modelled_names_in::<R>) {
         Some(Some(replaced)) => replaced,
-        // Not a JSON object text (a host may pass anything): kept as a string.
+        // Not a JSON object text: kept as a string. The readers never make
+        // one; a caller of the core may set anything.
         Some(None) => {
             record.write_members(map, nulls, skip)?;
             return map.serialize_entry("unmodelled", &sent);

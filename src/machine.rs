@@ -402,7 +402,7 @@ mod tests {
     }
 
     #[test]
-    fn a_host_may_pass_anything_as_unmodelled_and_it_is_kept() {
+    fn anything_set_as_unmodelled_is_kept() {
         let m = Machine {
             id: "a".into(),
             os_build: Some(5),

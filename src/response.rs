@@ -68,13 +68,10 @@ pub fn machines(response: &Response, secrets: &Secrets) -> Result<Machines, Erro
     };
     // Directly when every machine is as modelled (the usual answer, read in
     // one pass); otherwise again, leniently, value by value.
-    let mut reading = Reading::new(secrets, false);
     let mut warnings = Vec::new();
-    let mut found = read_collection(text, &mut reading, &mut warnings);
-    if found.is_err() {
-        reading.restart_leniently();
-        found = read_collection(text, &mut reading, &mut warnings);
-    }
+    let found = Reading::directly_then_leniently(secrets, |reading| {
+        read_collection(text, reading, &mut warnings)
+    });
     match found {
         Ok(Some(machines)) => {
             if warnings.len() > MAX_FIELD_WARNINGS {
@@ -150,12 +147,7 @@ pub fn machines_from_texts(texts: &[String]) -> Result<Vec<Machine>, String> {
         }
         Ok(machines)
     };
-    let mut reading = Reading::new(&secrets, false);
-    read_all(&mut reading)
-        .or_else(|_| {
-            reading.restart_leniently();
-            read_all(&mut reading)
-        })
+    Reading::directly_then_leniently(&secrets, read_all)
         .map_err(|(index, e)| format!("machine text {index}: {}", strip_position(&e.to_string())))
 }
 
