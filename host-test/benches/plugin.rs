@@ -73,7 +73,14 @@ fn unlimited() -> PolicyOptions {
 
 fn lookup_500(c: &mut Criterion) {
     let body = largest_answer();
-    let runtime = Runtime::new().unwrap().with_policy(unlimited());
+    // `MDE_PERF_MAP=1` for `perf` to name the guest's code (BENCHMARKS.md).
+    let options = RuntimeOptions {
+        perf_map: std::env::var_os("MDE_PERF_MAP").is_some(),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::with_options(COMPONENT, options)
+        .unwrap()
+        .with_policy(unlimited());
     let mut instance = runtime
         .instantiate(host_managed(), stub(body.clone()))
         .unwrap();

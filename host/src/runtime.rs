@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
     Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
-    ResourceLimiter, Store, UpdateDeadline,
+    ProfilingStrategy, ResourceLimiter, Store, UpdateDeadline,
 };
 
 wasmtime::component::bindgen!({
@@ -86,6 +86,9 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// The outbound policy of every instance.
     pub policy: PolicyOptions,
+    /// Write `/tmp/perf-<pid>.map` as components are compiled, so that Linux
+    /// `perf` names the guest's functions (for profiling; off by default).
+    pub perf_map: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -96,6 +99,7 @@ impl Default for RuntimeOptions {
             pooling: true,
             cache_dir: None,
             policy: PolicyOptions::default(),
+            perf_map: false,
         }
     }
 }
@@ -411,6 +415,9 @@ fn ticks(duration: Duration) -> u64 {
 fn engine(options: &RuntimeOptions) -> Result<Engine> {
     let mut config = EngineConfig::new();
     config.epoch_interruption(true);
+    if options.perf_map {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     if options.pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(64)
