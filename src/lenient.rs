@@ -284,11 +284,7 @@ impl Field for String {
     }
     #[inline(always)]
     fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Self> {
-        match scalar {
-            Scalar::Text(text) => Some(text.to_owned()),
-            Scalar::Decoded(text) => Some(reading.secrets.scrub(text)),
-            _ => None,
-        }
+        scalar.text(reading).map(Cow::into_owned)
     }
 }
 
