@@ -1,6 +1,6 @@
 //! Machines for people (a table) and for pipelines (a JSON array, one JSON
 //! text per line), written from the JSON texts the component makes
-//! (`events.machines-json`, `ocsf-inventory`, `ecs-documents`): a host never
+//! (`lookup-texts`, `events.ocsf-inventory`, `ecs-documents`): a host never
 //! rebuilds a machine's JSON itself. The CLI and the wasi:cli command print
 //! through these, so both print the same bytes.
 

@@ -1,8 +1,9 @@
 //! Nothing the service sends is lost: machines generated with every field of
 //! [`Machine::FIELDS`] filled, with values valid and invalid for its kind and
 //! with members this version does not model, at every level. Each reaches
-//! `machines-json` as sent, and every value of it is found in the machine's
-//! OCSF event and ECS document, mapped or kept under the service's name.
+//! `machines_json` (the texts `lookup-texts` returns) as sent, and every
+//! value of it is found in the machine's OCSF event and ECS document, mapped
+//! or kept under the service's name.
 //!
 //! The generator is driven by `Machine::FIELDS`: a field added to the core
 //! is generated too, and must then be found in every event, so a mapping that
@@ -247,7 +248,7 @@ fn missing_from(sent: &Value, event: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `sent` as `machines-json` must give it back: each member, with a typed
+/// `machines_json` must give `sent` back: each member, with a typed
 /// value equal to the sent one as compared by [`normal`].
 fn same_as_sent(sent: &Value, back: &Value) -> Result<(), String> {
     match (sent, back) {

@@ -253,7 +253,7 @@ fn the_direct_reader_leaves_the_unusual_to_the_lenient_one() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
-    /// `lookup-texts` loses nothing: the texts `machines-json` writes read
+    /// `lookup-texts` loses nothing: the texts `machines_json` writes read
     /// back to the machines they were written from, so events of the texts
     /// are events of the lookup. Except for a lone surrogate: see below.
     #[test]

@@ -2,7 +2,7 @@
 //! panic (nor when the body is handed to the events as a machine's text); the
 //! direct reader agrees with the lenient one; nothing the service sent is lost
 //! (every member of every machine is in a typed field or in `unmodelled`,
-//! `machines-json` gives it back, and its texts read back to the same
+//! `machines_json` gives it back, and its texts read back to the same
 //! machines); and the machines it yields always map to OCSF and ECS JSON.
 //!
 //! Input: two bytes of status (big-endian, folded into 100..=599), one byte
@@ -65,7 +65,8 @@ fuzz_target!(|data: &[u8]| {
             {
                 assert_eq!(sent.len(), texts.len());
                 for (sent, text) in sent.iter().zip(&texts) {
-                    let back: Value = serde_json::from_str(text).expect("machines-json is JSON");
+                    let back: Value =
+                        serde_json::from_str(text).expect("machines_json writes JSON");
                     if let Err(e) = same_as_sent(sent, &back) {
                         panic!("{e}\nsent {sent}\nback {back}");
                     }

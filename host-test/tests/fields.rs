@@ -1,6 +1,6 @@
 //! Fields the contract does not know yet, and values of the wrong type,
 //! through the built component: each is found, with its value as sent, in
-//! every format (`machines-json` as the CLI's json and ndjson print it, OCSF,
+//! every format (`lookup-texts` as the CLI's json and ndjson print it, OCSF,
 //! ECS), at the top of a machine and inside `ipAddresses` and `vmMetadata`.
 
 mod common;
@@ -25,7 +25,7 @@ fn new_members_reach_machines_json_under_their_own_names() {
     let (instance, found) = lookup();
     let text = &found.machines[0];
     let back: Value = serde_json::from_str(text).unwrap();
-    assert_has_every_new_member("machines-json", text, &back);
+    assert_has_every_new_member("lookup-texts", text, &back);
     // The typed fields are there too, once each.
     assert_eq!(back["computerDnsName"], "ws-0142.corp.contoso.com");
     assert_eq!(back["ipAddresses"][0]["macAddress"], "00155D8A3C21");
