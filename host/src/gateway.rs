@@ -4,9 +4,9 @@
 //! runtime builds a gateway into every instance's state from its settings
 //! (see [`crate::Runtime::instantiate`]): there is no way around it.
 
+use crate::bindings::{Method, Request, Response, TransportError};
 use crate::budget::{Limits, RateWindow};
 use crate::clock::Clock;
-use crate::runtime::{Method, Request, Response, TransportError};
 use crate::transport::Transport;
 use mde_connector::settings::{Auth, Endpoints};
 use std::collections::HashMap;

@@ -5,10 +5,10 @@
 //! on the path only, so it serves any cloud's hosts, and can be put behind a
 //! real HTTP listener.
 
-use mde_connector_host::budget::{Limits, RateWindow};
-use mde_connector_host::clock::Clock;
-use mde_connector_host::runtime::{Body, Method, Request, Response, TransportError};
-use mde_connector_host::transport::Transport;
+use crate::bindings::{Body, Method, Request, Response, TransportError};
+use crate::budget::{Limits, RateWindow};
+use crate::clock::Clock;
+use crate::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
