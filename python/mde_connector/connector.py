@@ -21,6 +21,7 @@ from .policy import (
     Limits,
     Origin,
     Policy,
+    budget_key,
 )
 from .transport import LiveTransport, Replay
 
@@ -278,7 +279,7 @@ def _auth(tenant_id, client_id, client_secret, token, replay):
         setattr(record, "tenant-id", tenant_id)
         setattr(record, "client-id", client_id)
         setattr(record, "client-secret", client_secret)
-        return record, f"{tenant_id}/{client_id}"
+        return record, budget_key(tenant_id, client_id)
     if any(v is not None for v in credentials):
         raise errors.InvalidSettings(
             "client credentials need all of tenant_id, client_id and client_secret"

@@ -9,6 +9,7 @@ import pytest
 
 from mde_connector import (
     Connector,
+    InvalidSettings,
     Limits,
     RateLimited,
     ServiceUnavailable,
@@ -202,6 +203,55 @@ def test_the_budget_is_per_tenant_and_client_and_shared_by_connectors(clock):
     third = Scripted(token_answer(), json_answer(200, NONE_FOUND))
     connector("app-two", third).lookup("contoso.com")
     assert [r.method for r in third.requests] == ["post", "get"]
+
+
+def test_the_budget_key_compares_tenant_and_client_without_case(clock):
+    """Four connectors spelling one tenant and client in different case share
+    one budget of a call a minute: the second, third and fourth wait."""
+    budgets = Budgets()
+    spellings = [
+        ("contoso.onmicrosoft.com", "0f1e2d3c-aaaa-bbbb-cccc-ddddeeeeffff"),
+        ("CONTOSO.onmicrosoft.com", "0F1E2D3C-AAAA-BBBB-CCCC-DDDDEEEEFFFF"),
+        ("Contoso.OnMicrosoft.Com", "0f1e2d3c-AAAA-bbbb-CCCC-ddddeeeeffff"),
+        ("contoso.ONMICROSOFT.COM", "0F1E2D3C-aaaa-BBBB-cccc-DDDDEEEEFFFF"),
+    ]
+    scripts = []
+    for tenant_id, client_id in spellings:
+        script = Scripted(token_answer(), json_answer(200, NONE_FOUND))
+        scripts.append(script)
+        connector = Connector(
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret="secret-value",
+            transport=script,
+            clock=clock,
+            budgets=budgets,
+            limits=Limits(per_minute=1, per_hour=100),
+            max_wait=0,
+        )
+        if script is scripts[0]:
+            connector.lookup("contoso.com")
+        else:
+            with pytest.raises(RateLimited):
+                connector.lookup("contoso.com")
+    assert [sum(r.method == "get" for r in s.requests) for s in scripts] == [1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("field", ["per_minute", "per_hour"])
+@pytest.mark.parametrize("value", [0, -1, -100])
+def test_a_rate_below_one_is_refused_when_the_limits_are_made(field, value):
+    with pytest.raises(InvalidSettings) as refused:
+        Limits(**{field: value})
+    assert str(refused.value) == (
+        f"invalid-settings: {field}={value}: {value} would never let a call through; "
+        "the least is 1"
+    )
+
+
+@pytest.mark.parametrize("value", [1.5, "100", True, None])
+def test_a_rate_that_is_not_a_whole_number_is_refused(value):
+    with pytest.raises(InvalidSettings, match="per_minute is a whole number of calls"):
+        Limits(per_minute=value)
 
 
 def test_the_minute_window_slides():
