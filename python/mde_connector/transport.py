@@ -137,7 +137,9 @@ class _Deadline:
                 sock.close()
             self._sockets.clear()
         # A body cut short by the shutdown reads as a short body: still a timeout.
-        if self.expired and not (isinstance(error, TransportFailure) and error.reason == "too-large"):
+        if self.expired and not (
+            isinstance(error, TransportFailure) and error.reason == "too-large"
+        ):
             raise TransportFailure("timeout") from error
 
 

@@ -243,8 +243,7 @@ def test_a_rate_below_one_is_refused_when_the_limits_are_made(field, value):
     with pytest.raises(InvalidSettings) as refused:
         Limits(**{field: value})
     assert str(refused.value) == (
-        f"invalid-settings: {field}={value}: {value} would never let a call through; "
-        "the least is 1"
+        f"invalid-settings: {field}={value}: {value} would never let a call through; the least is 1"
     )
 
 
