@@ -1,6 +1,7 @@
 """The API for Python programs: `Connector(...).lookup(domain)`."""
 
 import datetime
+import decimal
 import json
 import os
 import threading
@@ -51,7 +52,10 @@ class LookupResult:
     #: The domain as queried: trimmed, lower-case, punycode.
     domain: str
     #: One dict per machine, with the service's own field names
-    #: (`computerDnsName`, `osBuild`, ...), as the component gives them.
+    #: (`computerDnsName`, `osBuild`, ...), as the component gives them. An
+    #: integer longer than Python converts from text (4,300 digits by
+    #: default, `sys.set_int_max_str_digits`) is a `decimal.Decimal` of the
+    #: same value.
     machines: List[Dict[str, Any]]
     #: True when the service's cap of 500 machines was reached: there may be more.
     cap_reached: bool
@@ -185,7 +189,7 @@ class Connector:
         texts = self._scrubbed(found.machines)
         return LookupResult(
             domain=found.domain,
-            machines=[json.loads(text) for text in texts],
+            machines=[_machine(text) for text in texts],
             cap_reached=getattr(found, "cap-reached"),
             machines_json=texts,
         )
@@ -197,11 +201,11 @@ class Connector:
         the component maps `found.machines_json`, so a result kept as those
         texts maps later. A text that is not a machine's is a `ValueError`
         that names its index."""
-        return [json.loads(text) for text in self.ocsf_json(found, observed_at)]
+        return [loads(text) for text in self.ocsf_json(found, observed_at)]
 
     def ecs(self, found: LookupResult, observed_at=None) -> List[Dict[str, Any]]:
         """Elastic Common Schema documents, one per machine of `found`. Sends no request."""
-        return [json.loads(text) for text in self.ecs_json(found, observed_at)]
+        return [loads(text) for text in self.ecs_json(found, observed_at)]
 
     def ocsf_json(self, found: LookupResult, observed_at=None) -> List[str]:
         """`ocsf`, as the component's JSON texts."""
@@ -230,6 +234,33 @@ class Connector:
         """A service that reflects a secret into a machine's fields gets it
         redacted there too: no secret leaves the connector."""
         return [self._secrets.scrub(text) for text in texts]
+
+
+def loads(text: str) -> Any:
+    """`json.loads`, with an integer too long for Python's `int` from text
+    kept as a `decimal.Decimal` of the same value rather than failing."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text, parse_int=_int_or_decimal)
+
+
+def _int_or_decimal(digits: str):
+    try:
+        return int(digits)
+    except ValueError:
+        return decimal.Decimal(digits)
+
+
+def _machine(text: str) -> Dict[str, Any]:
+    """One machine's text, parsed; a text Python cannot read (nested deeper
+    than its parser goes) is the service's broken answer, not a crash."""
+    try:
+        return loads(text)
+    except (ValueError, RecursionError) as e:
+        raise errors.InvalidResponse(
+            "api", 200, f"a machine is JSON Python cannot read ({type(e).__name__})", text[:200]
+        ) from None
 
 
 def _epoch_ms(observed_at) -> int:
