@@ -15,7 +15,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from http.client import HTTPException
-from typing import Iterable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional, Tuple
 
 from ._version import __version__
 
@@ -35,17 +35,35 @@ class Request:
     def header(self, name: str) -> Optional[str]:
         return next((v for n, v in self.headers if n.lower() == name.lower()), None)
 
+    def redacted(self, scrub: Callable[[str], str]) -> "Request":
+        """A copy that may be kept and shown: the credential of the
+        Authorization header as `[redacted]`, the body (the token request's
+        form, which holds the client secret) passed through `scrub`."""
+        body = None if self.body is None else scrub(self.body.decode("utf-8", "replace"))
+        return Request(
+            self.method,
+            self.url,
+            _without_credentials(self.headers),
+            None if body is None else body.encode("utf-8"),
+        )
+
     def __repr__(self) -> str:
         """Method, URL and headers, with credentials shown as `[redacted]`;
         the body by its length only (the token request's holds the secret)."""
-        headers = [
-            (n, f"{v.split(' ', 1)[0]} [redacted]" if n.lower() == "authorization" else v)
-            for n, v in self.headers
-        ]
+        headers = _without_credentials(self.headers)
         body = "None" if self.body is None else f"<{len(self.body)} bytes>"
         return (
             f"Request(method={self.method!r}, url={self.url!r}, headers={headers!r}, body={body})"
         )
+
+
+def _without_credentials(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """`headers` with the credential of an Authorization value (after its
+    scheme) as `[redacted]`."""
+    return [
+        (n, f"{v.split(' ', 1)[0]} [redacted]" if n.lower() == "authorization" else v)
+        for n, v in headers
+    ]
 
 
 @dataclass
