@@ -11,7 +11,6 @@ cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE.
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import BinaryIO, List, Optional
 
 from . import __version__, errors
@@ -109,9 +108,9 @@ def connector_from_env(args, environ) -> Connector:
     replay = None
     if args.replay is not None:
         try:
-            replay = Replay.from_json(Path(args.replay).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise UsageError(f"reading {args.replay}: {e}") from None
+            replay = Replay.from_file(args.replay)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     return Connector(
         cloud, **custom, **credentials, replay=replay, allow_loopback_http=args.allow_loopback_http
     )

@@ -116,7 +116,7 @@ class Connector:
         if replay is not None and transport is not None:
             raise TypeError("give replay (answers instead of the network) or transport, not both")
         if isinstance(replay, (str, os.PathLike)):
-            replay = Replay.from_json(Path(replay).read_text(encoding="utf-8"))
+            replay = Replay.from_file(replay)
         wit_cloud, hosts = _cloud(cloud, api_base, login_host, scope)
         wit_auth, budget_key = _auth(tenant_id, client_id, client_secret, token, replay)
         self._config = Record()

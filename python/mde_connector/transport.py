@@ -5,8 +5,10 @@ answers (`Replay`)."""
 import http.client
 import ipaddress
 import json
+import os
 import socket
 import ssl
+import stat
 import threading
 import time
 import urllib.error
@@ -20,6 +22,10 @@ from typing import Callable, Iterable, List, Optional, Tuple
 from ._version import __version__
 
 MIB = 1024 * 1024
+
+#: The most a replay file may hold, as the Rust CLI's `--replay` (the live
+#: transport takes at most 32 MiB an answer).
+MAX_REPLAY_BYTES = 64 * MIB
 
 
 @dataclass
@@ -342,11 +348,22 @@ class Replay:
         self.served = 0
 
     @classmethod
+    def from_file(cls, path: "os.PathLike[str] | str") -> "Replay":
+        """The answers in the file at `path`, at most `MAX_REPLAY_BYTES` of
+        UTF-8; ValueError for anything else, which it reads no further than
+        the cap and one byte (anything but a regular file, not at all)."""
+        return cls.from_json(read_text(path, MAX_REPLAY_BYTES, "a replay"))
+
+    @classmethod
     def from_json(cls, text: str) -> "Replay":
         try:
             answers = json.loads(text)
         except ValueError as e:
             raise ValueError(f"a replay file is a JSON array of answers: {e}") from None
+        except RecursionError:
+            raise ValueError(
+                "a replay file is a JSON array of answers: this one is nested too deeply"
+            ) from None
         if not isinstance(answers, list):
             raise ValueError("a replay file is a JSON array of answers")
         return cls(_recorded(answer, i) for i, answer in enumerate(answers, 1))
@@ -378,3 +395,26 @@ def _recorded(answer, position: int) -> Response:
         raise ValueError(f"{where}: body is a string")
     # Sorted by name, as the Rust replay's map gives them.
     return Response(status, sorted(headers.items()), body.encode("utf-8"))
+
+
+def read_text(path: "os.PathLike[str] | str", cap: int, what: str) -> str:
+    """The text of the regular file at `path` (`what` it holds, for
+    messages): ValueError for anything else (a FIFO, which would block, or a
+    device such as /dev/zero, which never ends), for more than `cap` bytes
+    (without reading further) and for bytes that are not UTF-8."""
+    try:
+        # Non-blocking, so opening a FIFO returns at once to be refused.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise ValueError(f"reading {what} from {path}: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path} is not a regular file: give {what} as a file")
+    with open(fd, "rb") as file:
+        data = file.read(cap + 1)
+    if len(data) > cap:
+        raise ValueError(f"{path} is larger than {cap // 1024} KiB, the most {what} may be")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what} in {path} is not UTF-8 (at byte {e.start})") from None

@@ -2,7 +2,10 @@
 the same stdout as the Rust CLI for the same replay file."""
 
 import json
+import os
 import subprocess
+import sys
+import tracemalloc
 
 import pytest
 
@@ -113,7 +116,11 @@ def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean
         ({"MDE_TOKEN": "t0ken", "MDE_TENANT_ID": "t"}, ["contoso.com"], "not both"),
         ({"MDE_CLOUD": "mars", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "unknown cloud 'mars'"),
         ({"MDE_CLOUD": "custom", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "needs MDE_API_BASE"),
-        ({}, ["--replay", "/nonexistent/replay.json", "contoso.com"], "reading /nonexistent"),
+        (
+            {},
+            ["--replay", "/nonexistent/replay.json", "contoso.com"],
+            "reading a replay from /nonexistent",
+        ),
         ({}, ["--replay", str(REPLAYS / "../test_cli.py"), "contoso.com"], "JSON array"),
         ({}, ["--replay", str(REPLAYS / "machines.json"), "contoso.com/x"], "invalid-domain"),
         (
@@ -128,6 +135,70 @@ def test_bad_input_exits_2_with_a_clear_error(env, args, message, capsysbinary, 
     assert status == 2
     assert out == b""
     assert message in err
+
+
+def test_a_replay_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, clean_env):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opened for reading as a plain open() does, it would block forever
+    for path in ["/dev/zero", str(fifo), str(tmp_path)]:
+        done = subprocess.run(
+            [sys.executable, "-m", "mde_connector", "--replay", path, "contoso.com"],
+            env=clean_env,
+            capture_output=True,
+            timeout=30,
+        )
+        assert done.returncode == 2
+        assert done.stderr.decode() == (
+            f"error: {path} is not a regular file: give a replay as a file\n"
+        )
+
+
+def test_a_replay_over_64_mib_is_refused_after_reading_at_most_one_byte_more(
+    tmp_path, capsysbinary, clean_env
+):
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as file:
+        file.truncate(256 * 1024 * 1024)  # sparse: no disk
+    tracemalloc.start()
+    try:
+        status, out, err = run(capsysbinary, ["--replay", str(huge), "contoso.com"], clean_env)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == 2
+    assert err == f"error: {huge} is larger than 65536 KiB, the most a replay may be\n"
+    # The cap and one byte read, not the 256 MiB there are.
+    assert 64 * 1024 * 1024 < peak < 72 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "this one is nested too deeply"),
+        (b'[{"status": 200, "body": "\xff"}]', "is not UTF-8 (at byte 26)"),
+    ],
+)
+def test_a_bad_replay_file_is_a_typed_error_not_a_traceback(tmp_path, content, message, clean_env):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    done = run_python_cli(["--replay", str(path), "contoso.com"], clean_env)
+    assert done.returncode == 2
+    assert done.stderr.startswith(b"error: ")
+    assert message.encode() in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_number_longer_than_python_reads_is_printed_as_sent(tmp_path, capsysbinary, clean_env):
+    digits = "7" * 5000
+    body = json.dumps({"value": [{"id": "b" * 40, "osBuild": 1}]}).replace("1}", digits + "}")
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps([{"status": 200, "body": body}]))
+    for fmt in ("json", "ndjson", "ocsf", "ecs"):
+        status, out, err = run(
+            capsysbinary, ["--replay", str(path), "--format", fmt, "contoso.com"], clean_env
+        )
+        assert (status, err) == (0, "")
+        assert digits.encode() in out
 
 
 def test_bad_flags_exit_2(clean_env):
