@@ -65,9 +65,31 @@ def exit_status(error: Exception) -> int:
     return EXIT_INPUT
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def connector_from_env(args, environ) -> Connector:
     def var(name: str) -> Optional[str]:
-        return environ.get(name) or None
+        """The variable's value; empty is unset. `os.environ` gives bytes
+        that are not UTF-8 as lone surrogates: set, but not usable."""
+        value = environ.get(name) or None
+        if value is not None and not _is_utf8(value):
+            raise UsageError(f"{name} is not UTF-8 text: set it to the value itself")
+        return value
+
+    if environ.get("MDE_TOKEN") and any(
+        environ.get(n) for n in ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
+    ):
+        # Whatever their bytes: one or the other, as the Rust CLI reads them.
+        raise UsageError(
+            "both MDE_TOKEN and client credentials are set: set MDE_TOKEN, or "
+            "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET, not both"
+        )
 
     cloud = var("MDE_CLOUD") or "commercial"
     if cloud not in CLOUDS:
@@ -87,12 +109,6 @@ def connector_from_env(args, environ) -> Connector:
     names = ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
     given = [var(n) for n in names]
     if token is not None:
-        # As the Rust CLI and the wasi components read them: one or the other.
-        if any(v is not None for v in given):
-            raise UsageError(
-                "both MDE_TOKEN and client credentials are set: set MDE_TOKEN, or "
-                "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET, not both"
-            )
         credentials["token"] = token
     else:
         if all(v is not None for v in given):

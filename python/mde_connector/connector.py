@@ -110,6 +110,15 @@ class Connector:
         budgets: Budgets = PROCESS_BUDGETS,
         component: Union[str, "os.PathLike[str]", None] = None,
     ):
+        _check_text(
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            token=token,
+            api_base=api_base,
+            login_host=login_host,
+            scope=scope,
+        )
         self._secrets = Secrets()
         self._secrets.add(client_secret)
         self._secrets.add(token)
@@ -276,6 +285,21 @@ def _epoch_ms(observed_at) -> int:
     if not 0 <= observed_at < 2**64:
         raise ValueError("observed_at is outside 0 to 2^64 - 1 milliseconds")
     return observed_at
+
+
+def _check_text(**settings) -> None:
+    """A WIT string holds Unicode scalar values only: a lone surrogate (a
+    byte that is not UTF-8, as `os.environ` hands it over) is refused here
+    rather than trapping at the first lookup. The value is never shown."""
+    for name, value in settings.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise errors.InvalidSettings(
+                    f"{name} is not UTF-8 text: character {e.start + 1} is not a Unicode "
+                    "scalar value (from bytes that are not UTF-8?)"
+                ) from None
 
 
 def _cloud(name, api_base, login_host, scope):

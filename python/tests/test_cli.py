@@ -201,6 +201,28 @@ def test_a_number_longer_than_python_reads_is_printed_as_sent(tmp_path, capsysbi
         assert digits.encode() in out
 
 
+def test_a_token_that_is_not_utf8_next_to_client_credentials_is_both_set(clean_env):
+    env = {k.encode(): v.encode() for k, v in {**clean_env, **CREDENTIALS}.items()}
+    done = subprocess.run(
+        [sys.executable, "-m", "mde_connector", "contoso.com"],
+        env={**env, b"MDE_TOKEN": b"\xff\xfe-token"},
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(b"error: both MDE_TOKEN and client credentials are set")
+
+
+@pytest.mark.parametrize("name", ["MDE_TOKEN", "MDE_TENANT_ID", "MDE_CLOUD"])
+def test_a_variable_that_is_not_utf8_is_refused_by_name(name, capsysbinary, clean_env):
+    # os.environ hands bytes that are not UTF-8 over as lone surrogates.
+    env = {**clean_env, **({} if name == "MDE_TOKEN" else CREDENTIALS), name: "\udcff\udcfe-x"}
+    args = ["--replay", str(REPLAYS / "machines.json"), "contoso.com"]
+    status, out, err = run(capsysbinary, args, env)
+    assert (status, out) == (2, b"")
+    assert err == f"error: {name} is not UTF-8 text: set it to the value itself\n"
+
+
 def test_bad_flags_exit_2(clean_env):
     done = run_python_cli(["--format", "table", "contoso.com"], clean_env)
     assert done.returncode == 2
