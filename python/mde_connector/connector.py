@@ -2,6 +2,7 @@
 
 import datetime
 import decimal
+import hashlib
 import json
 import os
 import threading
@@ -13,6 +14,7 @@ from wasmtime.component import Record, Variant
 
 from . import errors
 from ._runtime import BUNDLED_COMPONENT, Sandbox, Secrets
+from .cache import DEFAULT_ENTRIES, ResultCache, checked_ttl
 from .policy import (
     PROCESS_BUDGETS,
     SERVICE_LIMITS,
@@ -62,6 +64,11 @@ class LookupResult:
     #: The component's JSON text of each machine, for pipelines that write it
     #: as is; `Connector.ocsf` and `Connector.ecs` map these.
     machines_json: List[str] = field(repr=False, default_factory=list)
+    #: With `Connector(cache_ttl=...)`: True when the result came from the
+    #: cache, without a call to the service.
+    cache_hit: bool = False
+    #: Seconds since the service gave the result, on a cache hit; None otherwise.
+    cache_age: Optional[float] = None
 
 
 class Connector:
@@ -84,6 +91,15 @@ class Connector:
     gateway's place, with the host managing authentication unless
     credentials are given. `transport` replaces the network behind the
     gateway (tests); `clock` and `budgets` the time and the shared budgets.
+
+    `cache_ttl` (seconds; None or 0, the default, for none) answers a
+    repeated lookup from the results of the last `cache_ttl` seconds, as
+    `mde-connector serve` does: keyed by cloud, tenant and client (without
+    case) and the domain as the component normalises it, so `CONTOSO.com`,
+    ` contoso.com.` and `contoso.com` make one call. At most `cache_entries`
+    results are kept (least recently used out); answers with no machines are
+    kept too, errors never. Concurrent lookups of one domain make one call.
+    `cache` (a `cache.ResultCache`) shares one cache between connectors.
 
     A connector keeps one component instance (and its access token) between
     calls; calls are serialised. It is cheap to create: the component is
@@ -109,6 +125,9 @@ class Connector:
         clock: Optional[Clock] = None,
         budgets: Budgets = PROCESS_BUDGETS,
         component: Union[str, "os.PathLike[str]", None] = None,
+        cache_ttl: Optional[float] = None,
+        cache_entries: int = DEFAULT_ENTRIES,
+        cache: Optional[ResultCache] = None,
     ):
         _check_text(
             tenant_id=tenant_id,
@@ -127,7 +146,7 @@ class Connector:
         if isinstance(replay, (str, os.PathLike)):
             replay = Replay.from_file(replay)
         wit_cloud, hosts = _cloud(cloud, api_base, login_host, scope)
-        wit_auth, budget_key = _auth(tenant_id, client_id, client_secret, token, replay)
+        wit_auth, budget = _auth(tenant_id, client_id, client_secret, token, replay)
         self._config = Record()
         self._config.cloud = wit_cloud
         self._config.auth = wit_auth
@@ -143,7 +162,7 @@ class Connector:
             )
             backend = Gateway(
                 policy,
-                budget_key,
+                budget,
                 transport if transport is not None else LiveTransport(),
                 budgets=budgets,
                 clock=clock,
@@ -157,6 +176,15 @@ class Connector:
             self._secrets,
         )
         self._lock = threading.Lock()
+        self._cache_ttl = checked_ttl(cache_ttl)
+        if cache is not None and self._cache_ttl is None:
+            raise errors.InvalidSettings("cache= needs cache_ttl=, the seconds a result is fresh")
+        if self._cache_ttl is not None:
+            self._cache = cache if cache is not None else ResultCache(cache_entries, clock)
+            self._cache_owner = (
+                _cloud_key(cloud, api_base, login_host, scope),
+                budget if tenant_id is not None else _token_key(token),
+            )
 
     @property
     def requests(self):
@@ -189,6 +217,21 @@ class Connector:
             raise errors.InvalidDomain(
                 f"character {e.start + 1} is not a Unicode scalar value"
             ) from None
+        if self._cache_ttl is None:
+            return self._lookup(domain)
+        found, age = self._cache.lookup(self._cache_owner, domain, self._cache_ttl, self._lookup)
+        if age is None:
+            return found
+        return LookupResult(
+            domain=found.domain,
+            machines=[_machine(text) for text in found.machines_json],
+            cap_reached=found.cap_reached,
+            machines_json=list(found.machines_json),
+            cache_hit=True,
+            cache_age=age,
+        )
+
+    def _lookup(self, domain: str) -> LookupResult:
         with self._lock:
             # The machines as JSON texts: 500 strings to convert rather than
             # about 19,000 typed fields, which wasmtime-py converts one by one.
@@ -300,6 +343,22 @@ def _check_text(**settings) -> None:
                     f"{name} is not UTF-8 text: character {e.start + 1} is not a Unicode "
                     "scalar value (from bytes that are not UTF-8?)"
                 ) from None
+
+
+def _cloud_key(name, api_base, login_host, scope) -> tuple:
+    """The cloud, in a cache key: a custom one by its hosts and scope."""
+    if name != "custom":
+        return (name,)
+    return (name, api_base.rstrip("/").lower(), login_host.rstrip("/").lower(), scope)
+
+
+def _token_key(token: Optional[str]):
+    """Whose results a bearer token's are, in a cache key: the token's digest
+    (never the token); a connector without credentials (a replay) shares
+    its results with no other."""
+    if token is None:
+        return object()
+    return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _cloud(name, api_base, login_host, scope):
