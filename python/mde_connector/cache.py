@@ -48,9 +48,7 @@ class ResultCache:
     the key keeps their tenants apart."""
 
     def __init__(self, entries: int = DEFAULT_ENTRIES, clock: Optional[Clock] = None):
-        if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
-            raise InvalidSettings(f"cache_entries={entries!r}: a cache holds at least 1 entry")
-        self.entries = entries
+        self.entries = checked_entries(entries)
         self.clock = clock or Clock()
         self._lock = threading.Lock()
         self._store: "OrderedDict[Hashable, Entry]" = OrderedDict()
@@ -117,6 +115,12 @@ class ResultCache:
                 flight[1] -= 1
                 if flight[1] == 0:
                     del self._flights[key]
+
+
+def checked_entries(entries) -> int:
+    if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
+        raise InvalidSettings(f"cache_entries={entries!r}: a cache holds at least 1 entry")
+    return entries
 
 
 def checked_ttl(ttl) -> Optional[float]:

@@ -14,7 +14,7 @@ from wasmtime.component import Record, Variant
 
 from . import errors
 from ._runtime import BUNDLED_COMPONENT, Sandbox, Secrets
-from .cache import DEFAULT_ENTRIES, ResultCache, checked_ttl
+from .cache import DEFAULT_ENTRIES, ResultCache, checked_entries, checked_ttl
 from .policy import (
     PROCESS_BUDGETS,
     SERVICE_LIMITS,
@@ -177,8 +177,13 @@ class Connector:
         )
         self._lock = threading.Lock()
         self._cache_ttl = checked_ttl(cache_ttl)
+        checked_entries(cache_entries)
         if cache is not None and self._cache_ttl is None:
             raise errors.InvalidSettings("cache= needs cache_ttl=, the seconds a result is fresh")
+        if cache is not None and cache_entries != DEFAULT_ENTRIES:
+            raise errors.InvalidSettings(
+                "cache_entries= is for a connector's own cache; a shared cache= has its own"
+            )
         if self._cache_ttl is not None:
             self._cache = cache if cache is not None else ResultCache(cache_entries, clock)
             self._cache_owner = (

@@ -188,6 +188,11 @@ def test_no_cache_unless_asked(tenant, clock):
         ({"cache_ttl": "60"}, "cache_ttl='60': give seconds, such as 300, or None for no cache"),
         ({"cache_ttl": 60, "cache_entries": 0}, "cache_entries=0: a cache holds at least 1 entry"),
         ({"cache": ResultCache()}, "cache= needs cache_ttl=, the seconds a result is fresh"),
+        ({"cache_entries": -5}, "cache_entries=-5: a cache holds at least 1 entry"),
+        (
+            {"cache_ttl": 60, "cache": ResultCache(), "cache_entries": 5},
+            "cache_entries= is for a connector's own cache; a shared cache= has its own",
+        ),
     ],
 )
 def test_unusable_cache_settings_are_refused(settings, message):
