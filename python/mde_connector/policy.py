@@ -163,13 +163,21 @@ class Policy:
     max_backoff: float = 30.0
 
 
+#: The longest `Retry-After` taken as sent, in seconds: a day.
+MAX_RETRY_AFTER = 86_400
+
+
 def retry_after_seconds(value: Optional[str]) -> Optional[int]:
     """`Retry-After` in seconds, as the component reads it (digits only; an
-    HTTP date is not waited on)."""
+    HTTP date is not waited on), at most `MAX_RETRY_AFTER`."""
     digits = (value or "").strip()
     if not digits or not digits.isascii() or not digits.isdigit():
         return None
-    return int(digits)
+    # Measured as text first: int() refuses thousands of digits.
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(MAX_RETRY_AFTER)):
+        return MAX_RETRY_AFTER
+    return min(int(significant), MAX_RETRY_AFTER)
 
 
 def budget_exhausted(wait: float) -> Response:

@@ -17,7 +17,14 @@ from mde_connector import (
     Unauthorized,
 )
 from mde_connector.connector import CLOUD_HOSTS
-from mde_connector.policy import Budgets, Gateway, Origin, Policy, RateWindow
+from mde_connector.policy import (
+    Budgets,
+    Gateway,
+    Origin,
+    Policy,
+    RateWindow,
+    retry_after_seconds,
+)
 from mde_connector.transport import LiveTransport, Request, Response, TransportFailure
 
 from helpers import Scripted, json_answer
@@ -291,6 +298,29 @@ def test_a_429_longer_than_max_wait_or_without_retry_after_goes_to_the_caller(cl
         assert limited.value.retry_after == retry_after
         assert len(script.requests) == 1
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("digits", ["9" * 5000, "0" * 5000 + "7" * 20, "99999999999999999999999"])
+def test_a_retry_after_too_long_to_wait_is_a_rate_limit_not_a_trap(digits, clock):
+    script = Scripted(json_answer(429, "", retry_after=digits))
+    with pytest.raises(RateLimited):
+        with_token(script, clock).lookup("contoso.com")
+    assert len(script.requests) == 1
+    assert clock.sleeps == []
+
+
+def test_retry_after_is_read_as_seconds_up_to_a_day():
+    assert [
+        retry_after_seconds(v) for v in ["7", " 007 ", "86401", "9" * 5000, "", "1.5", "٣"]
+    ] == [
+        7,
+        7,
+        86_400,
+        86_400,
+        None,
+        None,
+        None,
+    ]
 
 
 def test_429_forever_ends_after_max_attempts(clock):
