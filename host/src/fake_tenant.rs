@@ -90,7 +90,8 @@ impl FakeTenant {
     fn token(&mut self, tenant: &str, request: &Request) -> Response {
         let form = parse_form(request.body.as_deref().unwrap_or_default());
         let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-        if tenant != TENANT_ID {
+        // Ids are GUIDs, which the identity platform compares without case.
+        if !tenant.eq_ignore_ascii_case(TENANT_ID) {
             return identity_error(
                 400,
                 "invalid_request",
@@ -104,7 +105,7 @@ impl FakeTenant {
                 "AADSTS70003: The app requested an unsupported grant type.",
             );
         }
-        if field("client_id") != CLIENT_ID {
+        if !field("client_id").eq_ignore_ascii_case(CLIENT_ID) {
             return identity_error(
                 400,
                 "unauthorized_client",

@@ -33,6 +33,8 @@
 //!   and instantiates it inside the sandbox's limits (memory, CPU deadline).
 //! - [`gateway`]: the one function every outbound request passes through,
 //!   with its rate [`budget`] on a [`clock`] and a deadline per lookup.
+//! - [`tokens`]: one access token per grant for every instance, replaced
+//!   shortly before it expires.
 //! - [`scrub`]: known secrets out of every answer and everything passed on.
 //! - [`convert`]: the component's errors as [`mde_connector::Error`], which
 //!   prints the service's code, message and correlation id.
@@ -54,6 +56,7 @@ pub mod replay;
 pub mod runtime;
 pub mod scrub;
 mod state;
+pub mod tokens;
 pub mod transport;
 
 pub use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo, Settings};

@@ -2,10 +2,12 @@
 //! limits, with the outbound policy in every instance.
 
 pub use crate::bindings::{Connector, ConnectorPre};
+use crate::budget::Limits;
 use crate::clock::{Clock, SystemClock};
 use crate::gateway::{Budgets, Gateway, Policy, PolicyOptions, budget_key};
 use crate::scrub::{self, Secrets};
 use crate::state::MemoryLimits;
+use crate::tokens::TokenShelf;
 use crate::transport::Transport;
 use anyhow::{Context, Result};
 use mde_connector::settings::Settings;
@@ -90,6 +92,8 @@ pub struct Runtime {
     clock: Arc<dyn Clock>,
     /// The rate budgets of every instance, by tenant and client.
     budgets: Budgets,
+    /// The access tokens of every instance, by grant.
+    tokens: Arc<TokenShelf>,
     /// Why the compiled-component cache was not used, if it was not.
     cache_warning: Option<String>,
 }
@@ -115,6 +119,7 @@ impl Runtime {
             options,
             clock: SystemClock::shared(),
             budgets: Budgets::default(),
+            tokens: Arc::default(),
             cache_warning: loaded.warning,
         })
     }
@@ -126,12 +131,24 @@ impl Runtime {
     }
 
     /// The same component, whose instances wait and count their budget on
-    /// `clock` (a virtual one in tests), with budgets of their own.
+    /// `clock` (a virtual one in tests), with budgets and tokens of their own.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
         Runtime {
             clock,
             budgets: Budgets::default(),
+            tokens: Arc::default(),
             ..self.clone()
+        }
+    }
+
+    /// What is left of the rate budget of `auth`'s tenant and client: calls
+    /// that may still be made in the current minute and hour.
+    pub fn budget_left(&self, auth: &mde_connector::settings::Auth) -> Limits {
+        let limits = self.options.policy.limits;
+        let budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        match budgets.get(&budget_key(auth)) {
+            Some(window) => window.left(self.clock.now()),
+            None => limits,
         }
     }
 
@@ -168,6 +185,7 @@ impl Runtime {
             policy,
             budget_key(&settings.auth),
             self.budgets.clone(),
+            self.tokens.clone(),
             self.clock.clone(),
             Box::new(transport),
         );
