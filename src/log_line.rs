@@ -32,7 +32,10 @@ impl Level {
 
 /// One record as a line (without its line break).
 pub fn log_line(level: Level, event: &str, message: &str) -> String {
-    one_line(&format!("mde-connector {} {event}: {message}", level.name()))
+    one_line(&format!(
+        "mde-connector {} {event}: {message}",
+        level.name()
+    ))
 }
 
 #[cfg(test)]
@@ -52,7 +55,11 @@ mod tests {
     #[test]
     fn a_line_is_escaped_and_bounded() {
         assert_eq!(
-            log_line(Level::Warn, "result-cap-reached", "500 \u{1b}[31mmachines\n"),
+            log_line(
+                Level::Warn,
+                "result-cap-reached",
+                "500 \u{1b}[31mmachines\n"
+            ),
             "mde-connector warn result-cap-reached: 500 \\u{1b}[31mmachines\\n"
         );
         let long = log_line(Level::Info, "e", &"x".repeat(5000));

@@ -54,7 +54,10 @@ impl Reply {
 pub enum Route {
     Healthz,
     /// The machines of `domain` (percent-decoded, as the caller wrote it).
-    Lookup { domain: String, format: Format },
+    Lookup {
+        domain: String,
+        format: Format,
+    },
 }
 
 /// Answers one request. `path_with_query` is as it arrived (percent-encoded).

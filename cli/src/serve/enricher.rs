@@ -226,7 +226,9 @@ impl Enricher {
         let cache = if age.is_some() { "hit" } else { "miss" };
         reply.headers.push(("x-mde-cache".into(), cache.into()));
         if let Some(age) = age {
-            reply.headers.push(("age".into(), age.as_secs().to_string()));
+            reply
+                .headers
+                .push(("age".into(), age.as_secs().to_string()));
         }
         reply
     }
@@ -244,5 +246,7 @@ fn scrubbed_trap(instance: &Instance, trap: &anyhow::Error) -> String {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

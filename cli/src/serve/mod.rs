@@ -186,9 +186,20 @@ async fn listen(service: Arc<Service>, args: &ServeArgs) -> Result<()> {
         });
     }
     drop(listener);
-    log_event("info", "draining", "stopped accepting; finishing requests in flight");
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
-        log_event("warn", "drain-timeout", "requests still in flight were cut off");
+    log_event(
+        "info",
+        "draining",
+        "stopped accepting; finishing requests in flight",
+    );
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log_event(
+            "warn",
+            "drain-timeout",
+            "requests still in flight were cut off",
+        );
     }
     Ok(())
 }
@@ -199,7 +210,10 @@ impl Service {
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let redact = |text: &str| self.enricher.secrets.scrub(text.to_owned());
         let reply = if path.len() > MAX_PATH_BYTES {
-            let detail = format!("the path is {} bytes; the most is {MAX_PATH_BYTES}", path.len());
+            let detail = format!(
+                "the path is {} bytes; the most is {MAX_PATH_BYTES}",
+                path.len()
+            );
             mde_proxy::problem(414, "invalid-request", &detail, &redact)
         } else if request.uri().path() == "/metrics" {
             self.metrics(method, &redact)
@@ -208,9 +222,7 @@ impl Service {
                 Err(refused) => refused,
                 // The settings were checked when the instances were made.
                 Ok(Route::Healthz) => mde_proxy::healthz(None, &redact),
-                Ok(Route::Lookup { domain, format }) => {
-                    self.enricher.lookup(&domain, format).await
-                }
+                Ok(Route::Lookup { domain, format }) => self.enricher.lookup(&domain, format).await,
             }
         };
         response(reply)
@@ -249,8 +261,8 @@ impl Service {
 
 fn response(reply: Reply) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(Bytes::from(reply.body)));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(reply.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in reply.headers {
         // hyper sets content-length from the body itself.
         if name == "content-length" {
