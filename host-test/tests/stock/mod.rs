@@ -426,3 +426,37 @@ fn pour(mut stream: TcpStream, content_length: Option<u64>, sent: &AtomicUsize) 
         sent.fetch_add(chunk.len(), Ordering::SeqCst);
     }
 }
+
+/// `lookups` domains drawn from `distinct` by Zipf's law (exponent 1: the
+/// k-th most asked is asked 1/k as often as the first), as a pipeline asks
+/// about the domains in its events; the same stream for a given `seed`.
+/// The two most asked are the fake tenant's contoso.com and fabrikam.com
+/// (500 machines); the rest are `dN.example`, which have no machines.
+pub fn zipf_domains(lookups: usize, distinct: usize, seed: u64) -> Vec<String> {
+    let weights: Vec<f64> = (1..=distinct).map(|k| 1.0 / k as f64).collect();
+    let total: f64 = weights.iter().sum();
+    let mut cumulative = Vec::with_capacity(distinct);
+    let mut sum = 0.0;
+    for w in &weights {
+        sum += w / total;
+        cumulative.push(sum);
+    }
+    // xorshift64*: enough for a benchmark's stream, and no dependency.
+    let mut state = seed.max(1);
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..lookups)
+        .map(|_| {
+            let u = next();
+            match cumulative.partition_point(|c| *c < u).min(distinct - 1) {
+                0 => "contoso.com".to_owned(),
+                1 => "fabrikam.com".to_owned(),
+                rank => format!("d{rank}.example"),
+            }
+        })
+        .collect()
+}
