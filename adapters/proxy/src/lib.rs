@@ -10,7 +10,9 @@
 //! | another method on these paths | `405` with `Allow: GET` |
 //!
 //! A `200` carries `x-mde-cap-reached: true` when the answer held 500
-//! machines, the service's cap. Errors are RFC 9457 problem details
+//! machines, the service's cap. Every lookup's answer says `x-mde-cache:
+//! hit` (with `age`, in whole seconds) when a kept answer served it, else
+//! `x-mde-cache: miss`; errors are never kept. Errors are RFC 9457 problem details
 //! (`application/problem+json`) with the error's `kind`, and the service's
 //! `code` and `correlationId` when it gave them: see [`status_of`]. The pure
 //! part is here, tested natively; the export is in `guest` (wasm32 only).
@@ -126,9 +128,23 @@ pub fn answer(format: Format, outcome: Result<Output, Failure>, redact: &Redact<
                     .headers
                     .push(("x-mde-cap-reached".into(), "true".into()));
             }
+            let cache = match output.cached_age {
+                Some(age) => {
+                    reply
+                        .headers
+                        .push(("age".into(), age.as_secs().to_string()));
+                    "hit"
+                }
+                None => "miss",
+            };
+            reply.headers.push(("x-mde-cache".into(), cache.into()));
             reply
         }
-        Err(e) => failure(&e, redact),
+        Err(e) => {
+            let mut reply = failure(&e, redact);
+            reply.headers.push(("x-mde-cache".into(), "miss".into()));
+            reply
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::exports::mde::adapters::environment_settings;
 use crate::exports::mde::connector::{log, settings};
 use crate::wasi::cli::{environment, stderr};
-use crate::{config, log_line, read, secrets, unusable, written};
+use crate::{cache, config, log_line, read, secrets, unusable, written};
 use std::sync::OnceLock;
 
 struct Component;
@@ -45,6 +45,14 @@ impl environment_settings::Guest for Component {
 
     fn redact(text: String) -> String {
         secrets(vars()).scrub(text)
+    }
+
+    fn cache() -> environment_settings::CacheSettings {
+        let cache = cache(vars()).unwrap_or_default();
+        environment_settings::CacheSettings {
+            ttl_seconds: cache.ttl_seconds,
+            entries: cache.entries,
+        }
     }
 }
 

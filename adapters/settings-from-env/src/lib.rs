@@ -10,6 +10,9 @@
 //! | `MDE_TOKEN` | a bearer token, or: |
 //! | `MDE_TENANT_ID`, `MDE_CLIENT_ID`, `MDE_CLIENT_SECRET` | client credentials |
 //! | `MDE_LOG` | the least severe log record written to stderr: `debug`, `info`, `warn` (default), `error` |
+//! | `MDE_TIMEOUT` | seconds the wasi:http adapter lets each request wait to connect, for its first byte and between bytes (default 30) |
+//! | `MDE_CACHE_TTL` | seconds the proxy serves an answer again (default 900; `0` turns its cache off) |
+//! | `MDE_CACHE_ENTRIES` | answers the proxy keeps at most (default 10,000), the least recently used out |
 //!
 //! An empty variable counts as unset. Plain `http://` is allowed only to a
 //! loopback host (a test server). The pure part below is tested natively; the
@@ -19,6 +22,9 @@ wit_bindgen::generate!({ world: "settings-from-env", path: "../wit", generate_al
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
+/// `MDE_TIMEOUT`, as the wasi:http adapter reads it: one definition.
+#[path = "../../wasi-http/src/timeout.rs"]
+pub mod timeout;
 
 use exports::mde::connector::log::Level;
 use exports::mde::connector::settings as wit;
@@ -27,6 +33,10 @@ use mde_connector::secrets::Secrets;
 use mde_connector::settings::Settings;
 
 pub const LOG: &str = "MDE_LOG";
+pub const CACHE_TTL: &str = "MDE_CACHE_TTL";
+pub const CACHE_ENTRIES: &str = "MDE_CACHE_ENTRIES";
+/// The most answers `MDE_CACHE_ENTRIES` may ask to keep.
+pub const MAX_CACHE_ENTRIES: u32 = 1_000_000;
 
 /// What the environment configures.
 #[derive(Debug)]
@@ -34,6 +44,16 @@ pub struct FromEnv {
     pub settings: Settings,
     /// Records less severe than this are not written.
     pub log_level: Level,
+    /// `MDE_TIMEOUT`, checked here so that it is reported before a lookup.
+    pub timeout_seconds: u64,
+    pub cache: Cache,
+}
+
+/// The proxy's cache as the environment sizes it; `None` where unset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cache {
+    pub ttl_seconds: Option<u64>,
+    pub entries: Option<u32>,
 }
 
 /// Reads and checks the settings in `vars` (the environment, in order; a
@@ -67,6 +87,41 @@ pub fn read(vars: &[(String, String)]) -> Result<FromEnv, String> {
     Ok(FromEnv {
         settings,
         log_level,
+        timeout_seconds: timeout::timeout_seconds(value(vars, timeout::TIMEOUT))?,
+        cache: cache(vars)?,
+    })
+}
+
+/// `MDE_CACHE_TTL` and `MDE_CACHE_ENTRIES`, each a whole number.
+pub fn cache(vars: &[(String, String)]) -> Result<Cache, String> {
+    let whole = |name: &str, expected: &str| -> Result<Option<u64>, String> {
+        let Some(text) = value(vars, name) else {
+            return Ok(None);
+        };
+        text.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| text.parse::<u64>().ok())
+            .flatten()
+            .map(Some)
+            .ok_or_else(|| format!("{name} {text:?} is not {expected}"))
+    };
+    let ttl_seconds = whole(
+        CACHE_TTL,
+        "a time to live: expected whole seconds (0 turns the cache off)",
+    )?;
+    let expected =
+        format!("a number of answers: expected a whole number from 0 to {MAX_CACHE_ENTRIES}");
+    let entries = whole(CACHE_ENTRIES, &expected)?
+        .map(|n| {
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n <= MAX_CACHE_ENTRIES)
+                .ok_or_else(|| format!("{CACHE_ENTRIES} \"{n}\" is not {expected}"))
+        })
+        .transpose()?;
+    Ok(Cache {
+        ttl_seconds,
+        entries,
     })
 }
 
@@ -328,6 +383,53 @@ mod tests {
         assert_eq!(
             log_line(Level::Warn, "result-cap-reached", "a\u{1b}[2Jb"),
             "mde-connector warn result-cap-reached: a\\u{1b}[2Jb\n"
+        );
+    }
+
+    #[test]
+    fn timeout_and_cache_by_their_variables_and_a_bad_value_named() {
+        let read_ = read(&env(&[TOKEN_ONLY])).unwrap();
+        assert_eq!(read_.timeout_seconds, timeout::DEFAULT_TIMEOUT_SECONDS);
+        assert_eq!(read_.cache, Cache::default());
+        let read_ = read(&env(&[
+            TOKEN_ONLY,
+            (timeout::TIMEOUT, "5"),
+            (CACHE_TTL, "0"),
+            (CACHE_ENTRIES, "1000000"),
+        ]))
+        .unwrap();
+        assert_eq!(read_.timeout_seconds, 5);
+        assert_eq!(
+            read_.cache,
+            Cache {
+                ttl_seconds: Some(0),
+                entries: Some(1_000_000)
+            }
+        );
+        assert_eq!(
+            problem(&[TOKEN_ONLY, (timeout::TIMEOUT, "0")]),
+            "MDE_TIMEOUT \"0\" is not a timeout: expected whole seconds from 1 to 3600 (default 30)"
+        );
+        for ttl in ["-1", "+5", "1.5", "15m", "18446744073709551616"] {
+            assert_eq!(
+                problem(&[TOKEN_ONLY, (CACHE_TTL, ttl)]),
+                format!(
+                    "MDE_CACHE_TTL {ttl:?} is not a time to live: expected whole seconds (0 turns the cache off)"
+                )
+            );
+        }
+        for entries in ["1000001", "-1", "x", "99999999999999999999"] {
+            assert_eq!(
+                problem(&[TOKEN_ONLY, (CACHE_ENTRIES, entries)]),
+                format!(
+                    "MDE_CACHE_ENTRIES {entries:?} is not a number of answers: expected a whole number from 0 to 1000000"
+                )
+            );
+        }
+        // Empty counts as unset, as for every variable.
+        assert_eq!(
+            cache(&env(&[(CACHE_TTL, ""), (CACHE_ENTRIES, "")])),
+            Ok(Cache::default())
         );
     }
 

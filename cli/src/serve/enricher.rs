@@ -195,19 +195,22 @@ impl Enricher {
             other => other,
         };
         let redact = |text: &str| self.secrets.scrub(text.to_owned());
-        let mut reply = match miss {
+        // `answer` says `x-mde-cache` (and `age`) itself; the service's own
+        // problems are misses too.
+        let mut problem = match miss {
             Miss::Found(texts) => {
                 let rendered = mde_router::render(format, &texts.machines).map(|body| Output {
                     body,
                     cap_reached: texts.cap_reached,
+                    cached_age: age,
                 });
-                mde_proxy::answer(format, rendered, &redact)
+                return mde_proxy::answer(format, rendered, &redact);
             }
             Miss::Failed(failure) => {
                 if is_budget_shed(&failure) {
                     self.metrics.shed("budget");
                 }
-                mde_proxy::answer(format, Err(failure), &redact)
+                return mde_proxy::answer(format, Err(failure), &redact);
             }
             Miss::Trapped(why) => mde_proxy::problem(500, "trap", &why, &redact),
             Miss::Busy => {
@@ -223,14 +226,8 @@ impl Enricher {
                 reply
             }
         };
-        let cache = if age.is_some() { "hit" } else { "miss" };
-        reply.headers.push(("x-mde-cache".into(), cache.into()));
-        if let Some(age) = age {
-            reply
-                .headers
-                .push(("age".into(), age.as_secs().to_string()));
-        }
-        reply
+        problem.headers.push(("x-mde-cache".into(), "miss".into()));
+        problem
     }
 }
 
