@@ -316,7 +316,7 @@ fn a_budget_of_five_a_minute_sends_five_and_sheds_the_rest_with_retry_after() {
             Some("application/problem+json")
         );
     }
-    assert!(ok >= 1 && ok < 12, "{ok}");
+    assert!((1..12).contains(&ok), "{ok}");
     let metrics = served.get("/metrics").body;
     assert!(metrics.contains("mde_shed_total"), "{metrics}");
     assert!(
