@@ -188,40 +188,22 @@ impl Wasmtime {
     /// [`Wasmtime::serve`] with options of wasmtime's own (instance reuse,
     /// `-W max-memory-size=...`).
     pub fn serve_with(&self, options: &[&str], vars: &Env) -> Service {
-        static STARTED: AtomicUsize = AtomicUsize::new(0);
-        // A free port: bound, then released for wasmtime to bind.
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let stderr_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "wasmtime-serve-{}-{}.stderr",
-            std::process::id(),
-            STARTED.fetch_add(1, Ordering::SeqCst)
-        ));
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let addr = free_addr();
         let mut command = self.command("serve", vars);
         command
             .args(options)
             .args(["--addr", &addr.to_string(), "-S", "cli"])
-            .arg(PROXY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        let mut service = Service {
-            child: command.spawn().expect("wasmtime serve starts"),
-            addr,
-            stderr_path,
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .proxy(None)
-                .timeout_global(Some(Duration::from_secs(60)))
-                .build()
-                .into(),
-        };
-        service.wait_until_listening();
-        service
+            .arg(PROXY);
+        Service::spawn(command, addr)
     }
+}
+
+/// A free port on 127.0.0.1: bound, then released for a server to bind.
+pub fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// wasmtime's cache configuration, written once per process and replaced
@@ -270,15 +252,44 @@ impl Answer {
 }
 
 impl Service {
+    /// Starts `command`, a server that listens on `addr` (`wasmtime serve`,
+    /// `mde-connector serve`), its stderr kept in a file; waits until it listens.
+    pub fn spawn(mut command: Command, addr: SocketAddr) -> Service {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let stderr_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "serve-{}-{}.stderr",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::SeqCst)
+        ));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        let mut service = Service {
+            child: command.spawn().expect("the server starts"),
+            addr,
+            stderr_path,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .proxy(None)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into(),
+        };
+        service.wait_until_listening();
+        service
+    }
+
     fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(self.addr).is_err() {
             if let Ok(Some(exit)) = self.child.try_wait() {
-                panic!("wasmtime serve ended ({exit}): {}", self.stderr());
+                panic!("the server ended ({exit}): {}", self.stderr());
             }
             assert!(
                 Instant::now() < deadline,
-                "wasmtime serve did not listen: {}",
+                "the server did not listen: {}",
                 self.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));
