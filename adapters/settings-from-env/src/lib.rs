@@ -26,8 +26,8 @@ mod guest;
 #[path = "../../wasi-http/src/timeout.rs"]
 pub mod timeout;
 
-use exports::mde::connector::log::Level;
 use exports::mde::connector::settings as wit;
+use mde_connector::connector::Level;
 use mde_connector::environment::{self, CLIENT_SECRET, TENANT_ID, TOKEN};
 use mde_connector::secrets::Secrets;
 use mde_connector::settings::Settings;
@@ -74,15 +74,10 @@ pub fn read(vars: &[(String, String)]) -> Result<FromEnv, String> {
     settings.cloud.endpoints()?;
     settings.auth.check()?;
     let log_level = match value(vars, LOG) {
-        None | Some("warn") => Level::Warn,
-        Some("debug") => Level::Debug,
-        Some("info") => Level::Info,
-        Some("error") => Level::Error,
-        Some(other) => {
-            return Err(format!(
-                "{LOG} {other:?} is not a level: expected debug, info, warn or error"
-            ));
-        }
+        None => Level::Warn,
+        Some(name) => Level::named(name).ok_or_else(|| {
+            format!("{LOG} {name:?} is not a level: expected debug, info, warn or error")
+        })?,
     };
     Ok(FromEnv {
         settings,
@@ -168,31 +163,13 @@ pub fn unusable() -> wit::Config {
     }
 }
 
-/// Whether a record at `level` is written when the threshold is `least`.
-pub fn written(level: Level, least: Level) -> bool {
-    let rank = |level: Level| match level {
-        Level::Debug => 0,
-        Level::Info => 1,
-        Level::Warn => 2,
-        Level::Error => 3,
-    };
-    rank(level) >= rank(least)
-}
-
-/// One log record as a line of stderr, control characters escaped.
+/// One log record as a line of stderr: the core's
+/// [`mde_connector::log_line::log_line`], as every
+/// host prints the component's records.
 pub fn log_line(level: Level, event: &str, message: &str) -> String {
-    let level = match level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    };
-    let printable = mde_connector::output::printable;
-    format!(
-        "mde-connector {level} {}: {}\n",
-        printable(event),
-        printable(message)
-    )
+    let mut line = mde_connector::log_line::log_line(level, event, message);
+    line.push('\n');
+    line
 }
 
 #[cfg(test)]
@@ -376,10 +353,6 @@ mod tests {
             Level::Debug
         );
         assert!(problem(&[TOKEN_ONLY, (LOG, "loud")]).contains("MDE_LOG \"loud\" is not a level"));
-        assert!(written(Level::Error, Level::Warn));
-        assert!(written(Level::Warn, Level::Warn));
-        assert!(!written(Level::Info, Level::Warn));
-        assert!(written(Level::Debug, Level::Debug));
         assert_eq!(
             log_line(Level::Warn, "result-cap-reached", "a\u{1b}[2Jb"),
             "mde-connector warn result-cap-reached: a\\u{1b}[2Jb\n"
