@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{cli, replay_file, text};
+use common::{cli, demo_credentials, live_custom_cloud, replay_file, text};
 use std::io::Write;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -543,32 +543,6 @@ fn fake_tenant_served() -> (
     ));
     let server = FakeServer::start(fake.clone(), Encoding::Identity).unwrap();
     (server, fake)
-}
-
-fn live_custom_cloud(origin: &str) -> Vec<String> {
-    [
-        "--live",
-        "--cloud",
-        "custom",
-        "--api-base",
-        origin,
-        "--login-host",
-        origin,
-        "--scope",
-        "https://api.securitycenter.microsoft.com/.default",
-        "--allow-loopback-http",
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
-fn demo_credentials() -> [(&'static str, &'static str); 3] {
-    use host_test::fake_tenant;
-    [
-        ("MDE_TENANT_ID", fake_tenant::TENANT_ID),
-        ("MDE_CLIENT_ID", fake_tenant::CLIENT_ID),
-        ("MDE_CLIENT_SECRET", fake_tenant::CLIENT_SECRET),
-    ]
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use host_test::fake_server::{Encoding, FakeServer};
-use host_test::fake_tenant::{self, FakeTenant};
+use host_test::fake_tenant::FakeTenant;
 use mde_connector_host::clock::SystemClock;
 use mde_connector_host::runtime::{Request, Response, TransportError};
 use mde_connector_host::transport::Transport;
@@ -74,30 +74,8 @@ impl Tenant {
 
     /// The flags that make this tenant the CLI's live custom cloud.
     fn flags(&self) -> Vec<String> {
-        let origin = self.server.origin();
-        [
-            "--live",
-            "--cloud",
-            "custom",
-            "--api-base",
-            &origin,
-            "--login-host",
-            &origin,
-            "--scope",
-            "https://api.securitycenter.microsoft.com/.default",
-            "--allow-loopback-http",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        live_custom_cloud(&self.server.origin())
     }
-}
-
-fn credentials() -> [(&'static str, &'static str); 3] {
-    [
-        ("MDE_TENANT_ID", fake_tenant::TENANT_ID),
-        ("MDE_CLIENT_ID", fake_tenant::CLIENT_ID),
-        ("MDE_CLIENT_SECRET", fake_tenant::CLIENT_SECRET),
-    ]
 }
 
 /// The service, started on a free port, stopped when dropped.
@@ -134,7 +112,7 @@ impl Served {
         for name in ENV {
             command.env_remove(name);
         }
-        command.envs(credentials());
+        command.envs(demo_credentials());
         let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -211,7 +189,7 @@ fn cli_json(domain: &str) -> String {
     let flags = tenant.flags();
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.extend([domain, "--format", "json"]);
-    let out = cli(&args, &credentials());
+    let out = cli(&args, &demo_credentials());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     text(&out.stdout)
 }
@@ -415,7 +393,7 @@ fn a_batch_asks_once_per_distinct_domain_and_answers_every_line() {
     let flags = tenant.flags();
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.extend(["--domains", file.path().to_str().unwrap()]);
-    let out = cli(&args, &credentials());
+    let out = cli(&args, &demo_credentials());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let records: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
