@@ -1,0 +1,304 @@
+//! Writing what the service sent back: a value compact and scrubbed but
+//! otherwise as sent, and a record's members (typed, then as sent).
+
+use super::{Field, Key, Record};
+use crate::secrets::Secrets;
+use serde::Serialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// Appends `"name":value` to a JSON object text being built, the value
+/// compacted (whitespace outside strings removed) but otherwise as sent. A
+/// string with escapes is decoded and checked for secrets the body's
+/// scrubbing could not see; one that holds any is written scrubbed.
+pub(super) fn push_member(object: &mut String, name: &str, raw: &str, secrets: &Secrets) {
+    // A large value is reserved for exactly, with room for what usually
+    // follows: doubling a string of several MiB could exhaust the instance.
+    let needed = name.len() + raw.len() + 8;
+    if needed > 64 * 1024 {
+        object.reserve_exact(needed + 64 * 1024);
+    } else {
+        object.reserve(needed);
+    }
+    object.push(if object.is_empty() { '{' } else { ',' });
+    push_json_string(object, &secrets.scrub(name.to_owned()));
+    object.push(':');
+    let bytes = raw.as_bytes();
+    // `raw` is JSON the parser checked: strings end, escapes are complete.
+    let (mut start, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                let open = i;
+                let mut escapes = false;
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'"' => break,
+                        b'\\' => {
+                            escapes = true;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                let close = i.min(raw.len() - 1);
+                if escapes {
+                    let literal = &raw[open..=close];
+                    // The parser lets a lone surrogate (`\ud800`) through
+                    // members it skips; no JSON reader after it would.
+                    let lone = serde_json::from_str::<String>(literal).is_err();
+                    let fixed;
+                    let literal = if lone {
+                        fixed = without_lone_surrogates(literal);
+                        &fixed
+                    } else {
+                        literal
+                    };
+                    if lone || !secrets.is_empty() {
+                        let decoded: String = serde_json::from_str(literal).unwrap_or_default();
+                        let scrubbed = secrets.scrub(decoded.clone());
+                        if lone || scrubbed != decoded {
+                            object.push_str(&raw[start..open]);
+                            push_json_string(object, &scrubbed);
+                            start = close + 1;
+                        }
+                    }
+                }
+                i = close + 1;
+            }
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                object.push_str(&raw[start..i]);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    object.push_str(&raw[start..]);
+}
+
+/// A JSON string literal with each unpaired surrogate escape replaced by
+/// `\ufffd`, as a lossy decoder would.
+fn without_lone_surrogates(literal: &str) -> String {
+    let unit = |at: usize| -> Option<u32> {
+        let escape = literal.get(at..at + 6)?.strip_prefix("\\u")?;
+        u32::from_str_radix(escape, 16).ok()
+    };
+    let mut out = String::with_capacity(literal.len());
+    let mut i = 0;
+    while let Some(c) = literal[i..].chars().next() {
+        let paired = |high: u32| {
+            (0xD800..=0xDBFF).contains(&high)
+                && unit(i + 6).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low))
+        };
+        let (take, replace) = match (c, unit(i)) {
+            ('\\', Some(high)) if paired(high) => (12, false),
+            ('\\', Some(0xD800..=0xDFFF)) => (6, true),
+            // Any other escape: the backslash and the character after it.
+            ('\\', _) => (
+                1 + literal[i + 1..].chars().next().map_or(0, char::len_utf8),
+                false,
+            ),
+            (c, _) => (c.len_utf8(), false),
+        };
+        out.push_str(if replace {
+            "\\ufffd"
+        } else {
+            &literal[i..i + take]
+        });
+        i += take;
+    }
+    out
+}
+
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Writes a record's members: the modelled ones, except those the service's
+/// own members (in `unmodelled`) replace, then those members as sent.
+/// `skip`: modelled members to leave out (a bit per index of `FIELDS`).
+/// `reserved`: a name the caller writes itself; a sent member of that name
+/// is written as `{name}_sent`.
+pub fn write_record<R: Record, M: SerializeMap>(
+    record: &R,
+    map: &mut M,
+    nulls: bool,
+    skip: u64,
+    reserved: &str,
+) -> Result<(), M::Error> {
+    let sent = record.unmodelled();
+    let replaced = match sent.map(modelled_names_in::<R>) {
+        Some(Some(replaced)) => replaced,
+        // Not a JSON object text: kept as a string. The readers never make
+        // one; a caller of the core may set anything.
+        Some(None) => {
+            record.write_members(map, nulls, skip)?;
+            return map.serialize_entry("unmodelled", &sent);
+        }
+        None => 0,
+    };
+    record.write_members(map, nulls, skip | replaced)?;
+    if let Some(sent) = sent {
+        let mut members = SentMembers {
+            map,
+            reserved,
+            failed: None,
+        };
+        let streamed = serde_json::Deserializer::from_str(sent).deserialize_map(&mut members);
+        if let Some(e) = members.failed {
+            return Err(e);
+        }
+        // Checked by `modelled_names_in` already.
+        debug_assert!(streamed.is_ok());
+    }
+    Ok(())
+}
+
+/// Which modelled members a JSON object text names (a bit per index), or
+/// `None` when the text is not a JSON object.
+fn modelled_names_in<R: Record>(text: &str) -> Option<u64> {
+    struct Names<R>(std::marker::PhantomData<R>);
+    impl<'de, R: Record> Visitor<'de> for Names<R> {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+            let mut names = 0;
+            while let Some(Key(name)) = map.next_key()? {
+                map.next_value::<IgnoredAny>()?;
+                if let Some(i) = R::FIELDS.iter().position(|(n, _)| *n == name) {
+                    names |= 1 << i;
+                }
+            }
+            Ok(names)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let names = de
+        .deserialize_map(Names::<R>(std::marker::PhantomData))
+        .ok()?;
+    de.end().ok().map(|()| names)
+}
+
+/// Streams the members of a JSON object text into a map being serialised.
+struct SentMembers<'m, 'r, M: SerializeMap> {
+    map: &'m mut M,
+    reserved: &'r str,
+    failed: Option<M::Error>,
+}
+
+impl<'de, M: SerializeMap> Visitor<'de> for &mut SentMembers<'_, '_, M> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(name)) = map.next_key()? {
+            let raw: &RawValue = map.next_value()?;
+            let written = if !self.reserved.is_empty() && name == self.reserved {
+                self.map.serialize_entry(&format!("{name}_sent"), raw)
+            } else {
+                self.map.serialize_entry(&*name, raw)
+            };
+            if let Err(e) = written {
+                self.failed = Some(e);
+                return Err(de::Error::custom("serialising failed"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A record as a JSON object: for `Serialize` impls.
+pub fn serialize_record<R: Record, S: serde::Serializer>(
+    record: &R,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    write_record(record, &mut map, true, 0, "")?;
+    map.end()
+}
+
+/// Writes one member unless it is absent and absent members are left out.
+pub fn write_member<M: SerializeMap, T: Field + Serialize>(
+    map: &mut M,
+    name: &'static str,
+    value: &T,
+    nulls: bool,
+) -> Result<(), M::Error> {
+    if nulls || !value.is_absent() {
+        map.serialize_entry(name, value)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_compacted_but_otherwise_kept_as_sent() {
+        let none = Secrets::default();
+        let mut object = String::new();
+        push_member(&mut object, "a\"b", "[ 1 ,\n 2.50, \"x  y\\\" \" ]", &none);
+        push_member(&mut object, "n", "123456789012345678901234567890", &none);
+        object.push('}');
+        assert_eq!(
+            object,
+            r#"{"a\"b":[1,2.50,"x  y\" "],"n":123456789012345678901234567890}"#
+        );
+    }
+
+    #[test]
+    fn an_escaped_secret_in_a_member_kept_as_sent_is_scrubbed() {
+        let mut secrets = Secrets::default();
+        secrets.add("token-A-123456");
+        let mut object = String::new();
+        push_member(
+            &mut object,
+            "x",
+            r#"{"a": "token\u002DA-123456 and more", "b": "kept\n as sent", "c": "token-A-123456"}"#,
+            &secrets,
+        );
+        assert_eq!(
+            object, r#"{"x":{"a":"[redacted] and more","b":"kept\n as sent","c":"token-A-123456"}"#,
+            "the raw form is scrubbed with the body, before reading"
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_a_member_kept_as_sent_becomes_a_replacement_character() {
+        let mut object = String::new();
+        push_member(
+            &mut object,
+            "x",
+            r#"["\ud800 a", "\udc00", "\ud83d\ude00 \u00e9 \\ud800", "\ud800\ud800"]"#,
+            &Secrets::default(),
+        );
+        object.push('}');
+        let parsed: serde_json::Value = serde_json::from_str(&object).unwrap();
+        assert_eq!(
+            parsed["x"],
+            serde_json::json!(["\u{fffd} a", "\u{fffd}", "😀 é \\ud800", "\u{fffd}\u{fffd}"])
+        );
+        // Strings that decode are kept as sent, escapes and all.
+        assert!(
+            object.contains(r#""\ud83d\ude00 \u00e9 \\ud800""#),
+            "{object}"
+        );
+    }
+}
