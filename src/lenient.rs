@@ -17,7 +17,7 @@ mod sent;
 
 pub use fields::{IdText, Scalar, read_scalar};
 pub use record::{Key, Record, index_of, read_record};
-pub use sent::{serialize_record, write_member, write_record};
+pub use sent::{compact, serialize_record, write_member, write_record};
 
 use crate::secrets::Secrets;
 use record::MemberOrder;
@@ -96,6 +96,11 @@ impl<'s> Reading<'s> {
             reading.restart_leniently();
             read(&mut reading)
         })
+    }
+
+    /// The secrets scrubbed from what is read.
+    pub fn secrets(&self) -> &'s Secrets {
+        self.secrets
     }
 
     /// Forgets what a direct reading of the answer used, to read it again leniently.

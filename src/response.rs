@@ -10,13 +10,15 @@ pub use token::access_token;
 
 use crate::error::{Error, InvalidResponse, Service};
 use crate::http::Response;
-use crate::lenient::{Reading, Seed, strip_position};
+use crate::lenient::{Reading, Seed, compact, strip_position};
 use crate::machine::Machine;
 use crate::secrets::Secrets;
 use invalid::{error_offset, invalid, json_reason};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use status::{error_answer, service_error};
 use std::fmt;
+use std::marker::PhantomData;
 
 /// The most machines an answer may list: ten times the service's cap, so a
 /// larger cap from Microsoft still passes, while an absurd answer is refused
@@ -31,10 +33,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// are counted in one more record.
 pub const MAX_FIELD_WARNINGS: usize = 100;
 
-/// The machines of an answer, and what a host should hear about it.
-#[derive(Debug, Default)]
-pub struct Machines {
-    pub machines: Vec<Machine>,
+/// The machines of an answer (typed records, or each one's text as sent),
+/// and what a host should hear about it.
+#[derive(Debug)]
+pub struct Machines<M = Machine> {
+    pub machines: Vec<M>,
     /// `warn` log records: fields kept as sent, a 404 with an error envelope.
     pub warnings: Vec<Warning>,
 }
@@ -46,9 +49,47 @@ pub struct Warning {
     pub message: String,
 }
 
+/// What reading an answer keeps of each machine: its typed record
+/// ([`Machine`]) or its JSON text as the service sent it ([`String`]).
+pub trait Kept: Sized {
+    /// Whether each machine's text is taken from the answer.
+    const TEXTS: bool;
+    /// What is kept of `machine`, read from `sent` (its text in the answer)
+    /// when [`Kept::TEXTS`].
+    fn kept(machine: Machine, sent: Option<&str>, secrets: &Secrets) -> Self;
+}
+
+impl Kept for Machine {
+    const TEXTS: bool = false;
+    fn kept(machine: Machine, _: Option<&str>, _: &Secrets) -> Self {
+        machine
+    }
+}
+
+/// The machine's JSON object as sent: sliced from the answer, compact and
+/// scrubbed, never written again from the typed record (which is dropped).
+impl Kept for String {
+    const TEXTS: bool = true;
+    fn kept(_: Machine, sent: Option<&str>, secrets: &Secrets) -> Self {
+        sent.map(|sent| compact(sent, secrets)).unwrap_or_default()
+    }
+}
+
 /// The answer to `GET /api/domains/{domain}/machines`. `secrets` have been
 /// scrubbed from the body already; they are scrubbed from decoded text too.
 pub fn machines(response: &Response, secrets: &Secrets) -> Result<Machines, Error> {
+    read_answer(response, secrets)
+}
+
+/// The same answer with each machine as its JSON object text, as the service
+/// sent it (compact and scrubbed), read and checked as [`machines`] reads it:
+/// the same errors and warnings.
+pub fn texts(response: &Response, secrets: &Secrets) -> Result<Machines<String>, Error> {
+    read_answer(response, secrets)
+}
+
+/// [`machines`] or [`texts`], as `M` says.
+pub fn read_answer<M: Kept>(response: &Response, secrets: &Secrets) -> Result<Machines<M>, Error> {
     match response.status {
         200 => {}
         // Older revisions of the service answered an unknown domain with 404.
@@ -96,6 +137,12 @@ pub fn machines(response: &Response, secrets: &Secrets) -> Result<Machines, Erro
             response,
             "the collection has no \"value\" array".into(),
         )),
+        // Texts are read machine by machine, each from its own text, so the
+        // parser's place is in that text: the typed reading says where in the
+        // body (and reads the same machines, so it fails too).
+        Err(_) if M::TEXTS => Err(machines(response, secrets)
+            .err()
+            .unwrap_or_else(|| invalid(Service::Api, response, "unreadable texts".into()))),
         Err(e) => Err(Error::InvalidResponse(InvalidResponse {
             service: Service::Api,
             status: response.status,
@@ -106,13 +153,17 @@ pub fn machines(response: &Response, secrets: &Secrets) -> Result<Machines, Erro
 }
 
 /// Reads `{"value": [...]}`, as `reading` reads (directly or leniently).
-fn read_collection(
+fn read_collection<M: Kept>(
     text: &str,
     reading: &mut Reading,
     warnings: &mut Vec<Warning>,
-) -> Result<Option<Vec<Machine>>, serde_json::Error> {
+) -> Result<Option<Vec<M>>, serde_json::Error> {
     let mut parser = serde_json::Deserializer::from_str(text);
-    let collection = Collection { reading, warnings };
+    let collection = Collection {
+        reading,
+        warnings,
+        kept: PhantomData,
+    };
     let found = collection.deserialize(&mut parser)?;
     parser.end()?;
     Ok(found)
@@ -121,32 +172,31 @@ fn read_collection(
 /// The machines of a collection's text read in one mode alone: directly
 /// (`None` when the answer is not as modelled) or leniently. For the tests
 /// and the fuzz target that hold the two modes to one result; hosts call
-/// [`machines`].
+/// [`machines`] or [`texts`].
 #[doc(hidden)]
-pub fn machines_read_by(text: &str, secrets: &Secrets, lenient: bool) -> Option<Machines> {
+pub fn machines_read_by<M: Kept>(
+    text: &str,
+    secrets: &Secrets,
+    lenient: bool,
+) -> Option<Machines<M>> {
     let mut reading = Reading::new(secrets, lenient);
     let mut warnings = Vec::new();
     let machines = read_collection(text, &mut reading, &mut warnings).ok()??;
     Some(Machines { machines, warnings })
 }
 
-/// The machines of [`crate::events::machines_json`] texts (a `lookup-texts`
-/// answer), read as an answer's machines are: directly, or all again
-/// leniently when a value is not as modelled, with one budget of list entries
-/// for all. So the events of a `lookup-texts` answer are those of the same
-/// `lookup`. The error names the first text that is not a machine's JSON
-/// object.
+/// The machines of `lookup-texts` texts, read as an answer's machines are:
+/// directly, or all again leniently when a value is not as modelled, with
+/// one budget of list entries for all. So the events of a `lookup-texts`
+/// answer are those of the same `lookup`. The error names the first text
+/// that is not a machine's JSON object.
 pub fn machines_from_texts(texts: &[String]) -> Result<Vec<Machine>, String> {
     // The texts are the component's own output, scrubbed already.
     let secrets = Secrets::default();
     let read_all = |reading: &mut Reading| -> Result<Vec<Machine>, (usize, serde_json::Error)> {
         let mut machines = Vec::with_capacity(texts.len());
         for (index, text) in texts.iter().enumerate() {
-            let mut parser = serde_json::Deserializer::from_str(text);
-            let machine = Seed::<Machine>::new(reading)
-                .deserialize(&mut parser)
-                .and_then(|machine| parser.end().map(|()| machine))
-                .map_err(|e| (index, e))?;
+            let machine = machine_from(text, reading).map_err(|e| (index, e))?;
             machines.push(machine);
         }
         Ok(machines)
@@ -155,9 +205,17 @@ pub fn machines_from_texts(texts: &[String]) -> Result<Vec<Machine>, String> {
         .map_err(|(index, e)| format!("machine text {index}: {}", strip_position(&e.to_string())))
 }
 
+/// A machine from a text that holds it alone.
+fn machine_from(text: &str, reading: &mut Reading) -> Result<Machine, serde_json::Error> {
+    let mut parser = serde_json::Deserializer::from_str(text);
+    let machine = Seed::<Machine>::new(reading).deserialize(&mut parser)?;
+    parser.end()?;
+    Ok(machine)
+}
+
 /// A 404: no machines. With the service's error envelope it may also mean a
 /// misrouted request (a custom cloud's wrong host): say what the service said.
-fn not_found(response: &Response) -> Machines {
+fn not_found<M>(response: &Response) -> Machines<M> {
     let details = service_error(Service::Api, response);
     let warnings = details
         .code
@@ -175,26 +233,27 @@ fn not_found(response: &Response) -> Machines {
 }
 
 /// `{"value": [...], ...}`: the machines, or `None` when `value` is absent or null.
-struct Collection<'r, 's> {
+struct Collection<'r, 's, M> {
     reading: &'r mut Reading<'s>,
     warnings: &'r mut Vec<Warning>,
+    kept: PhantomData<M>,
 }
 
-impl<'de> DeserializeSeed<'de> for Collection<'_, '_> {
-    type Value = Option<Vec<Machine>>;
+impl<'de, M: Kept> DeserializeSeed<'de> for Collection<'_, '_, M> {
+    type Value = Option<Vec<M>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Collection<'_, '_> {
-    type Value = Option<Vec<Machine>>;
+impl<'de, M: Kept> Visitor<'de> for Collection<'_, '_, M> {
+    type Value = Option<Vec<M>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a collection of machines")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut value = None;
         while let Some(key) = map.next_key::<crate::lenient::Key>()? {
             if key.0 != "value" {
@@ -202,10 +261,7 @@ impl<'de> Visitor<'de> for Collection<'_, '_> {
             } else if value.is_some() {
                 return Err(de::Error::custom("duplicate field `value`"));
             } else {
-                value = Some(map.next_value_seed(Value {
-                    reading: &mut *self.reading,
-                    warnings: &mut *self.warnings,
-                })?);
+                value = Some(map.next_value_seed(Value(&mut self))?);
             }
         }
         Ok(value.flatten())
@@ -213,20 +269,17 @@ impl<'de> Visitor<'de> for Collection<'_, '_> {
 }
 
 /// `value`: null, or an array of at most [`MAX_MACHINES`] machines.
-struct Value<'r, 's> {
-    reading: &'r mut Reading<'s>,
-    warnings: &'r mut Vec<Warning>,
-}
+struct Value<'c, 'r, 's, M>(&'c mut Collection<'r, 's, M>);
 
-impl<'de> DeserializeSeed<'de> for Value<'_, '_> {
-    type Value = Option<Vec<Machine>>;
+impl<'de, M: Kept> DeserializeSeed<'de> for Value<'_, '_, '_, M> {
+    type Value = Option<Vec<M>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Value<'_, '_> {
-    type Value = Option<Vec<Machine>>;
+impl<'de, M: Kept> Visitor<'de> for Value<'_, '_, '_, M> {
+    type Value = Option<Vec<M>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of machines")
@@ -237,29 +290,44 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut machines: Vec<Machine> = Vec::new();
+        let c = self.0;
+        let mut machines: Vec<M> = Vec::new();
         loop {
             let index = machines.len();
-            let seed = Seed::<Machine>::new(&mut *self.reading);
-            let machine = seq.next_element_seed(seed).map_err(|e| {
+            let in_machine = |e: &dyn fmt::Display| {
                 de::Error::custom(format_args!(
                     "machine {index}: {}",
                     strip_position(&e.to_string())
                 ))
-            })?;
-            let Some(machine) = machine else {
-                return Ok(Some(machines));
+            };
+            let (machine, sent) = if M::TEXTS {
+                // The machine's own text, then the machine from it.
+                let Some(sent) = seq
+                    .next_element::<&RawValue>()
+                    .map_err(|e| in_machine(&e))?
+                else {
+                    return Ok(Some(machines));
+                };
+                let sent = sent.get();
+                let machine = machine_from(sent, c.reading).map_err(|e| in_machine(&e))?;
+                (machine, Some(sent))
+            } else {
+                let seed = Seed::<Machine>::new(&mut *c.reading);
+                let Some(machine) = seq.next_element_seed(seed).map_err(|e| in_machine(&e))? else {
+                    return Ok(Some(machines));
+                };
+                (machine, None)
             };
             if index == MAX_MACHINES {
                 return Err(de::Error::custom(format_args!(
                     "more than {MAX_MACHINES} machines in one answer"
                 )));
             }
-            let unusable = std::mem::take(&mut self.reading.unusable);
+            let unusable = std::mem::take(&mut c.reading.unusable);
             if !unusable.is_empty() {
-                self.warnings.push(unusable_fields(&machine.id, &unusable));
+                c.warnings.push(unusable_fields(&machine.id, &unusable));
             }
-            machines.push(machine);
+            machines.push(M::kept(machine, sent, c.reading.secrets()));
         }
     }
 }

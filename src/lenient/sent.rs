@@ -9,10 +9,8 @@ use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
 use std::fmt;
 
-/// Appends `"name":value` to a JSON object text being built, the value
-/// compacted (whitespace outside strings removed) but otherwise as sent. A
-/// string with escapes is decoded and checked for secrets the body's
-/// scrubbing could not see; one that holds any is written scrubbed.
+/// Appends `"name":value` to a JSON object text being built, the value as
+/// [`push_compact`] writes it.
 pub(super) fn push_member(object: &mut String, name: &str, raw: &str, secrets: &Secrets) {
     // A large value is reserved for exactly, with room for what usually
     // follows: doubling a string of several MiB could exhaust the instance.
@@ -25,6 +23,25 @@ pub(super) fn push_member(object: &mut String, name: &str, raw: &str, secrets: &
     object.push(if object.is_empty() { '{' } else { ',' });
     push_json_string(object, &secrets.scrub(name.to_owned()));
     object.push(':');
+    push_compact(object, raw, secrets);
+}
+
+/// A JSON value the parser checked, as [`push_compact`] writes it, in a
+/// string of its own size: thousands of these may be held at once.
+pub fn compact(raw: &str, secrets: &Secrets) -> String {
+    let mut text = String::with_capacity(raw.len());
+    push_compact(&mut text, raw, secrets);
+    text.shrink_to_fit();
+    text
+}
+
+/// Appends a JSON value the parser checked, compacted (whitespace outside
+/// strings removed) but otherwise as sent: member order, numbers and
+/// escapes. A string with escapes is decoded and checked for secrets the
+/// body's scrubbing could not see; one that holds any is written scrubbed,
+/// and so is one with a lone surrogate (`\ud800`), which no JSON reader
+/// after the parser would accept.
+fn push_compact(object: &mut String, raw: &str, secrets: &Secrets) {
     let bytes = raw.as_bytes();
     // `raw` is JSON the parser checked: strings end, escapes are complete.
     let (mut start, mut i) = (0, 0);
