@@ -17,7 +17,7 @@ mod sent;
 
 pub use fields::{IdText, Scalar, read_scalar};
 pub use record::{Key, Record, index_of, read_record};
-pub use sent::{compact, serialize_record, write_member, write_record};
+pub use sent::{compact, serialize_record};
 
 use crate::secrets::Secrets;
 use record::MemberOrder;
@@ -167,10 +167,6 @@ pub trait Field: Sized {
     /// See [`Read::read_text`].
     fn read_text(_raw: &str) -> Option<Self> {
         None
-    }
-    /// Absent from the answer (or `null`).
-    fn is_absent(&self) -> bool {
-        false
     }
 }
 

@@ -160,9 +160,6 @@ impl<T: Field> Field for Option<T> {
     fn read_text(raw: &str) -> Option<Self> {
         T::read_text(raw).map(Some)
     }
-    fn is_absent(&self) -> bool {
-        self.is_none()
-    }
 }
 
 /// `rbacGroupId`: documented as a string, sent as a number; an integer of any

@@ -29,13 +29,8 @@ pub trait Record: Default + 'static {
     /// `false` when that cannot be used either.
     fn read_member_text(&mut self, index: usize, raw: &str) -> bool;
     /// Writes each modelled member not in `skip` (a bit per index), absent
-    /// ones as `null` when `nulls`.
-    fn write_members<M: SerializeMap>(
-        &self,
-        map: &mut M,
-        nulls: bool,
-        skip: u64,
-    ) -> Result<(), M::Error>;
+    /// ones as `null`.
+    fn write_members<M: SerializeMap>(&self, map: &mut M, skip: u64) -> Result<(), M::Error>;
     fn unmodelled(&self) -> Option<&str>;
     fn set_unmodelled(&mut self, members: String);
 }

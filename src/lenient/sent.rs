@@ -1,9 +1,8 @@
 //! Writing what the service sent back: a value compact and scrubbed but
 //! otherwise as sent, and a record's members (typed, then as sent).
 
-use super::{Field, Key, Record};
+use super::{Key, Record};
 use crate::secrets::Secrets;
-use serde::Serialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
@@ -144,36 +143,24 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// Writes a record's members: the modelled ones, except those the service's
-/// own members (in `unmodelled`) replace, then those members as sent.
-/// `skip`: modelled members to leave out (a bit per index of `FIELDS`).
-/// `reserved`: a name the caller writes itself; a sent member of that name
-/// is written as `{name}_sent`.
-pub fn write_record<R: Record, M: SerializeMap>(
-    record: &R,
-    map: &mut M,
-    nulls: bool,
-    skip: u64,
-    reserved: &str,
-) -> Result<(), M::Error> {
+/// Writes a record's members: the modelled ones (absent ones as `null`),
+/// except those the service's own members (in `unmodelled`) replace, then
+/// those members as sent.
+fn write_record<R: Record, M: SerializeMap>(record: &R, map: &mut M) -> Result<(), M::Error> {
     let sent = record.unmodelled();
     let replaced = match sent.map(modelled_names_in::<R>) {
         Some(Some(replaced)) => replaced,
         // Not a JSON object text: kept as a string. The readers never make
         // one; a caller of the core may set anything.
         Some(None) => {
-            record.write_members(map, nulls, skip)?;
+            record.write_members(map, 0)?;
             return map.serialize_entry("unmodelled", &sent);
         }
         None => 0,
     };
-    record.write_members(map, nulls, skip | replaced)?;
+    record.write_members(map, replaced)?;
     if let Some(sent) = sent {
-        let mut members = SentMembers {
-            map,
-            reserved,
-            failed: None,
-        };
+        let mut members = SentMembers { map, failed: None };
         let streamed = serde_json::Deserializer::from_str(sent).deserialize_map(&mut members);
         if let Some(e) = members.failed {
             return Err(e);
@@ -212,13 +199,12 @@ fn modelled_names_in<R: Record>(text: &str) -> Option<u64> {
 }
 
 /// Streams the members of a JSON object text into a map being serialised.
-struct SentMembers<'m, 'r, M: SerializeMap> {
+struct SentMembers<'m, M: SerializeMap> {
     map: &'m mut M,
-    reserved: &'r str,
     failed: Option<M::Error>,
 }
 
-impl<'de, M: SerializeMap> Visitor<'de> for &mut SentMembers<'_, '_, M> {
+impl<'de, M: SerializeMap> Visitor<'de> for &mut SentMembers<'_, M> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object")
@@ -226,12 +212,7 @@ impl<'de, M: SerializeMap> Visitor<'de> for &mut SentMembers<'_, '_, M> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(name)) = map.next_key()? {
             let raw: &RawValue = map.next_value()?;
-            let written = if !self.reserved.is_empty() && name == self.reserved {
-                self.map.serialize_entry(&format!("{name}_sent"), raw)
-            } else {
-                self.map.serialize_entry(&*name, raw)
-            };
-            if let Err(e) = written {
+            if let Err(e) = self.map.serialize_entry(&*name, raw) {
                 self.failed = Some(e);
                 return Err(de::Error::custom("serialising failed"));
             }
@@ -246,21 +227,8 @@ pub fn serialize_record<R: Record, S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(None)?;
-    write_record(record, &mut map, true, 0, "")?;
+    write_record(record, &mut map)?;
     map.end()
-}
-
-/// Writes one member unless it is absent and absent members are left out.
-pub fn write_member<M: SerializeMap, T: Field + Serialize>(
-    map: &mut M,
-    name: &'static str,
-    value: &T,
-    nulls: bool,
-) -> Result<(), M::Error> {
-    if nulls || !value.is_absent() {
-        map.serialize_entry(name, value)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
