@@ -520,8 +520,11 @@ mod tests {
             cloud: Cloud::Commercial,
             auth: Auth::BearerToken("eyJ0eXAiOiJKV1Qi.payload.signature".into()),
         };
-        let body = r#"{"value":[{"id":"m", "computerDnsName":"Bearer eyJ0eXAiOiJKV1Qi.payload.signature",
-            "x":"eyJ0eXAiOiJKV1Qi\u002Epayload.signature", "y":"kept\u002E"}]}"#;
+        // Compact, as the service writes it: only the escape says to look closer.
+        let body = concat!(
+            r#"{"value":[{"id":"m","computerDnsName":"Bearer eyJ0eXAiOiJKV1Qi.payload.signature","#,
+            r#""x":"eyJ0eXAiOiJKV1Qi\u002Epayload.signature","y":"kept\u002E"}]}"#
+        );
         let mut host = FakeHost::answering([answer(200, body)]);
         let found = Connector::default()
             .lookup_texts(&settings, "contoso.com", &mut host)

@@ -278,8 +278,11 @@ proptest! {
     /// and byte for byte but for whitespace between tokens (numbers and
     /// escapes as sent), whether the answer was read directly or leniently.
     #[test]
-    fn each_text_is_its_machine_as_sent(body in body()) {
+    fn each_text_is_its_machine_as_sent(body in body(), minified in any::<bool>()) {
         prop_assume!(!body.contains(LONE_SURROGATE));
+        // The generator's strings hold no `, ` or `: `: this minifies only between tokens,
+        // as the service writes its answers (a text is then copied whole).
+        let body = if minified { body.replace(", ", ",").replace(": ", ":") } else { body };
         let answer = Response { status: 200, headers: Vec::new(), body: body.clone().into_bytes() };
         if let Ok(texts) = response::texts(&answer, &Secrets::default()) {
             #[derive(serde::Deserialize)]

@@ -41,6 +41,11 @@ pub fn compact(raw: &str, secrets: &Secrets) -> String {
 /// and so is one with a lone surrogate (`\ud800`), which no JSON reader
 /// after the parser would accept.
 fn push_compact(object: &mut String, raw: &str, secrets: &Secrets) {
+    // What the service usually sends: copied whole, without looking at each string.
+    if is_compact_without_escapes(raw.as_bytes()) {
+        object.push_str(raw);
+        return;
+    }
     let bytes = raw.as_bytes();
     // `raw` is JSON the parser checked: strings end, escapes are complete.
     let (mut start, mut i) = (0, 0);
@@ -50,15 +55,13 @@ fn push_compact(object: &mut String, raw: &str, secrets: &Secrets) {
                 let open = i;
                 let mut escapes = false;
                 i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'"' => break,
-                        b'\\' => {
-                            escapes = true;
-                            i += 2;
-                        }
-                        _ => i += 1,
+                loop {
+                    i = quote_or_backslash(bytes, i);
+                    if bytes.get(i) != Some(&b'\\') {
+                        break;
                     }
+                    escapes = true;
+                    i += 2;
                 }
                 let close = i.min(raw.len() - 1);
                 if escapes {
@@ -94,6 +97,75 @@ fn push_compact(object: &mut String, raw: &str, secrets: &Secrets) {
         }
     }
     object.push_str(&raw[start..]);
+}
+
+/// Whether JSON the parser checked has no escape and no whitespace outside
+/// strings, eight bytes at a time. Without a backslash every quote opens or
+/// closes a string, so whether a space is inside one is the parity of the
+/// quotes before it; a tab, CR or LF is never inside one (JSON escapes them).
+fn is_compact_without_escapes(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const LOWS: u64 = ONES * 0x7f;
+    // The high bit of each byte of `word` that equals `byte`, exactly.
+    let equal = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        !(((x & LOWS) + LOWS) | x) & !LOWS
+    };
+    let mut inside = 0u64; // all ones while the bytes so far end inside a string
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        if equal(word, b'\\') | equal(word, b'\t') | equal(word, b'\n') | equal(word, b'\r') != 0 {
+            return false;
+        }
+        let quotes = equal(word, b'"') >> 7;
+        // Bit 0 of each byte: the parity of the quotes up to it, this word's.
+        let mut parity = quotes;
+        parity ^= parity << 8;
+        parity ^= parity << 16;
+        parity ^= parity << 32;
+        let outside = !(parity ^ inside) & ONES;
+        if (equal(word, b' ') >> 7) & outside != 0 {
+            return false;
+        }
+        if quotes.count_ones() % 2 == 1 {
+            inside = !inside;
+        }
+    }
+    let mut inside = inside != 0;
+    for &b in words.remainder() {
+        match b {
+            b'"' => inside = !inside,
+            b'\\' | b'\t' | b'\n' | b'\r' => return false,
+            b' ' if !inside => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// The index of the first `"` or `\\` in `bytes` from `at` (`bytes.len()`
+/// when there is none), eight bytes at a time: most of an answer's bytes are
+/// inside strings, and this is the one scan each takes in copying a text.
+fn quote_or_backslash(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    // A byte of `word` that is zero shows as its high bit; the lowest one
+    // found is the first such byte (bits above it may be false).
+    let zero_bytes = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            return at + found.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    at + bytes[at.min(bytes.len())..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .unwrap_or(bytes.len().saturating_sub(at))
 }
 
 /// A JSON string literal with each unpaired surrogate escape replaced by
@@ -234,6 +306,47 @@ pub fn serialize_record<R: Record, S: serde::Serializer>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_text_without_escapes_or_whitespace_between_tokens_is_copied_whole() {
+        for (text, whole) in [
+            (r#"{"a":"b c","d":[1,2.50]}"#, true),
+            (r#"{"name":"Device group 0","x":" ","y":"  a  "}"#, true),
+            (r#"{"a": "b"}"#, false),
+            (r#"{"a":"b" }"#, false),
+            (
+                r#"{"a":"b","c":"long enough to cross words", "d":1}"#,
+                false,
+            ),
+            (r#"{"a":"b\"c"}"#, false),
+            ("{\"a\":\n1}", false),
+            ("{\"a\":1}\t", false),
+            (r#""#, true),
+            (r#"[ ]"#, false),
+        ] {
+            assert_eq!(is_compact_without_escapes(text.as_bytes()), whole, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_first_quote_or_backslash_is_found_wherever_it_is() {
+        for len in 0..20 {
+            for at in 0..=len {
+                for mark in [b'"', b'\\'] {
+                    // Bytes one bit away from a mark (`#`, `]`), which must not match.
+                    let mut bytes: Vec<u8> = (0..len).map(|i| b"#]"[i % 2]).collect();
+                    if at < len {
+                        bytes[at] = mark;
+                        bytes.push(b'"');
+                    }
+                    bytes.insert(0, b'#');
+                    assert_eq!(quote_or_backslash(&bytes, 1), at + 1, "{len} {at}");
+                }
+            }
+        }
+        assert_eq!(quote_or_backslash(b"abc", 3), 3);
+        assert_eq!(quote_or_backslash("\u{e9}\u{1f600}\"x".as_bytes(), 0), 6);
+    }
 
     #[test]
     fn members_are_compacted_but_otherwise_kept_as_sent() {
