@@ -115,18 +115,27 @@ fn is_compact_without_escapes(bytes: &[u8]) -> bool {
     let mut words = bytes.chunks_exact(8);
     for word in &mut words {
         let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        if equal(word, b'\\') | equal(word, b'\t') | equal(word, b'\n') | equal(word, b'\r') != 0 {
-            return false;
-        }
         let quotes = equal(word, b'"') >> 7;
-        // Bit 0 of each byte: the parity of the quotes up to it, this word's.
-        let mut parity = quotes;
-        parity ^= parity << 8;
-        parity ^= parity << 16;
-        parity ^= parity << 32;
-        let outside = !(parity ^ inside) & ONES;
-        if (equal(word, b' ') >> 7) & outside != 0 {
-            return false;
+        // A byte below `!` (a space, a control character) or a backslash:
+        // rare, so looked at closely only when there is one.
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let rare =
+            (word.wrapping_sub(ONES * 0x21) & !word) | (backslash.wrapping_sub(ONES) & !backslash);
+        if rare & !LOWS != 0 {
+            if equal(word, b'\\') | equal(word, b'\t') | equal(word, b'\n') | equal(word, b'\r')
+                != 0
+            {
+                return false;
+            }
+            // Bit 0 of each byte: the parity of the quotes up to it, this word's.
+            let mut parity = quotes;
+            parity ^= parity << 8;
+            parity ^= parity << 16;
+            parity ^= parity << 32;
+            let outside = !(parity ^ inside) & ONES;
+            if (equal(word, b' ') >> 7) & outside != 0 {
+                return false;
+            }
         }
         if quotes.count_ones() % 2 == 1 {
             inside = !inside;
