@@ -99,3 +99,25 @@ impl Mapped {
         value
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remainder_keeps_each_member_as_the_text_has_it() {
+        let remainder = Remainder {
+            domain: "contoso.com",
+            sent: r#"{"id":"a","onboardingStatus":"onboarded","rbacGroupId":140,"osVersion":null,"queriedDomain":"x","newField":null,"osBuild":2.50}"#,
+            mapped: Machine::bit("id") | Machine::bit("osBuild"),
+        };
+        assert_eq!(
+            serde_json::to_string(&remainder).unwrap(),
+            concat!(
+                r#"{"queriedDomain":"contoso.com","onboardingStatus":"onboarded","rbacGroupId":140,"#,
+                r#""queriedDomain_sent":"x","newField":null}"#
+            ),
+            "mapped members and modelled nulls are left out; the rest is as sent"
+        );
+    }
+}
