@@ -439,6 +439,19 @@ mod tests {
     }
 
     #[test]
+    fn texts_keep_the_machine_limit_and_its_error() {
+        let one = r#"{"id":"9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01"}"#;
+        let body = |n: usize| format!(r#"{{"value":[{}]}}"#, vec![one; n].join(","));
+        let at_limit = texts(&answer(200, &body(MAX_MACHINES)), &Secrets::default()).unwrap();
+        assert_eq!(at_limit.machines.len(), MAX_MACHINES);
+        assert!(at_limit.machines.iter().all(|text| text == one));
+        let over = answer(200, &body(MAX_MACHINES + 1));
+        let e = texts(&over, &Secrets::default()).unwrap_err();
+        assert!(format!("{e}").contains("more than 5000 machines"), "{e}");
+        assert_eq!(Err(e), machines(&over, &Secrets::default()).map(|_| ()));
+    }
+
+    #[test]
     fn a_404_with_the_services_envelope_is_no_machines_and_a_warning() {
         let found = machines(
             &answer(
