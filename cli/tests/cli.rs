@@ -174,7 +174,8 @@ fn replay_answers_from_a_file_with_host_managed_auth() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let machines: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(machines[0]["id"], "abc");
-    assert_eq!(machines[0]["rbacGroupId"], "7");
+    // As the service sent it: a number.
+    assert_eq!(machines[0]["rbacGroupId"], 7);
     assert_eq!(
         text(&out.stderr),
         "GET https://api.security.microsoft.com/api/domains/contoso.com/machines accept: application/json\n"

@@ -3,8 +3,8 @@
 //! set ECS does not define.
 
 use super::{
-    Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor, ip, mac,
-    machine_ips, observed, os_family, sent_size, split_dns_name, to_json,
+    Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, event_size, given, has_sensor, ip, mac,
+    machine_ips, machines_of, observed, os_family, split_dns_name, to_json,
 };
 use crate::connector::Lookup;
 use crate::machine::Machine;
@@ -15,12 +15,17 @@ pub const ECS_VERSION: &str = "9.5.0-dev";
 
 /// One ECS document per machine of `found`, as JSON text, or why
 /// `observed_at` cannot be the documents' `@timestamp`.
-pub fn documents(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
+pub fn documents(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
+    let machines = machines_of(found)?;
     let (_, timestamp) = observed(observed_at)?;
-    Ok(found
-        .machines
+    Ok(machines
         .iter()
-        .map(|m| to_json(&document(&found.domain, &timestamp, m), sent_size(m)))
+        .map(|(m, sent)| {
+            to_json(
+                &document(&found.domain, &timestamp, m, sent),
+                event_size(sent),
+            )
+        })
         .collect())
 }
 
@@ -145,8 +150,14 @@ struct Related<'a> {
     hosts: Vec<&'a str>,
 }
 
-/// The ECS document for one machine, observed at `timestamp` (RFC 3339).
-pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Document<'a> {
+/// The ECS document for one machine, `m` read from `sent`, observed at
+/// `timestamp` (RFC 3339).
+pub fn document<'a>(
+    domain: &'a str,
+    timestamp: &'a str,
+    m: &'a Machine,
+    sent: &'a str,
+) -> Document<'a> {
     let mut mapped = Mapped(const { Machine::bit("id") });
     let dns_name = given(&m.computer_dns_name);
     mapped.add(
@@ -260,7 +271,7 @@ pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Docu
         },
         mde: Remainder {
             domain,
-            machine: m,
+            sent,
             mapped: mapped.0,
         },
     }
@@ -312,8 +323,10 @@ mod tests {
     use crate::machine::{IpAddress, RiskScore, VmMetadata};
     use serde_json::{Value, json};
 
+    /// The document of `m`, sent as the typed record writes it.
     fn json_of(m: &Machine) -> Value {
-        let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m);
+        let sent = serde_json::to_string(m).unwrap();
+        let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m, &sent);
         serde_json::from_str(&to_json(&document, 0)).unwrap()
     }
 
@@ -442,7 +455,10 @@ mod tests {
         assert!(d.get("group").is_none() && d.get("cloud").is_none());
         let found = Lookup {
             domain: "contoso.com".into(),
-            machines: vec![machine(), Machine::default()],
+            machines: [machine(), Machine::default()]
+                .iter()
+                .map(|m| serde_json::to_string(m).unwrap())
+                .collect(),
             cap_reached: false,
         };
         assert_eq!(documents(&found, 0).unwrap().len(), 2);

@@ -3,9 +3,9 @@
 //! and, for a VM in a known cloud, the `cloud` profile.
 
 use super::{
-    InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor,
-    interface_type, ip, is_server_platform, mac, observed, os_family, parse_rfc3339_ms, sent_size,
-    split_dns_name, to_json,
+    InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, event_size, given,
+    has_sensor, interface_type, ip, is_server_platform, mac, machines_of, observed, os_family,
+    parse_rfc3339_ms, split_dns_name, to_json,
 };
 use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, RiskScore};
@@ -19,14 +19,14 @@ const CLASS_UID: u32 = CATEGORY_UID * 1000 + 1;
 /// `activity_id` 2: the inventory was collected by querying the service.
 const ACTIVITY_COLLECT: u32 = 2;
 
-/// One OCSF event per machine of `found`, as JSON text, or why
-/// `observed_at` cannot be the events' time.
-pub fn inventory(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
+/// One OCSF event per machine of `found`, as JSON text, or why a text is
+/// not a machine's JSON object or `observed_at` cannot be the events' time.
+pub fn inventory(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
+    let machines = machines_of(found)?;
     let observed = observed(observed_at)?;
-    Ok(found
-        .machines
+    Ok(machines
         .iter()
-        .map(|m| to_json(&event(&found.domain, &observed, m), sent_size(m)))
+        .map(|(m, sent)| to_json(&event(&found.domain, &observed, m, sent), event_size(sent)))
         .collect())
 }
 
@@ -168,8 +168,14 @@ struct Account<'a> {
     uid: &'a str,
 }
 
-/// The OCSF event for one machine, observed at `observed` (milliseconds and text).
-pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -> Event<'a> {
+/// The OCSF event for one machine, `m` read from `sent`, observed at
+/// `observed` (milliseconds and text).
+pub fn event<'a>(
+    domain: &'a str,
+    observed: &'a (i64, String),
+    m: &'a Machine,
+    sent: &'a str,
+) -> Event<'a> {
     let mut mapped = Mapped(const { Machine::bit("id") });
     let first_seen = m.first_seen.as_deref();
     let last_seen = m.last_seen.as_deref();
@@ -202,7 +208,9 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
     }
     let (type_id, kind) = device_type(m);
     let (risk_level_id, risk_level) = risk(m.risk_score.as_ref());
-    let risk_as_sent = m.risk_score.as_ref().map(|r| r.as_str()) == risk_level;
+    // Held only when there is a typed value: an unusable one stays in `unmapped`.
+    let risk_as_sent =
+        risk_level.is_some() && m.risk_score.as_ref().map(|r| r.as_str()) == risk_level;
     mapped.add(const { Machine::bit("riskScore") }, risk_as_sent);
     let last_ip = m.last_ip_address.as_deref().and_then(ip);
     mapped.add(
@@ -287,7 +295,7 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
         cloud,
         unmapped: Remainder {
             domain,
-            machine: m,
+            sent,
             mapped: mapped.0,
         },
     }
@@ -420,9 +428,23 @@ mod tests {
     use crate::machine::{HealthStatus, OnboardingStatus, VmMetadata};
     use serde_json::{Value, json};
 
+    /// The event of `m`, sent as the typed record writes it.
     fn json_of(m: &Machine) -> Value {
         let observed = super::observed(1_764_000_000_123).unwrap();
-        serde_json::from_str(&to_json(&event("contoso.com", &observed, m), 0)).unwrap()
+        let sent = serde_json::to_string(m).unwrap();
+        serde_json::from_str(&to_json(&event("contoso.com", &observed, m, &sent), 0)).unwrap()
+    }
+
+    /// A `lookup-texts` answer of `machines`, sent as the typed records write them.
+    fn texts(machines: &[Machine]) -> Lookup<String> {
+        Lookup {
+            domain: "contoso.com".into(),
+            machines: machines
+                .iter()
+                .map(|m| serde_json::to_string(m).unwrap())
+                .collect(),
+            cap_reached: false,
+        }
     }
 
     fn full() -> Machine {
@@ -653,11 +675,7 @@ mod tests {
 
     #[test]
     fn an_observation_time_rfc3339_cannot_write_is_an_error() {
-        let found = Lookup {
-            domain: "contoso.com".into(),
-            machines: vec![full()],
-            cap_reached: false,
-        };
+        let found = texts(&[full()]);
         assert!(
             inventory(&found, u64::MAX)
                 .unwrap_err()
@@ -667,11 +685,7 @@ mod tests {
 
     #[test]
     fn one_event_per_machine() {
-        let found = Lookup {
-            domain: "contoso.com".into(),
-            machines: vec![full(), Machine::default()],
-            cap_reached: false,
-        };
+        let found = texts(&[full(), Machine::default()]);
         let events = inventory(&found, 0).unwrap();
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| !e.contains('\n')));
