@@ -33,7 +33,10 @@ fn assert_cap(flag: &str, cap: u64) {
     let at_cap = printed_for_file_of(flag, cap);
     assert!(!at_cap.contains(&refused), "{flag} at the cap: {at_cap}");
     let over = printed_for_file_of(flag, cap + 1);
-    assert!(over.contains(&refused), "{flag} one byte over the cap: {over}");
+    assert!(
+        over.contains(&refused),
+        "{flag} one byte over the cap: {over}"
+    );
 }
 
 #[test]

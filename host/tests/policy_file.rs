@@ -26,7 +26,9 @@ fn number(policy: &Value, pointer: &str) -> u64 {
 fn every_named_cloud_has_the_files_hosts_and_scope() {
     let policy = read("policy.json");
     let clouds = policy["clouds"].as_object().expect("clouds is an object");
-    let custom = policy["custom_cloud"].as_str().expect("custom_cloud is a name");
+    let custom = policy["custom_cloud"]
+        .as_str()
+        .expect("custom_cloud is a name");
     // serde_json's map is sorted: compare the names as sets.
     let mut named: Vec<&str> = clouds.keys().map(String::as_str).collect();
     named.push(custom);
@@ -34,15 +36,26 @@ fn every_named_cloud_has_the_files_hosts_and_scope() {
     let mut core = CLOUD_NAMES.to_vec();
     core.sort_unstable();
     assert_eq!(named, core, "the clouds the core knows by name");
-    assert!(cloud_named(custom).is_none(), "{custom} takes its hosts from the operator");
+    assert!(
+        cloud_named(custom).is_none(),
+        "{custom} takes its hosts from the operator"
+    );
     for (name, facts) in clouds {
         let endpoints = cloud_named(name)
             .unwrap_or_else(|| panic!("{name} is no cloud of the core"))
             .endpoints()
             .unwrap();
         let expected = |field: &str| facts[field].as_str().unwrap_or_default().to_owned();
-        assert_eq!(endpoints.api_base, expected("api_base"), "{name}'s API base");
-        assert_eq!(endpoints.login_host, expected("login_host"), "{name}'s login host");
+        assert_eq!(
+            endpoints.api_base,
+            expected("api_base"),
+            "{name}'s API base"
+        );
+        assert_eq!(
+            endpoints.login_host,
+            expected("login_host"),
+            "{name}'s login host"
+        );
         assert_eq!(endpoints.scope, expected("scope"), "{name}'s scope");
     }
 }
@@ -60,11 +73,19 @@ fn the_budget_defaults_are_the_files() {
 #[test]
 fn the_secret_rules_are_the_files_and_the_scrub_vectors_agree() {
     let policy = read("policy.json");
-    assert_eq!(number(&policy, "/secrets/min_secret_len"), MIN_SECRET_LEN as u64);
+    assert_eq!(
+        number(&policy, "/secrets/min_secret_len"),
+        MIN_SECRET_LEN as u64
+    );
     assert_eq!(policy["secrets"]["redacted"], REDACTED);
-    let vectors_name = policy["secrets"]["scrubbing"].as_str().expect("a file name");
+    let vectors_name = policy["secrets"]["scrubbing"]
+        .as_str()
+        .expect("a file name");
     let vectors = read(vectors_name);
-    assert_eq!(vectors["min_secret_len"], policy["secrets"]["min_secret_len"]);
+    assert_eq!(
+        vectors["min_secret_len"],
+        policy["secrets"]["min_secret_len"]
+    );
     assert_eq!(vectors["redacted"], policy["secrets"]["redacted"]);
 }
 
@@ -72,9 +93,18 @@ fn the_secret_rules_are_the_files_and_the_scrub_vectors_agree() {
 fn the_size_caps_are_the_files() {
     let policy = read("policy.json");
     assert_eq!(number(&policy, "/caps/answer_body_bytes"), MAX_BODY);
-    assert_eq!(number(&policy, "/caps/parsed_body_bytes"), MAX_BODY_BYTES as u64);
-    assert_eq!(number(&policy, "/caps/domain_bytes"), MAX_DOMAIN_BYTES as u64);
-    assert_eq!(number(&policy, "/caps/machines_per_answer"), MAX_MACHINES as u64);
+    assert_eq!(
+        number(&policy, "/caps/parsed_body_bytes"),
+        MAX_BODY_BYTES as u64
+    );
+    assert_eq!(
+        number(&policy, "/caps/domain_bytes"),
+        MAX_DOMAIN_BYTES as u64
+    );
+    assert_eq!(
+        number(&policy, "/caps/machines_per_answer"),
+        MAX_MACHINES as u64
+    );
     assert_eq!(
         number(&policy, "/caps/service_page_machines"),
         mde_connector::MACHINE_CAP as u64
