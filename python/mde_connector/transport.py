@@ -19,13 +19,8 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Callable, Iterable, List, Optional, Tuple
 
+from ._policy_file import MAX_ANSWER_BYTES, MAX_REPLAY_BYTES
 from ._version import __version__
-
-MIB = 1024 * 1024
-
-#: The most a replay file may hold, as the Rust CLI's `--replay` (the live
-#: transport takes at most 32 MiB an answer).
-MAX_REPLAY_BYTES = 64 * MIB
 
 
 @dataclass
@@ -221,7 +216,7 @@ class LiveTransport:
         self,
         connect_timeout: float = 10.0,
         overall_timeout: float = 60.0,
-        max_body: int = 32 * MIB,
+        max_body: int = MAX_ANSWER_BYTES,
         tls: Optional[ssl.SSLContext] = None,
     ):
         self.connect_timeout = connect_timeout
