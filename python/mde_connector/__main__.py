@@ -1,12 +1,13 @@
-"""`python -m mde_connector [--replay FILE] [--format json|ndjson|ocsf|ecs]
+"""`python -m mde_connector (--live | --replay FILE) [--format json|ndjson|ocsf|ecs]
 [--log-level debug|info|warn|error] DOMAIN`
 
 Prints the machines that communicated to or from DOMAIN, as the Rust CLI
 (`mde-connector`) prints them: the same bytes for the same answers, the same
-exit statuses. Credentials and cloud come from the environment only (never
-from flags, which show up in `ps` and shell history): MDE_TOKEN, or
-MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; MDE_CLOUD, and for a custom
-cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE. The component's log records
+exit statuses. As with the Rust CLI, only `--live` sends the lookup to the
+service: credentials alone never do. Credentials and cloud come from the
+environment only (never from flags, which show up in `ps` and shell history):
+MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; MDE_CLOUD,
+and for a custom cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE. The component's log records
 go to stderr, warnings and above unless `--log-level` or MDE_LOG says otherwise.
 """
 
@@ -181,10 +182,12 @@ def connector_from_env(args, environ) -> Connector:
             raise UsageError(
                 "client credentials need all of MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
             )
-        elif args.replay is None:
+        elif args.live:
             raise UsageError(
-                "a lookup needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
+                "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
             )
+    if not args.live and args.replay is None:
+        raise UsageError(no_source_message(credentials))
     replay = None
     if args.replay is not None:
         try:
@@ -196,12 +199,27 @@ def connector_from_env(args, environ) -> Connector:
     )
 
 
+def no_source_message(credentials: dict) -> str:
+    """Why a command without `--live` or `--replay` looks nothing up: the
+    Rust CLI's rule, where credentials alone never go live."""
+    message = (
+        "give --live to look the domain up in Defender for Endpoint, or --replay FILE to "
+        "answer from recorded answers"
+    )
+    if credentials:
+        given = "MDE_TOKEN is" if "token" in credentials else "client credentials are"
+        message = f"{given} set but --live is not: credentials alone do not go live; " + message
+    return message
+
+
 def parse_args(argv: Optional[List[str]]):
     parser = argparse.ArgumentParser(
         prog="python -m mde_connector",
         description="Look up the Defender for Endpoint machines that communicated with DOMAIN.",
-        epilog="Credentials come from MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and "
-        "MDE_CLIENT_SECRET; the cloud from MDE_CLOUD (" + ", ".join(CLOUDS) + "; custom with "
+        epilog="One of --live and --replay is needed. Credentials come from MDE_TOKEN, or "
+        "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; the cloud from MDE_CLOUD ("
+        + ", ".join(CLOUDS)
+        + "; custom with "
         "MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE). Exit status: 0 ok, 1 other error, "
         "2 invalid input or settings, 3 unauthorized or forbidden, 4 rate limited.",
     )
@@ -215,7 +233,14 @@ def parse_args(argv: Optional[List[str]]):
         help="machines as a JSON array or one per line, with the service's names; "
         "or OCSF / ECS events, one per line (default: json)",
     )
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--live",
+        action="store_true",
+        help="send the lookup to Defender for Endpoint with the MDE_* credentials "
+        "(as the Rust CLI, nothing goes live without it)",
+    )
+    source.add_argument(
         "--replay",
         metavar="FILE",
         help='answer the requests from FILE, in order: a JSON array of {"status": 200, '

@@ -116,7 +116,10 @@ def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean
 @pytest.mark.parametrize(
     "env, args, message",
     [
-        ({}, ["contoso.com"], "needs MDE_TOKEN"),
+        ({}, ["--live", "contoso.com"], "--live needs MDE_TOKEN"),
+        ({}, ["contoso.com"], "give --live to look the domain up"),
+        ({"MDE_TOKEN": "t0ken-value"}, ["contoso.com"], "MDE_TOKEN is set but --live is not"),
+        (CREDENTIALS, ["contoso.com"], "client credentials are set but --live is not"),
         ({"MDE_TENANT_ID": "t", "MDE_CLIENT_ID": "c"}, ["contoso.com"], "all of MDE_TENANT_ID"),
         ({"MDE_TOKEN": "t0ken", "MDE_TENANT_ID": "t"}, ["contoso.com"], "not both"),
         ({"MDE_CLOUD": "mars", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "unknown cloud 'mars'"),
@@ -140,6 +143,38 @@ def test_bad_input_exits_2_with_a_clear_error(env, args, message, capsysbinary, 
     assert status == 2
     assert out == b""
     assert message in err
+
+
+def test_live_and_replay_together_are_refused(clean_env):
+    args = ["--live", "--replay", str(REPLAYS / "machines.json"), "contoso.com"]
+    done = run_python_cli(args, {**clean_env, "MDE_TOKEN": "t0ken-value"})
+    assert done.returncode == 2
+    assert b"--replay: not allowed with argument --live" in done.stderr
+
+
+def test_credentials_without_live_reach_no_server_and_with_live_they_do(tenant, clean_env):
+    """The Rust CLI's rule: `--live` sends the lookup, credentials alone never do."""
+    settings = tenant.connector_settings()
+    env = {
+        **clean_env,
+        "MDE_CLOUD": "custom",
+        "MDE_API_BASE": settings["api_base"],
+        "MDE_LOGIN_HOST": settings["login_host"],
+        "MDE_SCOPE": settings["scope"],
+        "MDE_TENANT_ID": settings["tenant_id"],
+        "MDE_CLIENT_ID": settings["client_id"],
+        "MDE_CLIENT_SECRET": settings["client_secret"],
+    }
+    done = run_python_cli(["--allow-loopback-http", "contoso.com"], env)
+    assert done.returncode == 2
+    assert b"credentials alone do not go live" in done.stderr
+    assert tenant.requests == []
+    done = run_python_cli(
+        ["--live", "--allow-loopback-http", "--format", "ndjson", "contoso.com"], env
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    assert [method for method, *_ in tenant.requests] == ["POST", "GET"]
 
 
 def test_a_replay_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, clean_env):

@@ -52,7 +52,9 @@ def package_copy(tmp_path):
     copy.mkdir(parents=True)
     for name in ("pyproject.toml", "setup.py", "README.md", "MANIFEST.in", "build_component.py"):
         shutil.copy(PYTHON_DIR / name, copy / name)
-    shutil.copytree(PYTHON_DIR / "tests", copy / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        PYTHON_DIR / "tests", copy / "tests", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copytree(
         PYTHON_DIR / "mde_connector",
         copy / "mde_connector",

@@ -7,8 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mde_connector import CLOUDS, Connector, InvalidDomain
-from mde_connector import _policy_file
+from mde_connector import CLOUDS, Connector, InvalidDomain, _policy_file
 from mde_connector.policy import SERVICE_LIMITS, Budgets, Limits
 from mde_connector.transport import MAX_REPLAY_BYTES, LiveTransport
 
