@@ -11,7 +11,10 @@ import zipfile
 
 import pytest
 
-from helpers import PYTHON_DIR, REPO
+from helpers import PYTHON_DIR, repository_file
+
+LICENSE = repository_file("LICENSE", "LICENSE")
+POLICY = repository_file("policy/policy.json", "mde_connector/policy.json")
 
 COMPONENT = "mde_connector.component.wasm"
 
@@ -60,9 +63,9 @@ def package_copy(tmp_path):
         copy / "mde_connector",
         ignore=shutil.ignore_patterns("__pycache__", COMPONENT, "policy.json"),
     )
-    shutil.copy(REPO / "LICENSE", repo / "LICENSE")
+    shutil.copy(LICENSE, repo / "LICENSE")
     (repo / "policy").mkdir()
-    shutil.copy(REPO / "policy" / "policy.json", repo / "policy" / "policy.json")
+    shutil.copy(POLICY, repo / "policy" / "policy.json")
     return copy
 
 
@@ -103,7 +106,7 @@ def test_a_wheel_carries_the_component_and_depends_on_wasmtime_50(package_copy, 
         policy = (package_copy.parent / "policy" / "policy.json").read_bytes()
         assert archive.read("mde_connector/policy.json") == policy
         licence = next(n for n in archive.namelist() if n.endswith("/licenses/LICENSE"))
-        assert archive.read(licence) == (REPO / "LICENSE").read_bytes()
+        assert archive.read(licence) == LICENSE.read_bytes()
         metadata = next(n for n in archive.namelist() if n.endswith("METADATA"))
         lines = archive.read(metadata).decode().splitlines()
     requires = [line for line in lines if line.startswith("Requires-Dist:")]

@@ -11,9 +11,10 @@ from mde_connector import CLOUDS, Connector, InvalidDomain, _policy_file
 from mde_connector.policy import SERVICE_LIMITS, Budgets, Limits
 from mde_connector.transport import MAX_REPLAY_BYTES, LiveTransport
 
-from helpers import REPO, Scripted, json_answer
+from helpers import REPO, Scripted, json_answer, repository_file
 
-POLICY = json.loads((REPO / "policy" / "policy.json").read_text(encoding="utf-8"))
+POLICY_FILE = repository_file("policy/policy.json", "mde_connector/policy.json")
+POLICY = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
 
 
 def test_the_package_carries_the_repositorys_policy_file():
@@ -54,13 +55,18 @@ def test_the_budgets_defaults_are_the_files():
     assert Limits() == SERVICE_LIMITS == expected
 
 
-def test_the_secret_rules_are_the_files_and_the_scrub_vectors_agree():
-    vectors_path = REPO / "policy" / POLICY["secrets"]["scrubbing"]
-    vectors = json.loads(vectors_path.read_text(encoding="utf-8"))
+def test_the_secret_rules_are_the_files():
     assert _policy_file.MIN_SECRET_LEN == POLICY["secrets"]["min_secret_len"]
     assert _policy_file.REDACTED == POLICY["secrets"]["redacted"]
-    assert vectors["min_secret_len"] == _policy_file.MIN_SECRET_LEN
-    assert vectors["redacted"] == _policy_file.REDACTED
+
+
+def test_the_scrub_vectors_agree_with_the_policy_file():
+    vectors_path = REPO / "policy" / POLICY["secrets"]["scrubbing"]
+    if not vectors_path.is_file():
+        pytest.skip(f"{vectors_path} is the repository's: this is no checkout")
+    vectors = json.loads(vectors_path.read_text(encoding="utf-8"))
+    assert vectors["min_secret_len"] == POLICY["secrets"]["min_secret_len"]
+    assert vectors["redacted"] == POLICY["secrets"]["redacted"]
 
 
 def test_the_size_caps_are_the_files():
