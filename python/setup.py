@@ -1,7 +1,8 @@
 """The build steps pyproject.toml cannot say: files from the repository
 around python/ copied into the package, and the component built when missing.
 
-- `../LICENSE` and `../policy/policy.json` are copied in on every run, so an
+- `../LICENSE`, `../policy/policy.json` and the demo tenant's machines
+  (`../host/fixtures/contoso-machines.json`) are copied in on every run, so an
   sdist carries them and a wheel built from it too (outside a checkout the
   sdist's copies are used as they are).
 - `build_py` (every wheel and `pip install ./python`) and `sdist` need the
@@ -20,6 +21,10 @@ HERE = Path(__file__).resolve().parent
 FROM_REPOSITORY = {
     HERE.parent / "LICENSE": HERE / "LICENSE",
     HERE.parent / "policy" / "policy.json": HERE / "mde_connector" / "policy.json",
+    # The demo tenant's three machines, the Rust CLI's (mde_connector/demo.py).
+    HERE.parent / "host" / "fixtures" / "contoso-machines.json": HERE
+    / "mde_connector"
+    / "demo-contoso-machines.json",
 }
 for source, copy in FROM_REPOSITORY.items():
     if source.is_file():

@@ -1,10 +1,11 @@
-"""`python -m mde_connector (--live | --replay FILE) [--format json|ndjson|ocsf|ecs]
+"""`python -m mde_connector [--live | --replay FILE] [--format json|ndjson|ocsf|ecs]
 [--log-level debug|info|warn|error] DOMAIN`
 
 Prints the machines that communicated to or from DOMAIN, as the Rust CLI
 (`mde-connector`) prints them: the same bytes for the same answers, the same
 exit statuses. As with the Rust CLI, only `--live` sends the lookup to the
-service: credentials alone never do. Credentials and cloud come from the
+service, credentials alone never do: without `--live` or `--replay` the demo
+tenant answers (`demo.py`). Credentials and cloud come from the
 environment only (never from flags, which show up in `ps` and shell history):
 MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; MDE_CLOUD,
 and for a custom cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE. The component's log records
@@ -18,8 +19,9 @@ import os
 import sys
 from typing import BinaryIO, Iterator, List, Optional
 
-from . import __version__, errors
+from . import __version__, demo, errors
 from .connector import CLOUDS, Connector
+from .demo import DemoTenant
 from .transport import Replay
 
 # Exit statuses, as the Rust CLI's.
@@ -186,8 +188,18 @@ def connector_from_env(args, environ) -> Connector:
             raise UsageError(
                 "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
             )
+    transport = None
     if not args.live and args.replay is None:
-        raise UsageError(no_source_message(credentials))
+        # The Rust CLI's rule: without --live, the demo tenant answers.
+        transport = DemoTenant()
+        if credentials:
+            print(f"note: {credentials_without_live(credentials)}", file=sys.stderr)
+        else:
+            credentials = {
+                "tenant_id": demo.TENANT_ID,
+                "client_id": demo.CLIENT_ID,
+                "client_secret": demo.CLIENT_SECRET,
+            }
     replay = None
     if args.replay is not None:
         try:
@@ -195,28 +207,31 @@ def connector_from_env(args, environ) -> Connector:
         except ValueError as e:
             raise UsageError(str(e)) from None
     return Connector(
-        cloud, **custom, **credentials, replay=replay, allow_loopback_http=args.allow_loopback_http
+        cloud,
+        **custom,
+        **credentials,
+        replay=replay,
+        transport=transport,
+        allow_loopback_http=args.allow_loopback_http,
     )
 
 
-def no_source_message(credentials: dict) -> str:
-    """Why a command without `--live` or `--replay` looks nothing up: the
-    Rust CLI's rule, where credentials alone never go live."""
-    message = (
-        "give --live to look the domain up in Defender for Endpoint, or --replay FILE to "
-        "answer from recorded answers"
+def credentials_without_live(credentials: dict) -> str:
+    """What a command given credentials without `--live` says: as with the
+    Rust CLI, credentials alone never go live."""
+    given = "MDE_TOKEN is" if "token" in credentials else "client credentials are"
+    return (
+        f"{given} set but --live is not: the lookup goes to the demo tenant, which does not "
+        "know them; add --live to look the domain up in Defender for Endpoint"
     )
-    if credentials:
-        given = "MDE_TOKEN is" if "token" in credentials else "client credentials are"
-        message = f"{given} set but --live is not: credentials alone do not go live; " + message
-    return message
 
 
 def parse_args(argv: Optional[List[str]]):
     parser = argparse.ArgumentParser(
         prog="python -m mde_connector",
         description="Look up the Defender for Endpoint machines that communicated with DOMAIN.",
-        epilog="One of --live and --replay is needed. Credentials come from MDE_TOKEN, or "
+        epilog="Without --live or --replay the demo tenant answers (contoso.com, fabrikam.com, "
+        "bücher.example, legacy.example). Credentials come from MDE_TOKEN, or "
         "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; the cloud from MDE_CLOUD ("
         + ", ".join(CLOUDS)
         + "; custom with "
@@ -238,7 +253,7 @@ def parse_args(argv: Optional[List[str]]):
         "--live",
         action="store_true",
         help="send the lookup to Defender for Endpoint with the MDE_* credentials "
-        "(as the Rust CLI, nothing goes live without it)",
+        "(as the Rust CLI: without it, the demo tenant answers)",
     )
     source.add_argument(
         "--replay",

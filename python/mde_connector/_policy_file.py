@@ -9,22 +9,23 @@ from typing import Any, Dict, Tuple
 
 _HERE = Path(__file__).resolve().parent
 
-#: Where the file is looked for: inside the package (installed), then in the
-#: repository (a checkout used without installing).
-LOCATIONS = (_HERE / "policy.json", _HERE.parent.parent / "policy" / "policy.json")
+_REPOSITORY = _HERE.parent.parent
 
 
-def _load() -> Dict[str, Any]:
-    for path in LOCATIONS:
+def load_shipped(name: str, in_repository: str) -> Any:
+    """The JSON of a repository file the build copies into the package as
+    `name`: the package's copy (installed), else the repository's (a
+    checkout used without installing)."""
+    for path in (_HERE / name, _REPOSITORY / in_repository):
         if path.is_file():
             return json.loads(path.read_text(encoding="utf-8"))
     raise ImportError(
-        f"policy.json is missing from {LOCATIONS[0].parent}: reinstall the package "
-        "(pip install ./python copies it in from policy/policy.json)"
+        f"{name} is missing from {_HERE}: reinstall the package "
+        f"(pip install ./python copies it in from {in_repository})"
     )
 
 
-POLICY = _load()
+POLICY: Dict[str, Any] = load_shipped("policy.json", "policy/policy.json")
 
 #: Each named cloud's API base, login host and scope, in the order `MDE_CLOUD` lists them.
 CLOUD_ENDPOINTS: Dict[str, Tuple[str, str, str]] = {

@@ -15,6 +15,9 @@ from helpers import PYTHON_DIR, repository_file
 
 LICENSE = repository_file("LICENSE", "LICENSE")
 POLICY = repository_file("policy/policy.json", "mde_connector/policy.json")
+DEMO = repository_file(
+    "host/fixtures/contoso-machines.json", "mde_connector/demo-contoso-machines.json"
+)
 
 COMPONENT = "mde_connector.component.wasm"
 
@@ -61,11 +64,15 @@ def package_copy(tmp_path):
     shutil.copytree(
         PYTHON_DIR / "mde_connector",
         copy / "mde_connector",
-        ignore=shutil.ignore_patterns("__pycache__", COMPONENT, "policy.json"),
+        ignore=shutil.ignore_patterns(
+            "__pycache__", COMPONENT, "policy.json", "demo-contoso-machines.json"
+        ),
     )
     shutil.copy(LICENSE, repo / "LICENSE")
     (repo / "policy").mkdir()
     shutil.copy(POLICY, repo / "policy" / "policy.json")
+    (repo / "host" / "fixtures").mkdir(parents=True)
+    shutil.copy(DEMO, repo / "host" / "fixtures" / "contoso-machines.json")
     return copy
 
 
@@ -105,6 +112,7 @@ def test_a_wheel_carries_the_component_and_depends_on_wasmtime_50(package_copy, 
         assert archive.read(f"mde_connector/{COMPONENT}") == wasm
         policy = (package_copy.parent / "policy" / "policy.json").read_bytes()
         assert archive.read("mde_connector/policy.json") == policy
+        assert archive.read("mde_connector/demo-contoso-machines.json") == DEMO.read_bytes()
         licence = next(n for n in archive.namelist() if n.endswith("/licenses/LICENSE"))
         assert archive.read(licence) == LICENSE.read_bytes()
         metadata = next(n for n in archive.namelist() if n.endswith("METADATA"))
@@ -175,6 +183,7 @@ def test_the_sdist_carries_the_tests_their_helpers_and_what_the_build_copies_in(
         "LICENSE",
         "build_component.py",
         "mde_connector/policy.json",
+        "mde_connector/demo-contoso-machines.json",
         f"mde_connector/{COMPONENT}",
         "tests/conftest.py",
         "tests/helpers.py",
