@@ -414,3 +414,35 @@ fn a_batch_asks_once_per_distinct_domain_and_answers_every_line() {
     assert_eq!(records[1]["domain"], "contoso.com");
     assert_eq!(tenant.count("/api/"), 2);
 }
+
+#[test]
+fn a_client_that_dribbles_its_request_is_dropped_and_huge_headers_refused() {
+    use std::io::{Read, Write};
+    let tenant = Tenant::new();
+    let served = Served::start(&tenant, &["--header-read-timeout", "1"]);
+    let addr = served.origin.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // The headers never end: the service closes the connection (after the
+    // 1 s allowed; the 60 s read timeout only keeps a broken test from hanging).
+    let mut rest = Vec::new();
+    let closed = slow.read_to_end(&mut rest);
+    assert!(closed.is_ok(), "{closed:?}");
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+
+    let mut big = std::net::TcpStream::connect(&addr).unwrap();
+    big.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let _ = big.write_all(header.as_bytes());
+    let mut answer = String::new();
+    let _ = big.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.200}");
+    // And the service goes on.
+    assert_eq!(served.get("/healthz").status, 200);
+}

@@ -110,3 +110,15 @@ fn the_size_caps_are_the_files() {
         mde_connector::MACHINE_CAP as u64
     );
 }
+
+#[test]
+fn the_proxy_variables_are_the_files() {
+    let policy = read("policy.json");
+    let variables: Vec<&str> = policy["proxy"]["variables"]
+        .as_array()
+        .expect("proxy variables are a list")
+        .iter()
+        .map(|v| v.as_str().expect("a variable's name"))
+        .collect();
+    assert_eq!(variables, mde_connector_host::live::PROXY_VARIABLES);
+}

@@ -19,20 +19,13 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Callable, Iterable, List, Optional, Tuple
 
-from ._policy_file import MAX_ANSWER_BYTES, MAX_REPLAY_BYTES
+from ._policy_file import MAX_ANSWER_BYTES, MAX_REPLAY_BYTES, POLICY
 from ._version import __version__
 from .errors import InvalidSettings
 
 #: The variables a proxy is read from, in order, as the Rust host reads them:
 #: the first one set is the proxy (`no_proxy`/`NO_PROXY` lists the exceptions).
-PROXY_VARIABLES = (
-    "ALL_PROXY",
-    "all_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-)
+PROXY_VARIABLES = tuple(POLICY["proxy"]["variables"])
 
 
 def proxy_from_environment(environ=None) -> Optional[str]:
