@@ -39,9 +39,9 @@ fn main() {
         .len();
     println!("{LOOKUPS} lookups over {distinct} distinct domains (Zipf)\n");
     println!(
-        "| service | clients | API calls | token requests | hit ratio | hits p50 / p99 | misses p50 / p99 | requests/s |"
+        "| service | clients | API calls | token requests | hit ratio | hits p50 / p99 | misses p50 / p99 | requests/s | not 200 |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for clients in [1, 8] {
         let (clock, tenant) = tenant();
         let service = mde_connector_serve(&tenant);
@@ -117,16 +117,20 @@ fn stream(
     clients: usize,
 ) -> String {
     let (hits, misses) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    // Answers other than 200 (a throttled tenant's, passed on as 503).
+    let failed = std::sync::atomic::AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|scope| {
         for client in 0..clients {
-            let (hits, misses) = (&hits, &misses);
+            let (hits, misses, failed) = (&hits, &misses, &failed);
             scope.spawn(move || {
                 for domain in domains.iter().skip(client).step_by(clients) {
                     let asked = Instant::now();
                     let answer = service.get(&format!("/domains/{domain}/machines"));
                     let took = asked.elapsed();
-                    assert_eq!(answer.status, 200, "{domain}: {}", answer.body);
+                    if answer.status != 200 {
+                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     if answer.header("x-mde-cache") == Some("hit") {
                         hits.lock().unwrap().push(took);
                     } else {
@@ -143,11 +147,12 @@ fn stream(
     hits.sort();
     misses.sort();
     format!(
-        "| {name} | {clients} | {api} | {tokens} | {:.3} | {} | {} | {:.0} |",
+        "| {name} | {clients} | {api} | {tokens} | {:.3} | {} | {} | {:.0} | {} |",
         hits.len() as f64 / domains.len() as f64,
         latency(&hits),
         latency(&misses),
-        domains.len() as f64 / elapsed.as_secs_f64()
+        domains.len() as f64 / elapsed.as_secs_f64(),
+        failed.into_inner()
     )
 }
 
