@@ -3,8 +3,8 @@ answer parsed by plain Python, measured in one run:
 
     python python/bench.py [--runs N]
 
-The answer is generated here (500 machines with every field filled, as the
-Rust bench's `fake_tenant::full_machine`), handed back by a stub network
+The answer is the demo tenant's (500 machines with every field filled, the
+Rust fake tenant's `full_machine` ported), handed back by a stub network
 (host-managed authentication, no policy, a warm instance), so only the host,
 the component and the conversions between them are timed. "Plain Python" is
 what an integration that skips the component does: `json.loads` and a rename
@@ -23,77 +23,10 @@ import time
 from pathlib import Path
 
 from mde_connector import Connector, __version__
+from mde_connector.demo import full_machine  # the Rust fake tenant's, ported
 from mde_connector.transport import Response
 
 MACHINES = 500
-
-
-def full_machine(n: int) -> dict:
-    platforms = ["Windows11", "Windows10", "WindowsServer2022", "Linux", "macOS"]
-    health = ["Active", "Inactive", "ImpairedCommunication", "NoSensorData"]
-    risk = ["None", "Informational", "Low", "Medium", "High"]
-    exposure = ["None", "Low", "Medium", "High"]
-    value = ["Normal", "Low", "High"]
-    ip = f"10.{(n >> 16) & 0xFF}.{(n >> 8) & 0xFF}.{n & 0xFF}"
-    return {
-        "id": f"{0x5EED0000 * 7919 + n * 104729:040x}",
-        "computerDnsName": f"host-{n:04}.corp.fabrikam.com",
-        "firstSeen": f"2024-{n % 12 + 1:02}-{n % 28 + 1:02}T08:{n % 60:02}:00.1234567Z",
-        "lastSeen": f"2026-11-{n % 28 + 1:02}T21:{n % 60:02}:13.52Z",
-        "osPlatform": platforms[n % len(platforms)],
-        "osVersion": f"10.0.{19000 + n}",
-        "version": "23H2",
-        "osProcessor": "x64",
-        "osArchitecture": "64-bit",
-        "osBuild": 22000 + n,
-        "lastIpAddress": ip,
-        "lastExternalIpAddress": f"2001:db8::{n:x}",
-        "ipAddresses": [
-            {
-                "ipAddress": ip,
-                "macAddress": f"00155D{n:06X}",
-                "type": "Ethernet",
-                "operationalStatus": "Up",
-            },
-            {
-                "ipAddress": f"fe80::215:5dff:fe{n & 0xFF:02x}:{n:04x}",
-                "macAddress": f"00155D{n:06X}",
-                "type": "Ethernet",
-                "operationalStatus": "Up",
-            },
-            {
-                "ipAddress": "127.0.0.1",
-                "macAddress": "000000000000",
-                "type": "SoftwareLoopback",
-                "operationalStatus": "Up",
-            },
-        ],
-        "healthStatus": health[n % len(health)],
-        "onboardingStatus": "Onboarded",
-        "riskScore": risk[n % len(risk)],
-        "exposureLevel": exposure[n % len(exposure)],
-        "deviceValue": value[n % len(value)],
-        "rbacGroupId": 100 + n % 7,
-        "rbacGroupName": f"Device group {n % 7}",
-        "aadDeviceId": f"{n:08x}-1a2b-4c3d-8e4f-{n * 31:012x}",
-        "isAadJoined": n % 2 == 0,
-        "machineTags": ["fabrikam", f"site-{n % 9}"],
-        "agentVersion": "10.8760.22621.1010",
-        "defenderAvStatus": "Updated",
-        "managedBy": "Intune",
-        "managedByStatus": "Success",
-        "isExcluded": n % 50 == 0,
-        "exclusionReason": "Duplicate",
-        "isPotentialDuplication": n % 100 == 0,
-        "mergedIntoMachineId": f"{n + 1:040x}",
-        "vmMetadata": {
-            "vmId": f"{n:08x}-9d3f-4e8b-a6c1-2f4d7e9b0a13",
-            "cloudProvider": "Azure",
-            "resourceId": "/subscriptions/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d/resourceGroups/rg/"
-            f"providers/Microsoft.Compute/virtualMachines/host-{n:04}",
-            "subscriptionId": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
-        },
-    }
 
 
 # The Python peer is the one the Rust bench runs (host-test/benches/xsoar_peer.py):
