@@ -173,8 +173,7 @@ impl Secret {
             return;
         }
         let first = self.bytes[0];
-        let may_start =
-            |b: u8| class(b) == first || (decoded && (b == b'%' || b == b'\\'));
+        let may_start = |b: u8| class(b) == first || (decoded && (b == b'%' || b == b'\\'));
         // Where each of the last `m` decoded bytes starts in `text`, by
         // their count modulo `m`; made when a match may begin.
         let mut origin: Vec<usize> = Vec::new();
@@ -245,7 +244,10 @@ impl Unit {
 
     /// The unit `text` starts with (not empty).
     fn at(text: &[u8]) -> Unit {
-        let escaped = |len, b| Unit { len, ..Unit::raw(b) };
+        let escaped = |len, b| Unit {
+            len,
+            ..Unit::raw(b)
+        };
         match text {
             [b'%', hi, lo, ..] => match (hex(*hi), hex(*lo)) {
                 (Some(hi), Some(lo)) => escaped(3, hi << 4 | lo),
@@ -393,7 +395,10 @@ mod tests {
         let near_miss = "a".repeat(1024 * 1024);
         let text = format!("{near_miss}{secret}-{near_miss}{encoded}");
         let scrubbed = s.scrub(text);
-        assert_eq!(scrubbed, format!("{near_miss}[redacted]-{near_miss}[redacted]"));
+        assert_eq!(
+            scrubbed,
+            format!("{near_miss}[redacted]-{near_miss}[redacted]")
+        );
     }
 
     #[test]
