@@ -142,13 +142,21 @@ class Policy:
     max_backoff: float = 30.0
 
 
+#: The longest `Retry-After` taken, in seconds (the core's `MAX_RETRY_AFTER`).
+MAX_RETRY_AFTER = 86_400
+
+
 def retry_after_seconds(value: Optional[str]) -> Optional[int]:
     """`Retry-After` in seconds, as the component reads it (digits only; an
-    HTTP date is not waited on)."""
+    HTTP date is not waited on), at most a day."""
     digits = (value or "").strip()
     if not digits or not digits.isascii() or not digits.isdigit():
         return None
-    return int(digits)
+    # Never int() of thousands of digits: Python refuses over 4,300.
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_RETRY_AFTER)):
+        return MAX_RETRY_AFTER
+    return min(int(digits), MAX_RETRY_AFTER)
 
 
 def budget_exhausted(wait: float) -> Response:
