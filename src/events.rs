@@ -8,6 +8,7 @@
 //! and kept in the event's catch-all (`unmapped` or `mde`), never a panic.
 
 mod address;
+mod bounded;
 pub mod ecs;
 pub mod ocsf;
 mod remainder;

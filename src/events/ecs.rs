@@ -2,9 +2,10 @@
 //! event about a `host`, with the rest of the machine under `mde`, a field
 //! set ECS does not define.
 
+use super::bounded::{map_within_memory, write_json};
 use super::{
     Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor, ip, mac,
-    machine_ips, observed, os_family, sent_size, split_dns_name, to_json,
+    machine_ips, observed, os_family, split_dns_name,
 };
 use crate::connector::Lookup;
 use crate::machine::Machine;
@@ -17,11 +18,9 @@ pub const ECS_VERSION: &str = "9.5.0-dev";
 /// `observed_at` cannot be the documents' `@timestamp`.
 pub fn documents(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
     let (_, timestamp) = observed(observed_at)?;
-    Ok(found
-        .machines
-        .iter()
-        .map(|m| to_json(&document(&found.domain, &timestamp, m), sent_size(m)))
-        .collect())
+    map_within_memory(&found.machines, |m, out| {
+        write_json(out, &document(&found.domain, &timestamp, m))
+    })
 }
 
 #[derive(Serialize)]
@@ -314,7 +313,7 @@ mod tests {
 
     fn json_of(m: &Machine) -> Value {
         let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m);
-        serde_json::from_str(&to_json(&document, 0)).unwrap()
+        serde_json::from_str(&crate::events::to_json(&document, 0)).unwrap()
     }
 
     fn machine() -> Machine {

@@ -2,10 +2,11 @@
 //! per machine, with the `datetime` profile (`*_dt` siblings of every time)
 //! and, for a VM in a known cloud, the `cloud` profile.
 
+use super::bounded::{map_within_memory, write_json};
 use super::{
     InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor,
-    interface_type, ip, is_server_platform, mac, observed, os_family, parse_rfc3339_ms, sent_size,
-    split_dns_name, to_json,
+    interface_type, ip, is_server_platform, mac, observed, os_family, parse_rfc3339_ms,
+    split_dns_name,
 };
 use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, RiskScore};
@@ -23,11 +24,9 @@ const ACTIVITY_COLLECT: u32 = 2;
 /// `observed_at` cannot be the events' time.
 pub fn inventory(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
     let observed = observed(observed_at)?;
-    Ok(found
-        .machines
-        .iter()
-        .map(|m| to_json(&event(&found.domain, &observed, m), sent_size(m)))
-        .collect())
+    map_within_memory(&found.machines, |m, out| {
+        write_json(out, &event(&found.domain, &observed, m))
+    })
 }
 
 #[derive(Serialize)]
@@ -422,7 +421,11 @@ mod tests {
 
     fn json_of(m: &Machine) -> Value {
         let observed = super::observed(1_764_000_000_123).unwrap();
-        serde_json::from_str(&to_json(&event("contoso.com", &observed, m), 0)).unwrap()
+        serde_json::from_str(&crate::events::to_json(
+            &event("contoso.com", &observed, m),
+            0,
+        ))
+        .unwrap()
     }
 
     fn full() -> Machine {
