@@ -2,8 +2,8 @@
 //! credentials from the environment only.
 
 use anyhow::{Result, anyhow};
-use host_test::fake_tenant;
 use mde_connector::environment::{self, API_BASE, CLIENT_SECRET, CLOUD, LOGIN_HOST, SCOPE};
+use mde_connector_host::fake_tenant;
 use mde_connector_host::{Auth, ClientCredentials, Cloud};
 use std::path::Path;
 

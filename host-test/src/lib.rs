@@ -2,14 +2,15 @@
 //! service, so the real component runs through the real host
 //! ([`mde_connector_host`]) with nothing leaving the machine.
 //!
-//! - [`fake_tenant`]: a Defender tenant in process (token endpoint, demo
-//!   domains, error envelopes, the service's rate limits), a
-//!   [`Transport`](mde_connector_host::transport::Transport);
+//! - [`fake_tenant`] (the host library's, re-exported): a Defender tenant in
+//!   process (token endpoint, demo domains, error envelopes, the service's
+//!   rate limits), a [`Transport`](mde_connector_host::transport::Transport);
 //! - [`fake_server`]: any transport served over HTTP on 127.0.0.1, for the
 //!   live transport's tests;
 //! - [`raw`]: a proxy that records what it is sent, and a server that
 //!   answers one byte at a time;
-//! - [`replay`]: recorded answers given out in order;
+//! - [`replay`] (the host library's, re-exported): recorded answers given
+//!   out in order;
 //! - [`schema`]: OCSF and ECS checkers read from `schemas/`;
 //! - [`canary`]: credentials that must never be printed, and the answers
 //!   that make every error path run;
@@ -21,8 +22,8 @@
 
 pub mod canary;
 pub mod fake_server;
-pub mod fake_tenant;
 pub mod raw;
-pub mod replay;
 pub mod schema;
+
+pub use mde_connector_host::{fake_tenant, replay};
 pub mod unknown_fields;

@@ -77,10 +77,11 @@ fn ten_thousand_lookups_stay_within_the_service_limits() {
     let seen = seen.lock().unwrap();
     let statuses: std::collections::BTreeSet<u16> = seen.iter().map(|(_, s)| *s).collect();
     // 401s are tokens that expired on the way (each lasts an hour), renewed by the component.
-    assert_eq!(statuses, [200, 401].into(), "the fake never answers 429");
+    // Each token lasts an hour: the host replaces it five minutes before it
+    // expires, so the service never sees an expired one (nor a 429).
+    assert_eq!(statuses, [200].into(), "the fake never answers 429 or 401");
     let times: Vec<Duration> = seen.iter().map(|(t, _)| *t).collect();
-    let renewals = seen.iter().filter(|(_, s)| *s == 401).count();
-    assert_eq!(times.len(), 10_000 + renewals);
+    assert_eq!(times.len(), 10_000);
     assert!(busiest(&times, Duration::from_secs(60)) <= 100);
     assert!(busiest(&times, Duration::from_secs(3600)) <= 1_500);
     let refreshes = instance
@@ -89,7 +90,16 @@ fn ten_thousand_lookups_stay_within_the_service_limits() {
         .iter()
         .filter(|l| l.event == "token-refresh")
         .count();
-    assert_eq!(refreshes, renewals);
+    let grants = tenant
+        .fake
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|r| r.url.ends_with("/token"))
+        .count();
+    assert!(refreshes >= 6, "about one an hour: {refreshes}");
+    assert_eq!(grants, refreshes + 1);
     // 10,000 calls at 1,500 an hour take at least six hours and 40 minutes.
     assert!(tenant.clock.now() >= Duration::from_secs(6 * 3600 + 40 * 60 - 3600));
 }

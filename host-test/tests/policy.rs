@@ -43,6 +43,7 @@ fn gateway(
         Policy::for_endpoints(endpoints, policy).unwrap(),
         "tenant/client".into(),
         Budgets::default(),
+        Arc::default(),
         Arc::new(ManualClock::default()),
         Box::new(transport),
     )

@@ -60,6 +60,15 @@ impl RateWindow {
         }
     }
 
+    /// The calls that may still be made at `now`, in the minute and in the hour.
+    pub fn left(&self, now: Duration) -> Limits {
+        let used = |window: Duration| self.calls.iter().filter(|t| **t + window > now).count();
+        Limits {
+            per_minute: self.limits.per_minute.saturating_sub(used(MINUTE)),
+            per_hour: self.limits.per_hour.saturating_sub(used(HOUR)),
+        }
+    }
+
     /// With `limit` calls already inside `window`, the wait until the
     /// earliest of them leaves it.
     fn wait_for(&self, now: Duration, limit: usize, window: Duration) -> Option<Duration> {
@@ -107,5 +116,30 @@ mod tests {
             assert_eq!(w.try_acquire(s(t)), Ok(()));
         }
         assert_eq!(w.try_acquire(s(101)), Err(s(3600 - 101)));
+    }
+
+    #[test]
+    fn what_is_left_counts_the_calls_in_each_window() {
+        let mut w = RateWindow::new(Limits {
+            per_minute: 5,
+            per_hour: 10,
+        });
+        for t in [0, 30, 59] {
+            assert_eq!(w.try_acquire(s(t)), Ok(()));
+        }
+        assert_eq!(
+            w.left(s(59)),
+            Limits {
+                per_minute: 2,
+                per_hour: 7
+            }
+        );
+        assert_eq!(
+            w.left(s(61)),
+            Limits {
+                per_minute: 3,
+                per_hour: 7
+            }
+        );
     }
 }

@@ -3,6 +3,6 @@
 //! `mde_connector::Error::from(e)`. The conversion is the core's one
 //! definition for every binding of the WIT ([`mde_connector::error_from_wit`]).
 //! (Machines need no conversion: the component gives their JSON; settings
-//! go the other way, in `runtime`.)
+//! go the other way, in `bindings`.)
 
-mde_connector::error_from_wit!(crate::runtime::mde::connector::types);
+mde_connector::error_from_wit!(crate::bindings::mde::connector::types);

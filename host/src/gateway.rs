@@ -4,9 +4,10 @@
 //! runtime builds a gateway into every instance's state from its settings
 //! (see [`crate::Runtime::instantiate`]): there is no way around it.
 
+use crate::bindings::{Method, Request, Response, TransportError};
 use crate::budget::{Limits, RateWindow};
 use crate::clock::Clock;
-use crate::runtime::{Method, Request, Response, TransportError};
+use crate::tokens::{TokenShelf, token_expiring};
 use crate::transport::Transport;
 use mde_connector::settings::{Auth, Endpoints};
 use std::collections::HashMap;
@@ -92,10 +93,16 @@ impl Policy {
 }
 
 /// Whose budget an instance's calls count against: the tenant and client of
-/// its credentials; every bearer-token or host-managed instance shares one.
+/// its credentials, compared without case (GUIDs and domain names are
+/// case-insensitive: the service counts `CONTOSO.com` and `contoso.com` as one
+/// tenant); every bearer-token or host-managed instance shares one.
 pub fn budget_key(auth: &Auth) -> String {
     match auth {
-        Auth::ClientCredentials(c) => format!("{}/{}", c.tenant_id, c.client_id),
+        Auth::ClientCredentials(c) => format!(
+            "{}/{}",
+            c.tenant_id.trim().to_ascii_lowercase(),
+            c.client_id.trim().to_ascii_lowercase()
+        ),
         Auth::BearerToken(_) | Auth::HostManaged => "bearer".to_owned(),
     }
 }
@@ -158,6 +165,8 @@ pub struct Gateway {
     /// Whose budget these calls count against: tenant and client id.
     budget_key: String,
     budgets: Budgets,
+    /// The access tokens every gateway of the host shares.
+    tokens: Arc<TokenShelf>,
     clock: Arc<dyn Clock>,
     transport: Box<dyn Transport + Send>,
     /// State of the jitter generator (xorshift); the host's only randomness.
@@ -169,6 +178,7 @@ impl Gateway {
         policy: Policy,
         budget_key: String,
         budgets: Budgets,
+        tokens: Arc<TokenShelf>,
         clock: Arc<dyn Clock>,
         transport: Box<dyn Transport + Send>,
     ) -> Self {
@@ -180,6 +190,7 @@ impl Gateway {
             call: None,
             budget_key,
             budgets,
+            tokens,
             clock,
             transport,
             jitter: seed | 1,
@@ -284,14 +295,42 @@ fn budget_exhausted(wait: Duration) -> Response {
 
 impl Gateway {
     /// Sends `request` if the policy allows it, within the budget and the
-    /// call's deadline, with retries.
+    /// call's deadline, with retries; a token request is answered from the
+    /// host's shared tokens while they are fresh.
     pub fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         let origin = self.check_egress(request)?;
+        let bearer = request
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if origin == self.policy.api
+            && bearer.is_some_and(|token| self.tokens.is_stale(token, self.clock.now()))
+        {
+            return Ok(token_expiring());
+        }
         let mut call = self.call.unwrap_or(Call {
             started: self.clock.now(),
             waited: Duration::ZERO,
         });
-        let answer = self.send_in_call(request, &origin, &mut call);
+        let grant = (origin == self.policy.login)
+            .then(|| TokenShelf::grant(request))
+            .flatten();
+        let answer = match grant {
+            Some(grant) => {
+                let (tokens, clock) = (self.tokens.clone(), self.clock.clone());
+                tokens.answer(
+                    grant,
+                    || clock.now(),
+                    || self.send_in_call(request, &origin, &mut call),
+                )
+            }
+            None => self.send_in_call(request, &origin, &mut call),
+        };
+        if let (Some(token), Ok(refused)) = (bearer, &answer)
+            && refused.status == 401
+        {
+            self.tokens.forget(token);
+        }
         if self.call.is_some() {
             self.call = Some(call);
         }

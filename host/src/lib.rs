@@ -33,21 +33,33 @@
 //!   and instantiates it inside the sandbox's limits (memory, CPU deadline).
 //! - [`gateway`]: the one function every outbound request passes through,
 //!   with its rate [`budget`] on a [`clock`] and a deadline per lookup.
+//! - [`tokens`]: one access token per grant for every instance, replaced
+//!   shortly before it expires.
 //! - [`scrub`]: known secrets out of every answer and everything passed on.
 //! - [`convert`]: the component's errors as [`mde_connector::Error`], which
 //!   prints the service's code, message and correlation id.
+//! - [`bindings`]: the WIT's types for hosts, with their helpers (a leaf).
+//! - [`replay`]: recorded answers as a transport (`--replay`); with the
+//!   `fake-tenant` feature, [`fake_tenant`]: the demo tenant in process, the
+//!   CLI's default and the tests' service.
 
+pub mod bindings;
 pub mod budget;
 pub mod cache;
 pub mod clock;
 pub mod convert;
+#[cfg(feature = "fake-tenant")]
+pub mod fake_tenant;
 pub mod gateway;
 pub mod live;
+pub mod replay;
 pub mod runtime;
 pub mod scrub;
+mod state;
+pub mod tokens;
 pub mod transport;
 
 pub use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo, Settings};
 pub use runtime::{
-    Error, Instance, LookupResult, LookupTextsResult, Machine, Runtime, RuntimeOptions,
+    Error, Instance, LookupResult, LookupTextsResult, Machine, Runtime, RuntimeOptions, Schema,
 };

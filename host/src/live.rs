@@ -1,7 +1,7 @@
 //! The real network: HTTPS through ureq and rustls.
 
+use crate::bindings::{Request, Response, TransportError};
 use crate::gateway::Origin;
-use crate::runtime::{Request, Response, TransportError};
 use crate::transport::Transport;
 use std::io::Read;
 use std::time::Duration;

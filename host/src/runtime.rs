@@ -1,9 +1,13 @@
 //! Loading the component and giving it its imports, inside the sandbox's
 //! limits, with the outbound policy in every instance.
 
+pub use crate::bindings::{Connector, ConnectorPre};
+use crate::budget::Limits;
 use crate::clock::{Clock, SystemClock};
 use crate::gateway::{Budgets, Gateway, Policy, PolicyOptions, budget_key};
 use crate::scrub::{self, Secrets};
+use crate::state::MemoryLimits;
+use crate::tokens::TokenShelf;
 use crate::transport::Transport;
 use anyhow::{Context, Result};
 use mde_connector::settings::Settings;
@@ -13,42 +17,16 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
     Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
-    ProfilingStrategy, ResourceLimiter, Store, UpdateDeadline,
+    ProfilingStrategy, Store, UpdateDeadline,
 };
 
-wasmtime::component::bindgen!({
-    world: "connector",
-    path: "../wit",
-    additional_derives: [PartialEq, Eq],
-});
-
-pub use mde::connector::http::{Body, Method, Request, Response, TransportError};
-pub use mde::connector::log::Level;
-use mde::connector::settings as wit_settings;
-pub use mde::connector::types::{IpAddress, VmMetadata};
-
-impl Body {
-    /// The body's bytes, however the transport gave them.
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Body::Bytes(bytes) => bytes,
-            Body::Text(text) => text.as_bytes(),
-        }
-    }
-
-    pub fn into_bytes(self) -> Vec<u8> {
-        match self {
-            Body::Bytes(bytes) => bytes,
-            Body::Text(text) => text.into_bytes(),
-        }
-    }
-}
-
-impl From<Vec<u8>> for Body {
-    fn from(bytes: Vec<u8>) -> Self {
-        Body::Bytes(bytes)
-    }
-}
+// The WIT's types, as this module's API uses them (they live in the leaf
+// `bindings`, which the gateway and transports use too).
+pub use crate::bindings::{
+    Body, Error, IpAddress, Level, LookupResult, LookupTextsResult, Machine, Method, Request,
+    Response, TransportError, VmMetadata, mde,
+};
+pub use crate::state::{HostState, LogRecord, redacted};
 
 /// The release component, built by `build.rs`.
 pub const COMPONENT: &[u8] = include_bytes!(env!("MDE_CONNECTOR_COMPONENT"));
@@ -104,173 +82,6 @@ impl Default for RuntimeOptions {
     }
 }
 
-impl Method {
-    /// The method as HTTP spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-        }
-    }
-}
-
-/// The first header called `name`, compared without case.
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-impl Request {
-    /// The first header called `name`, compared without case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-}
-
-impl Response {
-    /// The first header called `name`, compared without case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-}
-
-/// One log record the component emitted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRecord {
-    pub level: Level,
-    pub event: String,
-    pub message: String,
-}
-
-/// What one instance of the component sees of its host. Built by
-/// [`Runtime::instantiate`], with the gateway in front of the transport.
-pub struct HostState {
-    settings: Settings,
-    gateway: Gateway,
-    /// The settings' secret and every token sent, to scrub from what the
-    /// network says before it is passed on.
-    secrets: Secrets,
-    /// Every request the component asked for, in order.
-    pub requests: Vec<Request>,
-    /// Every log record, in order (known secrets scrubbed).
-    pub logs: Vec<LogRecord>,
-    /// Print each request to stderr (secrets redacted) as it is made.
-    pub echo_requests: bool,
-    limits: MemoryLimits,
-    /// For the CPU deadline: when the current call began, and how much of
-    /// it was spent in imports.
-    call_started: Instant,
-    time_in_imports: Duration,
-}
-
-impl HostState {
-    /// The settings the component gets.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
-    /// The secrets this instance knows of, to scrub any other text that
-    /// came from the network before it is shown.
-    pub fn secrets(&self) -> &Secrets {
-        &self.secrets
-    }
-}
-
-impl mde::connector::http::Host for HostState {
-    fn send(&mut self, request: Request) -> Result<Response, TransportError> {
-        // A token the component sends is a secret from now on.
-        if let Some(credentials) = request.header("authorization") {
-            let token = credentials.split_once(' ').map_or(credentials, |(_, t)| t);
-            self.secrets.add(token.trim());
-        }
-        if self.echo_requests {
-            eprintln!("{}", self.secrets.scrub(redacted(&request)));
-        }
-        let started = Instant::now();
-        let mut answer = self.gateway.send(&request);
-        scrub::scrub_answer(&self.secrets, &request, &mut answer);
-        self.time_in_imports += started.elapsed();
-        self.requests.push(request);
-        answer
-    }
-}
-
-impl mde::connector::settings::Host for HostState {
-    fn get(&mut self) -> wit_settings::Config {
-        (&self.settings).into()
-    }
-}
-
-// The core's settings as the WIT's (the component converts back).
-mde_connector::settings_to_wit!(mde::connector::settings);
-
-impl mde::connector::log::Host for HostState {
-    fn emit(&mut self, level: Level, event: String, message: String) {
-        self.logs.push(LogRecord {
-            level,
-            event: self.secrets.scrub(event),
-            message: self.secrets.scrub(message),
-        });
-    }
-}
-
-impl mde::connector::types::Host for HostState {}
-
-/// The store's memory limit, and the most linear memory the instance has had.
-#[derive(Debug, Default)]
-struct MemoryLimits {
-    limit: usize,
-    peak: usize,
-}
-
-impl ResourceLimiter for MemoryLimits {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.limit;
-        if allowed {
-            self.peak = self.peak.max(desired);
-        }
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 10_000)
-    }
-}
-
-/// A request as one line: method, URL, then headers, with credentials
-/// replaced by `[redacted]`. Bodies are not shown: the token request's body
-/// holds the client secret.
-pub fn redacted(request: &Request) -> String {
-    let mut line = format!("{} {}", request.method.as_str(), request.url);
-    for (name, value) in &request.headers {
-        let value = if name.eq_ignore_ascii_case("authorization") {
-            match value.split_once(' ') {
-                Some((scheme, _)) => format!("{scheme} [redacted]"),
-                None => "[redacted]".to_owned(),
-            }
-        } else {
-            value.clone()
-        };
-        line.push_str(&format!(" {name}: {value}"));
-    }
-    if let Some(body) = &request.body {
-        line.push_str(&format!(" (body: {} bytes)", body.len()));
-    }
-    line
-}
-
 /// The engine and the pre-linked component: compile (or load) once,
 /// instantiate many times. Clones share both, the clock and the budgets.
 #[derive(Clone)]
@@ -281,6 +92,8 @@ pub struct Runtime {
     clock: Arc<dyn Clock>,
     /// The rate budgets of every instance, by tenant and client.
     budgets: Budgets,
+    /// The access tokens of every instance, by grant.
+    tokens: Arc<TokenShelf>,
     /// Why the compiled-component cache was not used, if it was not.
     cache_warning: Option<String>,
 }
@@ -306,6 +119,7 @@ impl Runtime {
             options,
             clock: SystemClock::shared(),
             budgets: Budgets::default(),
+            tokens: Arc::default(),
             cache_warning: loaded.warning,
         })
     }
@@ -317,12 +131,24 @@ impl Runtime {
     }
 
     /// The same component, whose instances wait and count their budget on
-    /// `clock` (a virtual one in tests), with budgets of their own.
+    /// `clock` (a virtual one in tests), with budgets and tokens of their own.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
         Runtime {
             clock,
             budgets: Budgets::default(),
+            tokens: Arc::default(),
             ..self.clone()
+        }
+    }
+
+    /// What is left of the rate budget of `auth`'s tenant and client: calls
+    /// that may still be made in the current minute and hour.
+    pub fn budget_left(&self, auth: &mde_connector::settings::Auth) -> Limits {
+        let limits = self.options.policy.limits;
+        let budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        match budgets.get(&budget_key(auth)) {
+            Some(window) => window.left(self.clock.now()),
+            None => limits,
         }
     }
 
@@ -359,6 +185,7 @@ impl Runtime {
             policy,
             budget_key(&settings.auth),
             self.budgets.clone(),
+            self.tokens.clone(),
             self.clock.clone(),
             Box::new(transport),
         );
@@ -459,6 +286,15 @@ fn within_domain_limit(domain: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The schemas of the component's `events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// OCSF Device Inventory Info.
+    Ocsf,
+    /// Elastic Common Schema.
+    Ecs,
+}
+
 /// A store and its instance.
 struct Live {
     store: Store<HostState>,
@@ -551,39 +387,42 @@ impl Instance {
         self.state().limits.peak
     }
 
-    /// `events.ocsf-inventory`: one OCSF Device Inventory Info event (JSON) per
-    /// machine of `found`, observed at `observed_at` (milliseconds since the
-    /// Unix epoch). The inner error says why `observed_at` cannot be written,
-    /// or which text of `found` is not a machine's.
+    /// `events.ocsf-inventory` or `events.ecs-documents`: one event (JSON)
+    /// per machine of `found`, observed at `observed_at` (milliseconds since
+    /// the Unix epoch). The inner error says why `observed_at` cannot be
+    /// written, or which text of `found` is not a machine's.
+    pub fn events(
+        &mut self,
+        schema: Schema,
+        found: &LookupTextsResult,
+        observed_at: u64,
+    ) -> Result<Result<Vec<String>, String>> {
+        let events = self.call(|live| {
+            let events = live.bindings.mde_connector_events();
+            match schema {
+                Schema::Ocsf => events.call_ocsf_inventory(&mut live.store, found, observed_at),
+                Schema::Ecs => events.call_ecs_documents(&mut live.store, found, observed_at),
+            }
+        })?;
+        Ok(self.scrubbed_events(events))
+    }
+
+    /// OCSF Device Inventory Info events: [`Instance::events`] with [`Schema::Ocsf`].
     pub fn ocsf_inventory(
         &mut self,
         found: &LookupTextsResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
-        let events = self.call(|live| {
-            live.bindings.mde_connector_events().call_ocsf_inventory(
-                &mut live.store,
-                found,
-                observed_at,
-            )
-        })?;
-        Ok(self.scrubbed_events(events))
+        self.events(Schema::Ocsf, found, observed_at)
     }
 
-    /// `events.ecs-documents`: one ECS document (JSON) per machine of `found`.
+    /// ECS documents: [`Instance::events`] with [`Schema::Ecs`].
     pub fn ecs_documents(
         &mut self,
         found: &LookupTextsResult,
         observed_at: u64,
     ) -> Result<Result<Vec<String>, String>> {
-        let documents = self.call(|live| {
-            live.bindings.mde_connector_events().call_ecs_documents(
-                &mut live.store,
-                found,
-                observed_at,
-            )
-        })?;
-        Ok(self.scrubbed_events(documents))
+        self.events(Schema::Ecs, found, observed_at)
     }
 
     fn scrubbed_events(&self, events: Result<Vec<String>, String>) -> Result<Vec<String>, String> {

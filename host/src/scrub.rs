@@ -14,8 +14,8 @@
 //! bearer token, and every token the component sends in an `Authorization`
 //! header.
 
-use crate::runtime::mde::connector::http::{Body, Method, Request, Response, TransportError};
-use crate::runtime::mde::connector::types::{Error, RetryLater, ServiceError};
+use crate::bindings::mde::connector::types::{Error, RetryLater, ServiceError};
+use crate::bindings::{Body, Method, Request, Response, TransportError};
 pub use mde_connector::secrets::{MIN_SECRET_LEN, REDACTED, Secrets};
 
 /// An answer from the network, before the component reads it: its body,

@@ -3,7 +3,7 @@
 //!
 //! [`Gateway`]: crate::gateway::Gateway
 
-use crate::runtime::{Request, Response, TransportError};
+use crate::bindings::{Request, Response, TransportError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -1,18 +1,21 @@
-"""`python -m mde_connector [--replay FILE] [--format json|ndjson|ocsf|ecs] DOMAIN`
+"""`python -m mde_connector [--replay FILE] [--format json|ndjson|ocsf|ecs]
+[--log-level debug|info|warn|error] DOMAIN`
 
 Prints the machines that communicated to or from DOMAIN, as the Rust CLI
 (`mde-connector`) prints them: the same bytes for the same answers, the same
 exit statuses. Credentials and cloud come from the environment only (never
 from flags, which show up in `ps` and shell history): MDE_TOKEN, or
 MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; MDE_CLOUD, and for a custom
-cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE.
+cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE. The component's log records
+go to stderr, warnings and above unless `--log-level` or MDE_LOG says otherwise.
 """
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from pathlib import Path
-from typing import BinaryIO, List, Optional
+from typing import BinaryIO, Iterator, List, Optional
 
 from . import __version__, errors
 from .connector import CLOUDS, Connector
@@ -43,13 +46,73 @@ def write_lines(out: BinaryIO, texts: List[str]) -> None:
     out.write("".join(text + "\n" for text in texts).encode("utf-8"))
 
 
-def printable(text: str) -> str:
-    """Text from the network, made safe for a terminal: control characters
-    (escape sequences among them) are shown escaped, not interpreted."""
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
+#: The most characters of an error or log line, escapes included (as the Rust CLI's).
+MAX_LINE_CHARS = 1000
+
+
+def one_line(text: str, max_chars: int = MAX_LINE_CHARS) -> str:
+    """Text from the network made safe for a terminal or a log, as one line
+    of at most about `max_chars` characters, the rest counted: control
+    characters (escape sequences and line breaks among them) and invisible
+    ones are shown escaped, not interpreted."""
+    shown = []
+    width = 0
+    for i, c in enumerate(text):
+        escaped = c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        if width + len(escaped) > max_chars:
+            shown.append(f"… ({len(text) - i} more characters)")
+            break
+        width += len(escaped)
+        shown.append(escaped)
+    return "".join(shown)
+
+
+#: The command's names of the log levels (MDE_LOG's, as the command component's).
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+class LogLine(logging.Formatter):
+    """`mde-connector warn result-cap-reached: ...`, as the command component
+    writes its records: one escaped, bounded line each."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = next(
+            (name for name, no in reversed(LOG_LEVELS.items()) if record.levelno >= no), "debug"
+        )
+        return f"mde-connector {level} {one_line(record.getMessage())}"
+
+
+@contextlib.contextmanager
+def log_to_stderr(level: int) -> Iterator[None]:
+    """The component's log records (the `mde_connector` logger) on stderr
+    from `level` up, while the command runs: the library itself adds no
+    handler, so a program that imports it decides where they go."""
+    logger = logging.getLogger("mde_connector")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogLine())
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def log_level(args, environ) -> int:
+    """`--log-level`, else MDE_LOG, else warnings and above."""
+    name = args.log_level or environ.get("MDE_LOG") or "warn"
+    if name not in LOG_LEVELS:
+        raise UsageError(
+            f"MDE_LOG {one_line(name)!r} is not a level: expected debug, info, warn or error"
+        )
+    return LOG_LEVELS[name]
 
 
 def exit_status(error: Exception) -> int:
@@ -66,9 +129,31 @@ def exit_status(error: Exception) -> int:
     return EXIT_INPUT
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def connector_from_env(args, environ) -> Connector:
     def var(name: str) -> Optional[str]:
-        return environ.get(name) or None
+        """The variable's value; empty is unset. `os.environ` gives bytes
+        that are not UTF-8 as lone surrogates: set, but not usable."""
+        value = environ.get(name) or None
+        if value is not None and not _is_utf8(value):
+            raise UsageError(f"{name} is not UTF-8 text: set it to the value itself")
+        return value
+
+    if environ.get("MDE_TOKEN") and any(
+        environ.get(n) for n in ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
+    ):
+        # Whatever their bytes: one or the other, as the Rust CLI reads them.
+        raise UsageError(
+            "both MDE_TOKEN and client credentials are set: set MDE_TOKEN, or "
+            "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET, not both"
+        )
 
     cloud = var("MDE_CLOUD") or "commercial"
     if cloud not in CLOUDS:
@@ -88,12 +173,6 @@ def connector_from_env(args, environ) -> Connector:
     names = ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
     given = [var(n) for n in names]
     if token is not None:
-        # As the Rust CLI and the wasi components read them: one or the other.
-        if any(v is not None for v in given):
-            raise UsageError(
-                "both MDE_TOKEN and client credentials are set: set MDE_TOKEN, or "
-                "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET, not both"
-            )
         credentials["token"] = token
     else:
         if all(v is not None for v in given):
@@ -109,9 +188,9 @@ def connector_from_env(args, environ) -> Connector:
     replay = None
     if args.replay is not None:
         try:
-            replay = Replay.from_json(Path(args.replay).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise UsageError(f"reading {args.replay}: {e}") from None
+            replay = Replay.from_file(args.replay)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     return Connector(
         cloud, **custom, **credentials, replay=replay, allow_loopback_http=args.allow_loopback_http
     )
@@ -147,6 +226,12 @@ def parse_args(argv: Optional[List[str]]):
         action="store_true",
         help="plain http:// to loopback addresses, for a test server as a custom cloud",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        help="the least severe of the component's log records printed on stderr "
+        "(default: MDE_LOG, else warn)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
 
@@ -154,24 +239,29 @@ def parse_args(argv: Optional[List[str]]):
 def main(argv: Optional[List[str]] = None, environ=None) -> int:
     args = parse_args(argv)
     environ = os.environ if environ is None else environ
-    out = sys.stdout.buffer
     try:
-        connector = connector_from_env(args, environ)
-        found = connector.lookup(args.domain)
-        # One API call, whatever the format: events are mapped from `found`.
-        if args.format == "json":
-            write_array(out, found.machines_json)
-        elif args.format == "ndjson":
-            write_lines(out, found.machines_json)
-        elif args.format == "ocsf":
-            write_lines(out, connector.ocsf_json(found))
-        else:
-            write_lines(out, connector.ecs_json(found))
-        out.flush()
+        with log_to_stderr(log_level(args, environ)):
+            run(args, environ)
     except (UsageError, errors.ConnectorError, ValueError) as e:
-        print(f"error: {printable(str(e))}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return exit_status(e)
     return EXIT_OK
+
+
+def run(args, environ) -> None:
+    out = sys.stdout.buffer
+    connector = connector_from_env(args, environ)
+    found = connector.lookup(args.domain)
+    # One API call, whatever the format: events are mapped from `found`.
+    if args.format == "json":
+        write_array(out, found.machines_json)
+    elif args.format == "ndjson":
+        write_lines(out, found.machines_json)
+    elif args.format == "ocsf":
+        write_lines(out, connector.ocsf_json(found))
+    else:
+        write_lines(out, connector.ecs_json(found))
+    out.flush()
 
 
 if __name__ == "__main__":

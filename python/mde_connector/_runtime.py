@@ -276,7 +276,8 @@ class Sandbox:
         self.settings = settings
         self.backend = backend
         self.secrets = secrets
-        #: The latest requests and log records, for tests and diagnostics.
+        #: The latest requests (credentials redacted) and log records, for
+        #: tests and diagnostics.
         self.requests = deque(maxlen=1000)
         self.logs = deque(maxlen=1000)
         self._linker = self._link()
@@ -306,7 +307,8 @@ class Sandbox:
             body=wit_request.body,
         )
         self.secrets.add_authorization(request.header("authorization"))
-        self.requests.append(request)
+        # Kept for diagnostics, so without the token or the client secret.
+        self.requests.append(request.redacted(self.secrets.scrub))
         try:
             response = self.backend.send(request)
         except TransportFailure as failure:

@@ -1,6 +1,8 @@
 """The API for Python programs: `Connector(...).lookup(domain)`."""
 
 import datetime
+import decimal
+import hashlib
 import json
 import os
 import threading
@@ -12,6 +14,7 @@ from wasmtime.component import Record, Variant
 
 from . import errors
 from ._runtime import BUNDLED_COMPONENT, Sandbox, Secrets
+from .cache import DEFAULT_ENTRIES, ResultCache, checked_entries, checked_ttl
 from .policy import (
     PROCESS_BUDGETS,
     SERVICE_LIMITS,
@@ -21,6 +24,7 @@ from .policy import (
     Limits,
     Origin,
     Policy,
+    budget_key,
 )
 from .transport import LiveTransport, Replay
 
@@ -50,13 +54,21 @@ class LookupResult:
     #: The domain as queried: trimmed, lower-case, punycode.
     domain: str
     #: One dict per machine, with the service's own field names
-    #: (`computerDnsName`, `osBuild`, ...), as the component gives them.
+    #: (`computerDnsName`, `osBuild`, ...), as the component gives them. An
+    #: integer longer than Python converts from text (4,300 digits by
+    #: default, `sys.set_int_max_str_digits`) is a `decimal.Decimal` of the
+    #: same value.
     machines: List[Dict[str, Any]]
     #: True when the service's cap of 500 machines was reached: there may be more.
     cap_reached: bool
     #: The component's JSON text of each machine, for pipelines that write it
     #: as is; `Connector.ocsf` and `Connector.ecs` map these.
     machines_json: List[str] = field(repr=False, default_factory=list)
+    #: With `Connector(cache_ttl=...)`: True when the result came from the
+    #: cache, without a call to the service.
+    cache_hit: bool = False
+    #: Seconds since the service gave the result, on a cache hit; None otherwise.
+    cache_age: Optional[float] = None
 
 
 class Connector:
@@ -79,6 +91,15 @@ class Connector:
     gateway's place, with the host managing authentication unless
     credentials are given. `transport` replaces the network behind the
     gateway (tests); `clock` and `budgets` the time and the shared budgets.
+
+    `cache_ttl` (seconds; None or 0, the default, for none) answers a
+    repeated lookup from the results of the last `cache_ttl` seconds, as
+    `mde-connector serve` does: keyed by cloud, tenant and client (without
+    case) and the domain as the component normalises it, so `CONTOSO.com`,
+    ` contoso.com.` and `contoso.com` make one call. At most `cache_entries`
+    results are kept (least recently used out); answers with no machines are
+    kept too, errors never. Concurrent lookups of one domain make one call.
+    `cache` (a `cache.ResultCache`) shares one cache between connectors.
 
     A connector keeps one component instance (and its access token) between
     calls; calls are serialised. It is cheap to create: the component is
@@ -104,16 +125,28 @@ class Connector:
         clock: Optional[Clock] = None,
         budgets: Budgets = PROCESS_BUDGETS,
         component: Union[str, "os.PathLike[str]", None] = None,
+        cache_ttl: Optional[float] = None,
+        cache_entries: int = DEFAULT_ENTRIES,
+        cache: Optional[ResultCache] = None,
     ):
+        _check_text(
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            token=token,
+            api_base=api_base,
+            login_host=login_host,
+            scope=scope,
+        )
         self._secrets = Secrets()
         self._secrets.add(client_secret)
         self._secrets.add(token)
         if replay is not None and transport is not None:
             raise TypeError("give replay (answers instead of the network) or transport, not both")
         if isinstance(replay, (str, os.PathLike)):
-            replay = Replay.from_json(Path(replay).read_text(encoding="utf-8"))
+            replay = Replay.from_file(replay)
         wit_cloud, hosts = _cloud(cloud, api_base, login_host, scope)
-        wit_auth, budget_key = _auth(tenant_id, client_id, client_secret, token, replay)
+        wit_auth, budget = _auth(tenant_id, client_id, client_secret, token, replay)
         self._config = Record()
         self._config.cloud = wit_cloud
         self._config.auth = wit_auth
@@ -129,7 +162,7 @@ class Connector:
             )
             backend = Gateway(
                 policy,
-                budget_key,
+                budget,
                 transport if transport is not None else LiveTransport(),
                 budgets=budgets,
                 clock=clock,
@@ -143,6 +176,20 @@ class Connector:
             self._secrets,
         )
         self._lock = threading.Lock()
+        self._cache_ttl = checked_ttl(cache_ttl)
+        checked_entries(cache_entries)
+        if cache is not None and self._cache_ttl is None:
+            raise errors.InvalidSettings("cache= needs cache_ttl=, the seconds a result is fresh")
+        if cache is not None and cache_entries != DEFAULT_ENTRIES:
+            raise errors.InvalidSettings(
+                "cache_entries= is for a connector's own cache; a shared cache= has its own"
+            )
+        if self._cache_ttl is not None:
+            self._cache = cache if cache is not None else ResultCache(cache_entries, clock)
+            self._cache_owner = (
+                _cloud_key(cloud, api_base, login_host, scope),
+                budget if tenant_id is not None else _token_key(token),
+            )
 
     @property
     def requests(self):
@@ -175,6 +222,21 @@ class Connector:
             raise errors.InvalidDomain(
                 f"character {e.start + 1} is not a Unicode scalar value"
             ) from None
+        if self._cache_ttl is None:
+            return self._lookup(domain)
+        found, age = self._cache.lookup(self._cache_owner, domain, self._cache_ttl, self._lookup)
+        if age is None:
+            return found
+        return LookupResult(
+            domain=found.domain,
+            machines=[_machine(text) for text in found.machines_json],
+            cap_reached=found.cap_reached,
+            machines_json=list(found.machines_json),
+            cache_hit=True,
+            cache_age=age,
+        )
+
+    def _lookup(self, domain: str) -> LookupResult:
         with self._lock:
             # The machines as JSON texts: 500 strings to convert rather than
             # about 19,000 typed fields, which wasmtime-py converts one by one.
@@ -184,7 +246,7 @@ class Connector:
         texts = self._scrubbed(found.machines)
         return LookupResult(
             domain=found.domain,
-            machines=[json.loads(text) for text in texts],
+            machines=[_machine(text) for text in texts],
             cap_reached=getattr(found, "cap-reached"),
             machines_json=texts,
         )
@@ -196,11 +258,11 @@ class Connector:
         the component maps `found.machines_json`, so a result kept as those
         texts maps later. A text that is not a machine's is a `ValueError`
         that names its index."""
-        return [json.loads(text) for text in self.ocsf_json(found, observed_at)]
+        return [loads(text) for text in self.ocsf_json(found, observed_at)]
 
     def ecs(self, found: LookupResult, observed_at=None) -> List[Dict[str, Any]]:
         """Elastic Common Schema documents, one per machine of `found`. Sends no request."""
-        return [json.loads(text) for text in self.ecs_json(found, observed_at)]
+        return [loads(text) for text in self.ecs_json(found, observed_at)]
 
     def ocsf_json(self, found: LookupResult, observed_at=None) -> List[str]:
         """`ocsf`, as the component's JSON texts."""
@@ -231,6 +293,33 @@ class Connector:
         return [self._secrets.scrub(text) for text in texts]
 
 
+def loads(text: str) -> Any:
+    """`json.loads`, with an integer too long for Python's `int` from text
+    kept as a `decimal.Decimal` of the same value rather than failing."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text, parse_int=_int_or_decimal)
+
+
+def _int_or_decimal(digits: str):
+    try:
+        return int(digits)
+    except ValueError:
+        return decimal.Decimal(digits)
+
+
+def _machine(text: str) -> Dict[str, Any]:
+    """One machine's text, parsed; a text Python cannot read (nested deeper
+    than its parser goes) is the service's broken answer, not a crash."""
+    try:
+        return loads(text)
+    except (ValueError, RecursionError) as e:
+        raise errors.InvalidResponse(
+            "api", 200, f"a machine is JSON Python cannot read ({type(e).__name__})", text[:200]
+        ) from None
+
+
 def _epoch_ms(observed_at) -> int:
     if observed_at is None:
         observed_at = datetime.datetime.now(datetime.timezone.utc)
@@ -244,6 +333,37 @@ def _epoch_ms(observed_at) -> int:
     if not 0 <= observed_at < 2**64:
         raise ValueError("observed_at is outside 0 to 2^64 - 1 milliseconds")
     return observed_at
+
+
+def _check_text(**settings) -> None:
+    """A WIT string holds Unicode scalar values only: a lone surrogate (a
+    byte that is not UTF-8, as `os.environ` hands it over) is refused here
+    rather than trapping at the first lookup. The value is never shown."""
+    for name, value in settings.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise errors.InvalidSettings(
+                    f"{name} is not UTF-8 text: character {e.start + 1} is not a Unicode "
+                    "scalar value (from bytes that are not UTF-8?)"
+                ) from None
+
+
+def _cloud_key(name, api_base, login_host, scope) -> tuple:
+    """The cloud, in a cache key: a custom one by its hosts and scope."""
+    if name != "custom":
+        return (name,)
+    return (name, api_base.rstrip("/").lower(), login_host.rstrip("/").lower(), scope)
+
+
+def _token_key(token: Optional[str]):
+    """Whose results a bearer token's are, in a cache key: the token's digest
+    (never the token); a connector without credentials (a replay) shares
+    its results with no other."""
+    if token is None:
+        return object()
+    return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _cloud(name, api_base, login_host, scope):
@@ -278,7 +398,7 @@ def _auth(tenant_id, client_id, client_secret, token, replay):
         setattr(record, "tenant-id", tenant_id)
         setattr(record, "client-id", client_id)
         setattr(record, "client-secret", client_secret)
-        return record, f"{tenant_id}/{client_id}"
+        return record, budget_key(tenant_id, client_id)
     if any(v is not None for v in credentials):
         raise errors.InvalidSettings(
             "client credentials need all of tenant_id, client_id and client_secret"

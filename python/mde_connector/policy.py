@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Dict, NamedTuple, Optional
 
+from .errors import InvalidSettings
 from .transport import Request, Response, TransportFailure, is_loopback
 
 MINUTE = 60.0
@@ -34,6 +35,20 @@ class Limits:
 
     per_minute: int = 100
     per_hour: int = 1_500
+
+    def __post_init__(self):
+        # A rate below 1 would never let a call through: every lookup would
+        # wait on the budget forever instead of failing.
+        for name in ("per_minute", "per_hour"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidSettings(
+                    f"{name} is a whole number of calls, not {type(value).__name__} {value!r}"
+                )
+            if value < 1:
+                raise InvalidSettings(
+                    f"{name}={value}: {value} would never let a call through; the least is 1"
+                )
 
 
 #: Defender for Endpoint's limits, per application and tenant.
@@ -68,17 +83,23 @@ class RateWindow:
     def _wait_for(self, now: float, limit: int, window: float) -> Optional[float]:
         """With `limit` calls already inside `window`, the wait until the
         earliest of them leaves it."""
-        if limit <= 0:
-            return window
         in_window = sum(1 for t in self.calls if t + window > now)
         if in_window < limit:
             return None
         return self.calls[len(self.calls) - limit] + window - now
 
 
+def budget_key(tenant_id: str, client_id: str) -> str:
+    """Whose budget a connector's calls count against. Tenant ids (GUIDs or
+    domain names) and client ids (GUIDs) compare without case at the
+    service, so `Contoso.com` and `contoso.com` share one budget."""
+    return f"{tenant_id.lower()}/{client_id.lower()}"
+
+
 class Budgets:
-    """Rate windows per budget key (tenant and client id), shared by every
-    gateway of a process unless a caller gives its own."""
+    """Rate windows per budget key (`budget_key`, or `bearer` for every
+    bearer-token connector), shared by every gateway of a process unless a
+    caller gives its own."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -142,21 +163,21 @@ class Policy:
     max_backoff: float = 30.0
 
 
-#: The longest `Retry-After` taken, in seconds (the core's `MAX_RETRY_AFTER`).
+#: The longest `Retry-After` taken as sent, in seconds: a day.
 MAX_RETRY_AFTER = 86_400
 
 
 def retry_after_seconds(value: Optional[str]) -> Optional[int]:
     """`Retry-After` in seconds, as the component reads it (digits only; an
-    HTTP date is not waited on), at most a day."""
+    HTTP date is not waited on), at most `MAX_RETRY_AFTER`."""
     digits = (value or "").strip()
     if not digits or not digits.isascii() or not digits.isdigit():
         return None
-    # Never int() of thousands of digits: Python refuses over 4,300.
-    digits = digits.lstrip("0") or "0"
-    if len(digits) > len(str(MAX_RETRY_AFTER)):
+    # Measured as text first: int() refuses thousands of digits.
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(MAX_RETRY_AFTER)):
         return MAX_RETRY_AFTER
-    return min(int(digits), MAX_RETRY_AFTER)
+    return min(int(significant), MAX_RETRY_AFTER)
 
 
 def budget_exhausted(wait: float) -> Response:

@@ -2,10 +2,14 @@
 the network (`LiveTransport`, the standard library's urllib), or recorded
 answers (`Replay`)."""
 
+import http.client
 import ipaddress
 import json
+import os
 import socket
 import ssl
+import stat
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -13,11 +17,15 @@ import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from http.client import HTTPException
-from typing import Iterable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional, Tuple
 
 from ._version import __version__
 
 MIB = 1024 * 1024
+
+#: The most a replay file may hold, as the Rust CLI's `--replay` (the live
+#: transport takes at most 32 MiB an answer).
+MAX_REPLAY_BYTES = 64 * MIB
 
 
 @dataclass
@@ -33,17 +41,35 @@ class Request:
     def header(self, name: str) -> Optional[str]:
         return next((v for n, v in self.headers if n.lower() == name.lower()), None)
 
+    def redacted(self, scrub: Callable[[str], str]) -> "Request":
+        """A copy that may be kept and shown: the credential of the
+        Authorization header as `[redacted]`, the body (the token request's
+        form, which holds the client secret) passed through `scrub`."""
+        body = None if self.body is None else scrub(self.body.decode("utf-8", "replace"))
+        return Request(
+            self.method,
+            self.url,
+            _without_credentials(self.headers),
+            None if body is None else body.encode("utf-8"),
+        )
+
     def __repr__(self) -> str:
         """Method, URL and headers, with credentials shown as `[redacted]`;
         the body by its length only (the token request's holds the secret)."""
-        headers = [
-            (n, f"{v.split(' ', 1)[0]} [redacted]" if n.lower() == "authorization" else v)
-            for n, v in self.headers
-        ]
+        headers = _without_credentials(self.headers)
         body = "None" if self.body is None else f"<{len(self.body)} bytes>"
         return (
             f"Request(method={self.method!r}, url={self.url!r}, headers={headers!r}, body={body})"
         )
+
+
+def _without_credentials(headers: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """`headers` with the credential of an Authorization value (after its
+    scheme) as `[redacted]`."""
+    return [
+        (n, f"{v.split(' ', 1)[0]} [redacted]" if n.lower() == "authorization" else v)
+        for n, v in headers
+    ]
 
 
 @dataclass
@@ -90,6 +116,101 @@ class _EveryStatusIsAnAnswer(urllib.request.HTTPErrorProcessor):
     https_response = http_response
 
 
+class _Deadline:
+    """The end of one exchange. Every socket of the exchange is shut down
+    when it passes, which ends whatever read is waiting: connecting, a proxy
+    tunnel, the status line, headers or body. Per-read timeouts alone let a
+    server that sends a byte now and then hold an exchange forever."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def remaining(self, at_most: float) -> float:
+        return max(0.001, min(at_most, self._end - time.monotonic()))
+
+    def watch(self, sock: socket.socket) -> None:
+        """Watches the connection of `sock` through a duplicate of its
+        descriptor: the connection stays reachable however `sock` is wrapped
+        (TLS) or closed, and the duplicate's number cannot be reused by
+        another socket before `__exit__` closes it."""
+        with self._lock:
+            self._sockets.append(sock.dup())
+            if self.expired:
+                _shut(self._sockets[-1])
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def __enter__(self) -> "_Deadline":
+        self._end = time.monotonic() + self.seconds
+        self._timer.start()
+        return self
+
+    def __exit__(self, kind, error, _traceback) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+        # A body cut short by the shutdown reads as a short body: still a timeout.
+        if self.expired and not (
+            isinstance(error, TransportFailure) and error.reason == "too-large"
+        ):
+            raise TransportFailure("timeout") from error
+
+
+def _shut(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+def _watched(base):
+    """`base` (an http.client connection class) with its connection given to
+    the request's deadline (a proxy tunnel and the TLS handshake included),
+    and connecting bounded by it too."""
+
+    class Watched(base):
+        def __init__(self, *args, deadline: _Deadline, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._deadline = deadline
+            self._create_connection = self._connect_watched
+
+        def _connect_watched(self, address, timeout, *args):
+            sock = socket.create_connection(address, self._deadline.remaining(timeout), *args)
+            self._deadline.watch(sock)
+            return sock
+
+    return Watched
+
+
+_WATCHED_HTTP = _watched(http.client.HTTPConnection)
+_WATCHED_HTTPS = _watched(http.client.HTTPSConnection)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_WATCHED_HTTP, req, deadline=req.deadline)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext):
+        super().__init__(context=context)
+        self._tls = context
+
+    def https_open(self, req):
+        return self.do_open(_WATCHED_HTTPS, req, context=self._tls, deadline=req.deadline)
+
+
 class LiveTransport:
     """Sends requests for real. Certificates are always verified (the
     system's trust store); `https_proxy` (or `all_proxy`) and `no_proxy` are
@@ -110,14 +231,15 @@ class LiveTransport:
         self.tls = tls or ssl.create_default_context()
         if self.tls.verify_mode != ssl.CERT_REQUIRED or not self.tls.check_hostname:
             raise ValueError("the TLS context must verify certificates and host names")
-        https = urllib.request.HTTPSHandler(context=self.tls)
+        http, https = _HTTPHandler(), _HTTPSHandler(self.tls)
         self._direct = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), https, _EveryStatusIsAnAnswer
+            urllib.request.ProxyHandler({}), http, https, _EveryStatusIsAnAnswer
         )
         proxies = urllib.request.getproxies()
         proxy = proxies.get("https") or proxies.get("all")
         self._proxied = urllib.request.build_opener(
             urllib.request.ProxyHandler({"https": proxy} if proxy else {}),
+            http,
             https,
             _EveryStatusIsAnAnswer,
         )
@@ -137,7 +259,11 @@ class LiveTransport:
         outgoing.add_header("Accept-Encoding", "gzip, deflate")
         for name, value in request.headers:
             outgoing.add_header(name, value)
-        deadline = time.monotonic() + self.overall_timeout
+        outgoing.deadline = _Deadline(self.overall_timeout)
+        with outgoing.deadline:
+            return self._exchange(opener, outgoing)
+
+    def _exchange(self, opener, outgoing) -> Response:
         try:
             with opener.open(outgoing, timeout=self.connect_timeout) as answer:
                 headers, encoding = [], None
@@ -147,7 +273,7 @@ class LiveTransport:
                         encoding = value.strip().lower()
                     elif lower != "content-length":  # of the encoded body
                         headers.append((lower, value))
-                raw = self._read_capped(answer, deadline)
+                raw = self._read_capped(answer)
                 return Response(answer.status, headers, self._decode(raw, encoding))
         except TransportFailure:
             raise
@@ -164,16 +290,11 @@ class LiveTransport:
         except ValueError as e:
             raise TransportFailure("other", f"cannot send the request: {e}") from e
 
-    def _read_capped(self, answer, deadline: float) -> bytes:
-        """At most `max_body` bytes, within the overall deadline; one byte more
-        is an error, so memory stays bounded whatever the server sends."""
+    def _read_capped(self, answer) -> bytes:
+        """At most `max_body` bytes; one byte more is an error, so memory
+        stays bounded whatever the server sends."""
         chunks, size = [], 0
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TransportFailure("timeout")
-            # One receive at most (each bounded by the socket's timeout), so a
-            # server that drips bytes meets the deadline between receives.
             chunk = answer.read1(min(64 * 1024, self.max_body + 1 - size))
             if not chunk:
                 return b"".join(chunks)
@@ -227,11 +348,22 @@ class Replay:
         self.served = 0
 
     @classmethod
+    def from_file(cls, path: "os.PathLike[str] | str") -> "Replay":
+        """The answers in the file at `path`, at most `MAX_REPLAY_BYTES` of
+        UTF-8; ValueError for anything else, which it reads no further than
+        the cap and one byte (anything but a regular file, not at all)."""
+        return cls.from_json(read_text(path, MAX_REPLAY_BYTES, "a replay"))
+
+    @classmethod
     def from_json(cls, text: str) -> "Replay":
         try:
             answers = json.loads(text)
         except ValueError as e:
             raise ValueError(f"a replay file is a JSON array of answers: {e}") from None
+        except RecursionError:
+            raise ValueError(
+                "a replay file is a JSON array of answers: this one is nested too deeply"
+            ) from None
         if not isinstance(answers, list):
             raise ValueError("a replay file is a JSON array of answers")
         return cls(_recorded(answer, i) for i, answer in enumerate(answers, 1))
@@ -263,3 +395,26 @@ def _recorded(answer, position: int) -> Response:
         raise ValueError(f"{where}: body is a string")
     # Sorted by name, as the Rust replay's map gives them.
     return Response(status, sorted(headers.items()), body.encode("utf-8"))
+
+
+def read_text(path: "os.PathLike[str] | str", cap: int, what: str) -> str:
+    """The text of the regular file at `path` (`what` it holds, for
+    messages): ValueError for anything else (a FIFO, which would block, or a
+    device such as /dev/zero, which never ends), for more than `cap` bytes
+    (without reading further) and for bytes that are not UTF-8."""
+    try:
+        # Non-blocking, so opening a FIFO returns at once to be refused.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise ValueError(f"reading {what} from {path}: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path} is not a regular file: give {what} as a file")
+    with open(fd, "rb") as file:
+        data = file.read(cap + 1)
+    if len(data) > cap:
+        raise ValueError(f"{path} is larger than {cap // 1024} KiB, the most {what} may be")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what} in {path} is not UTF-8 (at byte {e.start})") from None

@@ -174,11 +174,12 @@ class FakeTenant:
             echo = (
                 f" (you sent {headers.get('authorization')!s} and {body.decode(errors='replace')})"
             )
-        if method == "POST" and path == f"/{TENANT_ID}/oauth2/v2.0/token":
+        # Tenant and client ids compare without case, as at the identity platform.
+        if method == "POST" and path.lower() == f"/{TENANT_ID}/oauth2/v2.0/token":
             form = urllib.parse.parse_qs(body.decode())
             good = (
                 form.get("grant_type") == ["client_credentials"]
-                and form.get("client_id") == [CLIENT_ID]
+                and [c.lower() for c in form.get("client_id", [])] == [CLIENT_ID]
                 and form.get("client_secret") == [self.client_secret]
                 and form.get("scope") == [SCOPE]
             )

@@ -2,11 +2,15 @@
 the same stdout as the Rust CLI for the same replay file."""
 
 import json
+import logging
+import os
 import subprocess
+import sys
+import tracemalloc
 
 import pytest
 
-from mde_connector.__main__ import main, write_array, write_lines
+from mde_connector.__main__ import LogLine, main, one_line, write_array, write_lines
 
 from helpers import REPLAYS, run_python_cli
 
@@ -54,10 +58,14 @@ def test_exit_statuses(name, capsysbinary, clean_env):
         capsysbinary, ["--replay", str(REPLAYS / name), "contoso.com"], clean_env
     )
     assert status == EXPECTED_STATUS[name], err
-    assert (err == "") == (status == 0)
+    lines = err.splitlines()
     if status:
         assert out == b""
-        assert err.startswith("error: ")
+        assert lines[-1].startswith("error: ")
+        lines.pop()
+    # The rest are the component's warnings (a 404 taken as no machines).
+    assert all(line.startswith("mde-connector warn ") for line in lines)
+    assert (lines != []) == (name == "not-found-404.json")
 
 
 def test_json_is_an_array_of_the_components_texts(capsysbinary, clean_env):
@@ -113,7 +121,11 @@ def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean
         ({"MDE_TOKEN": "t0ken", "MDE_TENANT_ID": "t"}, ["contoso.com"], "not both"),
         ({"MDE_CLOUD": "mars", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "unknown cloud 'mars'"),
         ({"MDE_CLOUD": "custom", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "needs MDE_API_BASE"),
-        ({}, ["--replay", "/nonexistent/replay.json", "contoso.com"], "reading /nonexistent"),
+        (
+            {},
+            ["--replay", "/nonexistent/replay.json", "contoso.com"],
+            "reading a replay from /nonexistent",
+        ),
         ({}, ["--replay", str(REPLAYS / "../test_cli.py"), "contoso.com"], "JSON array"),
         ({}, ["--replay", str(REPLAYS / "machines.json"), "contoso.com/x"], "invalid-domain"),
         (
@@ -128,6 +140,188 @@ def test_bad_input_exits_2_with_a_clear_error(env, args, message, capsysbinary, 
     assert status == 2
     assert out == b""
     assert message in err
+
+
+def test_a_replay_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, clean_env):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opened for reading as a plain open() does, it would block forever
+    for path in ["/dev/zero", str(fifo), str(tmp_path)]:
+        done = subprocess.run(
+            [sys.executable, "-m", "mde_connector", "--replay", path, "contoso.com"],
+            env=clean_env,
+            capture_output=True,
+            timeout=30,
+        )
+        assert done.returncode == 2
+        assert done.stderr.decode() == (
+            f"error: {path} is not a regular file: give a replay as a file\n"
+        )
+
+
+def test_a_replay_over_64_mib_is_refused_after_reading_at_most_one_byte_more(
+    tmp_path, capsysbinary, clean_env
+):
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as file:
+        file.truncate(256 * 1024 * 1024)  # sparse: no disk
+    tracemalloc.start()
+    try:
+        status, out, err = run(capsysbinary, ["--replay", str(huge), "contoso.com"], clean_env)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == 2
+    assert err == f"error: {huge} is larger than 65536 KiB, the most a replay may be\n"
+    # The cap and one byte read, not the 256 MiB there are.
+    assert 64 * 1024 * 1024 < peak < 72 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "this one is nested too deeply"),
+        (b'[{"status": 200, "body": "\xff"}]', "is not UTF-8 (at byte 26)"),
+    ],
+)
+def test_a_bad_replay_file_is_a_typed_error_not_a_traceback(tmp_path, content, message, clean_env):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    done = run_python_cli(["--replay", str(path), "contoso.com"], clean_env)
+    assert done.returncode == 2
+    assert done.stderr.startswith(b"error: ")
+    assert message.encode() in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_number_longer_than_python_reads_is_printed_as_sent(tmp_path, capsysbinary, clean_env):
+    digits = "7" * 5000
+    body = json.dumps({"value": [{"id": "b" * 40, "osBuild": 1}]}).replace("1}", digits + "}")
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps([{"status": 200, "body": body}]))
+    for fmt in ("json", "ndjson", "ocsf", "ecs"):
+        status, out, err = run(
+            capsysbinary, ["--replay", str(path), "--format", fmt, "contoso.com"], clean_env
+        )
+        assert status == 0, err
+        assert digits.encode() in out
+
+
+def test_a_token_that_is_not_utf8_next_to_client_credentials_is_both_set(clean_env):
+    env = {k.encode(): v.encode() for k, v in {**clean_env, **CREDENTIALS}.items()}
+    done = subprocess.run(
+        [sys.executable, "-m", "mde_connector", "contoso.com"],
+        env={**env, b"MDE_TOKEN": b"\xff\xfe-token"},
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(b"error: both MDE_TOKEN and client credentials are set")
+
+
+@pytest.mark.parametrize("name", ["MDE_TOKEN", "MDE_TENANT_ID", "MDE_CLOUD"])
+def test_a_variable_that_is_not_utf8_is_refused_by_name(name, capsysbinary, clean_env):
+    # os.environ hands bytes that are not UTF-8 over as lone surrogates.
+    env = {**clean_env, **({} if name == "MDE_TOKEN" else CREDENTIALS), name: "\udcff\udcfe-x"}
+    args = ["--replay", str(REPLAYS / "machines.json"), "contoso.com"]
+    status, out, err = run(capsysbinary, args, env)
+    assert (status, out) == (2, b"")
+    assert err == f"error: {name} is not UTF-8 text: set it to the value itself\n"
+
+
+def full_page(tmp_path):
+    """A replay of 500 machines: the service's cap."""
+    machines = [{"id": f"{i:040x}", "computerDnsName": f"m{i}.contoso.com"} for i in range(500)]
+    path = tmp_path / "full-page.json"
+    path.write_text(json.dumps([{"status": 200, "body": json.dumps({"value": machines})}]))
+    return path
+
+
+CAP_WARNING = (
+    "mde-connector warn result-cap-reached: "
+    "contoso.com: 500 machines, the service's cap; there may be more\n"
+)
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "ocsf", "ecs"])
+def test_the_cap_warning_is_printed_once_per_lookup_in_every_format(
+    fmt, tmp_path, capsysbinary, clean_env
+):
+    args = ["--replay", str(full_page(tmp_path)), "--format", fmt, "contoso.com"]
+    status, out, err = run(capsysbinary, args, clean_env)
+    assert status == 0
+    assert len(out.splitlines()) >= 500
+    assert err == CAP_WARNING
+
+
+@pytest.mark.parametrize(
+    "flag, mde_log, printed",
+    [
+        (None, None, "warn"),
+        (None, "", "warn"),
+        ("error", None, None),
+        (None, "error", None),
+        ("warn", "error", "warn"),  # the flag wins
+        ("debug", None, "debug"),
+        (None, "info", "warn"),
+    ],
+)
+def test_log_level_or_mde_log_choose_the_least_severe_record_printed(
+    flag, mde_log, printed, tmp_path, capsysbinary, clean_env
+):
+    args = ["--replay", str(full_page(tmp_path)), "--format", "ndjson", "contoso.com"]
+    if flag is not None:
+        args = ["--log-level", flag, *args]
+    env = clean_env if mde_log is None else {**clean_env, "MDE_LOG": mde_log}
+    status, _, err = run(capsysbinary, args, env)
+    assert status == 0
+    if printed is None:
+        assert err == ""
+    elif printed == "warn":
+        assert err == CAP_WARNING
+    else:
+        assert CAP_WARNING in err
+        assert any(line.startswith("mde-connector debug ") for line in err.splitlines())
+
+
+def test_an_unknown_log_level_is_refused(capsysbinary, clean_env):
+    args = ["--replay", str(REPLAYS / "machines.json"), "contoso.com"]
+    status, out, err = run(capsysbinary, args, {**clean_env, "MDE_LOG": "loud"})
+    assert (status, out) == (2, b"")
+    assert err == "error: MDE_LOG 'loud' is not a level: expected debug, info, warn or error\n"
+    assert run_python_cli(["--log-level", "loud", "contoso.com"], clean_env).returncode == 2
+
+
+def test_log_lines_are_escaped_and_bounded_like_errors():
+    record = logging.LogRecord(
+        "mde_connector",
+        logging.WARNING,
+        "",
+        0,
+        "%s: %s",
+        ("odd", "\x1b[31mred\nnext\u202e" + "x" * 5000),
+        None,
+    )
+    line = LogLine().format(record)
+    assert line.startswith("mde-connector warn odd: \\x1b[31mred\\nnext\\u202e")
+    assert line.endswith("x… (4028 more characters)")
+    assert len(line) < 1050
+    assert one_line("\x07" * 600).endswith("… (350 more characters)")
+
+
+def test_the_command_prints_warnings_and_the_library_alone_does_not(tmp_path, clean_env):
+    replay = full_page(tmp_path)
+    done = run_python_cli(["--replay", str(replay), "--format", "ocsf", "contoso.com"], clean_env)
+    assert done.returncode == 0
+    assert done.stderr == CAP_WARNING.encode()
+    program = (
+        "import sys; from mde_connector import Connector; "
+        "found = Connector(replay=sys.argv[1]).lookup('contoso.com'); print(found.cap_reached)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(replay)], env=clean_env, capture_output=True
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"True\n", b"")
+    assert [type(h) for h in logging.getLogger("mde_connector").handlers] == [logging.NullHandler]
 
 
 def test_bad_flags_exit_2(clean_env):

@@ -39,6 +39,24 @@ def test_an_invalid_domain_is_refused_before_any_request():
     assert connector.requests == []
 
 
+@pytest.mark.parametrize("name", ["token", "client_secret", "tenant_id", "scope"])
+def test_a_setting_that_is_not_unicode_text_is_refused_when_the_connector_is_made(name):
+    settings = (
+        {"token": "t0ken-value"}
+        if name == "token"
+        else {"tenant_id": "t", "client_id": "c", "client_secret": "s3cret-value"}
+    )
+    if name == "scope":
+        settings.update(cloud="custom", api_base="https://a.test", login_host="https://l.test")
+    settings[name] = "ok-\udcff-then"
+    with pytest.raises(InvalidSettings) as caught:
+        Connector(**settings, transport=Scripted(), budgets=Budgets())
+    assert caught.value.reason == (
+        f"{name} is not UTF-8 text: character 4 is not a Unicode scalar value "
+        "(from bytes that are not UTF-8?)"
+    )
+
+
 def test_a_domain_that_is_not_unicode_text_is_invalid_and_costs_no_instance():
     token = json_answer(200, {"access_token": "kept-token"})
     empty = json_answer(200, {"value": []})

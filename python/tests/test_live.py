@@ -1,9 +1,12 @@
 """The live transport (urllib) end to end: the component, through the
 policy, to the fake tenant served on 127.0.0.1 as a custom cloud."""
 
+import contextlib
 import gzip
 import json
+import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -161,6 +164,72 @@ def test_a_server_that_drips_its_answer_meets_the_overall_deadline(tenant):
         transport.send(Request("get", f"{tenant.origin}/anything"))
     assert caught.value.reason == "timeout"
     assert time.monotonic() - started < 2
+
+
+class Dribbler:
+    """A loopback server that sends `first`, then one of `then` every
+    `interval` seconds, to every connection, until stopped."""
+
+    def __init__(self, first, then, interval):
+        self.first, self.then, self.interval = first, then, interval
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def port(self):
+        return self.listener.getsockname()[1]
+
+    def _serve(self):
+        with contextlib.suppress(OSError):
+            connection, _ = self.listener.accept()
+            with connection:
+                connection.sendall(self.first)
+                for piece in self.then:
+                    if self.stopped.wait(self.interval):
+                        return
+                    connection.sendall(piece)
+
+    def stop(self):
+        self.stopped.set()
+        self.listener.close()
+
+
+@pytest.fixture
+def dribbler():
+    servers = []
+
+    def start(first, then, interval=0.5):
+        servers.append(Dribbler(first, then, interval))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_a_server_that_dribbles_its_headers_meets_the_overall_deadline(dribbler):
+    """One header line every half second never trips the 5 s wait for each
+    read; the 1.5 s deadline of the whole exchange ends it."""
+    lines = [f"X-Drip-{n}: {n}\r\n".encode() for n in range(40)]
+    server = dribbler(b"HTTP/1.1 200 OK\r\n", lines)
+    transport = LiveTransport(connect_timeout=5, overall_timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(TransportFailure) as caught:
+        transport.send(Request("get", f"http://127.0.0.1:{server.port}/anything"))
+    assert caught.value.reason == "timeout"
+    assert time.monotonic() - started < 3
+
+
+def test_a_server_that_dribbles_its_tls_handshake_meets_the_overall_deadline(dribbler):
+    # A TLS handshake record announced as 16 KiB long, then a byte at a time.
+    server = dribbler(b"\x16\x03\x03\x40\x00", [b"\x02"] * 40)
+    transport = LiveTransport(connect_timeout=5, overall_timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(TransportFailure) as caught:
+        transport.send(Request("get", f"https://127.0.0.1:{server.port}/anything"))
+    assert caught.value.reason == "timeout"
+    assert time.monotonic() - started < 3
 
 
 def test_a_closed_port_is_a_connection_error():

@@ -1,12 +1,14 @@
 """Lookups and events through the component, answered from replay files."""
 
 import datetime
+import decimal
 import json
 
 import pytest
 
 import mde_connector
-from mde_connector import Connector, LookupResult
+from mde_connector import Connector, InvalidResponse, LookupResult
+from mde_connector.connector import _machine
 from mde_connector.transport import Replay, Response
 
 from helpers import REPLAYS, Scripted, json_answer
@@ -54,6 +56,34 @@ def test_machines_keep_the_services_field_names_and_values():
 def test_machines_are_the_components_json_parsed_not_rebuilt():
     found = replayed("machines.json").lookup("contoso.com")
     assert [json.loads(text) for text in found.machines_json] == found.machines
+
+
+BIG = "9" * 5000  # past Python's 4,300-digit limit for int() from text
+
+
+def big_numbers():
+    machine = f'{{"id":"{"a" * 40}","osBuild":{BIG},"vmMetadata":{{"n":[-{BIG}]}}}}'
+    body = f'{{"value":[{machine}]}}'
+    return Replay([Response(200, [("content-type", "application/json")], body.encode())])
+
+
+def test_an_integer_past_pythons_digit_limit_is_kept_exactly_not_a_crash():
+    connector = Connector(replay=big_numbers())
+    found = connector.lookup("contoso.com")
+    (machine,) = found.machines
+    assert machine["osBuild"] == decimal.Decimal(BIG)
+    assert str(machine["osBuild"]) == BIG
+    assert str(machine["vmMetadata"]["n"][0]) == "-" + BIG
+    assert BIG in found.machines_json[0]
+    # The events of the same machine parse too.
+    assert len(connector.ocsf(found)) == len(connector.ecs(found)) == 1
+
+
+def test_a_machine_python_cannot_parse_is_an_invalid_response_not_a_crash():
+    with pytest.raises(InvalidResponse) as caught:
+        _machine("[" * 100_000 + "]" * 100_000)
+    assert caught.value.reason == "a machine is JSON Python cannot read (RecursionError)"
+    assert caught.value.excerpt == "[" * 200
 
 
 def test_an_unknown_domain_and_a_404_are_no_machines():

@@ -9,6 +9,7 @@ import pytest
 
 from mde_connector import (
     Connector,
+    InvalidSettings,
     Limits,
     RateLimited,
     ServiceUnavailable,
@@ -16,7 +17,14 @@ from mde_connector import (
     Unauthorized,
 )
 from mde_connector.connector import CLOUD_HOSTS
-from mde_connector.policy import Budgets, Gateway, Origin, Policy, RateWindow
+from mde_connector.policy import (
+    Budgets,
+    Gateway,
+    Origin,
+    Policy,
+    RateWindow,
+    retry_after_seconds,
+)
 from mde_connector.transport import LiveTransport, Request, Response, TransportFailure
 
 from helpers import Scripted, json_answer
@@ -204,6 +212,54 @@ def test_the_budget_is_per_tenant_and_client_and_shared_by_connectors(clock):
     assert [r.method for r in third.requests] == ["post", "get"]
 
 
+def test_the_budget_key_compares_tenant_and_client_without_case(clock):
+    """Four connectors spelling one tenant and client in different case share
+    one budget of a call a minute: the second, third and fourth wait."""
+    budgets = Budgets()
+    spellings = [
+        ("contoso.onmicrosoft.com", "0f1e2d3c-aaaa-bbbb-cccc-ddddeeeeffff"),
+        ("CONTOSO.onmicrosoft.com", "0F1E2D3C-AAAA-BBBB-CCCC-DDDDEEEEFFFF"),
+        ("Contoso.OnMicrosoft.Com", "0f1e2d3c-AAAA-bbbb-CCCC-ddddeeeeffff"),
+        ("contoso.ONMICROSOFT.COM", "0F1E2D3C-aaaa-BBBB-cccc-DDDDEEEEFFFF"),
+    ]
+    scripts = []
+    for tenant_id, client_id in spellings:
+        script = Scripted(token_answer(), json_answer(200, NONE_FOUND))
+        scripts.append(script)
+        connector = Connector(
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret="secret-value",
+            transport=script,
+            clock=clock,
+            budgets=budgets,
+            limits=Limits(per_minute=1, per_hour=100),
+            max_wait=0,
+        )
+        if script is scripts[0]:
+            connector.lookup("contoso.com")
+        else:
+            with pytest.raises(RateLimited):
+                connector.lookup("contoso.com")
+    assert [sum(r.method == "get" for r in s.requests) for s in scripts] == [1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("field", ["per_minute", "per_hour"])
+@pytest.mark.parametrize("value", [0, -1, -100])
+def test_a_rate_below_one_is_refused_when_the_limits_are_made(field, value):
+    with pytest.raises(InvalidSettings) as refused:
+        Limits(**{field: value})
+    assert str(refused.value) == (
+        f"invalid-settings: {field}={value}: {value} would never let a call through; the least is 1"
+    )
+
+
+@pytest.mark.parametrize("value", [1.5, "100", True, None])
+def test_a_rate_that_is_not_a_whole_number_is_refused(value):
+    with pytest.raises(InvalidSettings, match="per_minute is a whole number of calls"):
+        Limits(per_minute=value)
+
+
 def test_the_minute_window_slides():
     window = RateWindow(Limits(per_minute=2, per_hour=100))
     assert window.try_acquire(0) is None
@@ -242,6 +298,29 @@ def test_a_429_longer_than_max_wait_or_without_retry_after_goes_to_the_caller(cl
         assert limited.value.retry_after == retry_after
         assert len(script.requests) == 1
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("digits", ["9" * 5000, "0" * 5000 + "7" * 20, "99999999999999999999999"])
+def test_a_retry_after_too_long_to_wait_is_a_rate_limit_not_a_trap(digits, clock):
+    script = Scripted(json_answer(429, "", retry_after=digits))
+    with pytest.raises(RateLimited):
+        with_token(script, clock).lookup("contoso.com")
+    assert len(script.requests) == 1
+    assert clock.sleeps == []
+
+
+def test_retry_after_is_read_as_seconds_up_to_a_day():
+    assert [
+        retry_after_seconds(v) for v in ["7", " 007 ", "86401", "9" * 5000, "", "1.5", "٣"]
+    ] == [
+        7,
+        7,
+        86_400,
+        86_400,
+        None,
+        None,
+        None,
+    ]
 
 
 def test_429_forever_ends_after_max_attempts(clock):

@@ -156,6 +156,24 @@ def test_no_error_path_leaks_the_secret_or_a_token(hostile, caplog):
     assert "CANARY-SECRET-7f3a%2B%2F%3D%26x" in sent and TOKEN_PREFIX in sent
 
 
+def test_the_requests_a_connector_keeps_hold_no_token_or_secret(hostile):
+    connector = connector_for(hostile)
+    connector.lookup("contoso.com")
+    connector.lookup("contoso.com")  # with the kept token
+    token_request, *lookups = connector.requests
+    assert [r.method for r in connector.requests] == ["post", "get", "get"]
+    # Every field, not only the repr.
+    assert_clean(
+        "the requests", repr([(r.method, r.url, r.headers, r.body) for r in connector.requests])
+    )
+    for lookup in lookups:
+        assert lookup.header("authorization") == "Bearer [redacted]"
+    form = token_request.body.decode()
+    assert f"client_id={CLIENT_ID}" in form and "client_secret=[redacted]" in form
+    # The tenant was sent them: the test would notice a leak.
+    assert hostile.requests[1][2]["authorization"] == f"Bearer {TOKEN_PREFIX}-1"
+
+
 def test_a_secret_cut_short_at_the_end_of_an_excerpt_is_removed(hostile):
     connector = connector_for(hostile)
     hostile.fail_next(200, lambda *r: json.dumps({"access_token": "plain-token"}))

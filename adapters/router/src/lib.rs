@@ -11,6 +11,7 @@ mod bindings {
     wit_bindgen::generate!({ world: "router", path: "../wit", generate_all });
 }
 
+pub mod cache;
 #[cfg(target_arch = "wasm32")]
 mod composed;
 #[cfg(target_arch = "wasm32")]

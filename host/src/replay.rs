@@ -1,8 +1,8 @@
 //! Recorded answers, for `--replay` and the tests.
 
+use crate::bindings::{Body, Request, Response, TransportError};
+use crate::transport::Transport;
 use anyhow::{Context, Result, bail};
-use mde_connector_host::runtime::{Body, Request, Response, TransportError};
-use mde_connector_host::transport::Transport;
 use std::collections::VecDeque;
 
 /// Recorded answers, given out in order whatever is asked.

@@ -5,10 +5,10 @@
 //! on the path only, so it serves any cloud's hosts, and can be put behind a
 //! real HTTP listener.
 
-use mde_connector_host::budget::{Limits, RateWindow};
-use mde_connector_host::clock::Clock;
-use mde_connector_host::runtime::{Body, Method, Request, Response, TransportError};
-use mde_connector_host::transport::Transport;
+use crate::bindings::{Body, Method, Request, Response, TransportError};
+use crate::budget::{Limits, RateWindow};
+use crate::clock::Clock;
+use crate::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -90,7 +90,8 @@ impl FakeTenant {
     fn token(&mut self, tenant: &str, request: &Request) -> Response {
         let form = parse_form(request.body.as_deref().unwrap_or_default());
         let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-        if tenant != TENANT_ID {
+        // Ids are GUIDs, which the identity platform compares without case.
+        if !tenant.eq_ignore_ascii_case(TENANT_ID) {
             return identity_error(
                 400,
                 "invalid_request",
@@ -104,7 +105,7 @@ impl FakeTenant {
                 "AADSTS70003: The app requested an unsupported grant type.",
             );
         }
-        if field("client_id") != CLIENT_ID {
+        if !field("client_id").eq_ignore_ascii_case(CLIENT_ID) {
             return identity_error(
                 400,
                 "unauthorized_client",

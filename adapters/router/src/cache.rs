@@ -1,0 +1,220 @@
+//! The result cache of the enrichment service, one definition for both of
+//! its forms: `mde-connector serve` (one cache for the whole process) and the
+//! proxy component (one cache per instance, which `wasmtime serve` keeps only
+//! with instance reuse).
+//!
+//! A pipeline asks about the same domains thousands of times a minute, and
+//! the API allows 100 calls a minute: an answer is kept for a time to live
+//! and served again, so each distinct domain costs one call per window.
+//! Answers with no machines are kept too (they cost a call like any other);
+//! errors never are. The time is the caller's (`now`, from any fixed origin),
+//! so the cache has no clock of its own and tests need no sleeping.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// How long an answer is served again by default: 15 minutes. Defender's
+/// domain-to-machine data trails the devices' network events by minutes to
+/// hours, so an answer that old is rarely staler than the service's own; and
+/// 300 hot domains refreshed every 15 minutes cost 1,200 calls an hour, inside
+/// the API's 1,500.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// How many answers are kept by default; the least recently used goes first.
+/// A 500-machine answer is about 1 MB of text, a typical one a few KB.
+pub const DEFAULT_ENTRIES: usize = 10_000;
+
+/// Whose answer, about what: the cloud's API base, tenant and client
+/// (compared without case: GUIDs and domain names are case-insensitive) and
+/// the domain as the connector normalises it, so that `CONTOSO.com` and
+/// `contoso.com.` share an entry. `None` when the domain is one the connector
+/// refuses: such a lookup sends nothing, and its error is not kept.
+pub fn key(api_base: &str, tenant: &str, client: &str, domain: &str) -> Option<String> {
+    let domain = mde_connector::domain::normalize(domain).ok()?;
+    Some(format!(
+        "{} {} {} {domain}",
+        api_base.to_ascii_lowercase(),
+        tenant.trim().to_ascii_lowercase(),
+        client.trim().to_ascii_lowercase()
+    ))
+}
+
+/// An answer served from the cache, and how old it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit<V> {
+    pub value: V,
+    /// Time since the answer was stored: the `age` header, in whole seconds.
+    pub age: Duration,
+}
+
+struct Entry<V> {
+    value: V,
+    stored: Duration,
+    /// Position in `ResultCache::recency`.
+    used: u64,
+}
+
+/// Answers by key, for `ttl`, at most `capacity` of them.
+pub struct ResultCache<V> {
+    ttl: Duration,
+    capacity: usize,
+    entries: HashMap<String, Entry<V>>,
+    /// Keys by last use, oldest first: the next to evict.
+    recency: BTreeMap<u64, String>,
+    uses: u64,
+}
+
+impl<V: Clone> ResultCache<V> {
+    /// A cache that keeps nothing when `ttl` or `capacity` is zero.
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        ResultCache {
+            ttl,
+            capacity,
+            entries: HashMap::new(),
+            recency: BTreeMap::new(),
+            uses: 0,
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Answers kept, fresh or not yet found stale.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The answer for `key` if it is younger than the time to live; a stale
+    /// one is dropped.
+    pub fn get(&mut self, key: &str, now: Duration) -> Option<Hit<V>> {
+        let entry = self.entries.get_mut(key)?;
+        let age = now.saturating_sub(entry.stored);
+        if age >= self.ttl {
+            let used = entry.used;
+            self.entries.remove(key);
+            self.recency.remove(&used);
+            return None;
+        }
+        self.recency.remove(&entry.used);
+        self.uses += 1;
+        entry.used = self.uses;
+        self.recency.insert(self.uses, key.to_owned());
+        Some(Hit {
+            value: entry.value.clone(),
+            age,
+        })
+    }
+
+    /// Keeps `value` for `key` from `now`, evicting the least recently used
+    /// answer when full.
+    pub fn insert(&mut self, key: String, value: V, now: Duration) {
+        if self.ttl.is_zero() || self.capacity == 0 {
+            return;
+        }
+        if let Some(old) = self.entries.remove(&key) {
+            self.recency.remove(&old.used);
+        }
+        while self.entries.len() >= self.capacity {
+            let Some((_, oldest)) = self.recency.pop_first() else {
+                break;
+            };
+            self.entries.remove(&oldest);
+        }
+        self.uses += 1;
+        self.recency.insert(self.uses, key.clone());
+        self.entries.insert(
+            key,
+            Entry {
+                value,
+                stored: now,
+                used: self.uses,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(seconds: u64) -> Duration {
+        Duration::from_secs(seconds)
+    }
+
+    #[test]
+    fn spellings_of_one_domain_share_a_key_and_refused_domains_have_none() {
+        let k = |domain| key("https://API.example", "TENANT", "Client", domain);
+        assert_eq!(k("contoso.com"), k(" CONTOSO.com. "));
+        assert_eq!(k("Bücher.example"), k("xn--bcher-kva.example"));
+        assert_ne!(k("contoso.com"), k("fabrikam.com"));
+        assert_eq!(
+            k("contoso.com").as_deref(),
+            Some("https://api.example tenant client contoso.com")
+        );
+        assert_eq!(k("contoso..com"), None);
+        assert_eq!(k("evil.com/x?y"), None);
+        assert_ne!(
+            key("https://a", "t", "c", "contoso.com"),
+            key("https://a", "t2", "c", "contoso.com")
+        );
+    }
+
+    #[test]
+    fn an_answer_is_served_until_its_time_to_live_and_says_its_age() {
+        let mut cache = ResultCache::new(s(60), 10);
+        cache.insert("a".into(), 1, s(100));
+        assert_eq!(
+            cache.get("a", s(130)),
+            Some(Hit {
+                value: 1,
+                age: s(30)
+            })
+        );
+        assert_eq!(cache.get("a", s(160)), None);
+        assert!(cache.is_empty(), "a stale answer is dropped");
+        assert_eq!(cache.get("b", s(100)), None);
+    }
+
+    #[test]
+    fn the_least_recently_used_answer_goes_first() {
+        let mut cache = ResultCache::new(s(60), 2);
+        cache.insert("a".into(), 1, s(0));
+        cache.insert("b".into(), 2, s(0));
+        assert!(cache.get("a", s(1)).is_some()); // b is now the oldest in use
+        cache.insert("c".into(), 3, s(2));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get("b", s(3)), None);
+        assert_eq!(cache.get("a", s(3)).map(|h| h.value), Some(1));
+        assert_eq!(cache.get("c", s(3)).map(|h| h.value), Some(3));
+    }
+
+    #[test]
+    fn storing_again_renews_the_answer() {
+        let mut cache = ResultCache::new(s(60), 2);
+        cache.insert("a".into(), 1, s(0));
+        cache.insert("a".into(), 2, s(50));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            cache.get("a", s(100)),
+            Some(Hit {
+                value: 2,
+                age: s(50)
+            })
+        );
+    }
+
+    #[test]
+    fn a_cache_of_no_time_or_no_room_keeps_nothing() {
+        for (ttl, capacity) in [(s(0), 10), (s(60), 0)] {
+            let mut cache = ResultCache::new(ttl, capacity);
+            cache.insert("a".into(), 1, s(0));
+            assert_eq!(cache.get("a", s(0)), None);
+            assert!(cache.is_empty());
+        }
+    }
+}
