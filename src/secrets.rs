@@ -37,6 +37,9 @@ struct Secret {
     /// `border[i]`: the length of the longest proper prefix of
     /// `bytes[..=i]` that is also its suffix.
     border: Vec<usize>,
+    /// The bytes of a text a match can start at: as it is (`[false]`), and
+    /// decoded (`[true]`, where an escape may start one too).
+    starts: [[bool; 256]; 2],
 }
 
 impl Secrets {
@@ -71,7 +74,17 @@ impl Secrets {
             }
             border[i] = k;
         }
-        self.secrets.push(Secret { bytes, border });
+        let mut starts = [[false; 256]; 2];
+        for b in 0..=u8::MAX {
+            let first = class(b) == bytes[0];
+            starts[0][usize::from(b)] = first;
+            starts[1][usize::from(b)] = first || b == b'%' || b == b'\\';
+        }
+        self.secrets.push(Secret {
+            bytes,
+            border,
+            starts,
+        });
     }
 
     /// No secret to scrub.
@@ -80,13 +93,18 @@ impl Secrets {
     }
 
     /// Replaces every run of `text` that holds a secret with [`REDACTED`],
-    /// in place. Runs on every answer (up to 16 MiB): each secret costs two
-    /// passes (decoded, as it is) that skip to the bytes that can start it.
+    /// in place. Runs on every answer (up to 16 MiB): each secret costs a
+    /// pass over the text decoded, and one as it is when it holds escapes,
+    /// each skipping to the bytes that can start a match.
     pub fn scrub_bytes(&self, text: &mut Vec<u8>) {
         let mut runs = Vec::new();
+        // Without escapes, decoding changes nothing: one pass is both.
+        let escaped = text.iter().any(|&b| b == b'%' || b == b'\\');
         for secret in &self.secrets {
             secret.find(text, true, &mut runs);
-            secret.find(text, false, &mut runs);
+            if escaped {
+                secret.find(text, false, &mut runs);
+            }
         }
         if runs.is_empty() {
             return;
@@ -172,15 +190,14 @@ impl Secret {
         if text.len() < m {
             return;
         }
-        let first = self.bytes[0];
-        let may_start = |b: u8| class(b) == first || (decoded && (b == b'%' || b == b'\\'));
+        let starts = &self.starts[usize::from(decoded)];
         // Where each of the last `m` decoded bytes starts in `text`, by
         // their count modulo `m`; made when a match may begin.
         let mut origin: Vec<usize> = Vec::new();
         let (mut at, mut matched, mut count) = (0, 0, 0);
         while at < text.len() {
             if matched == 0 {
-                match text[at..].iter().position(|&b| may_start(b)) {
+                match text[at..].iter().position(|&b| starts[usize::from(b)]) {
                     Some(skip) => at += skip,
                     None => return,
                 }
