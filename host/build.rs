@@ -76,6 +76,17 @@ const STOCK_RUNTIME_GUESTS: &[(&str, &str)] = &[
 /// (exports `wasi:cli/run`).
 fn build_stock_runtime_components(root: &Path, target_dir: &Path) -> Result<()> {
     guests::build(root, target_dir, STOCK_RUNTIME_GUESTS)?;
+    // The wasi:http adapter again, with `MDE_TIMEOUT` on every request: that
+    // imports `wasi:cli/environment`, which these compositions provide and
+    // the plain plug must not need.
+    let adapter = guests::build_variant(
+        root,
+        target_dir,
+        &[("mde-wasi-http-adapter", "mde_wasi_http_adapter")],
+        &["mde-wasi-http-adapter/from-environment"],
+        "_from_environment",
+    )?
+    .remove(0);
     let read = |module: &str| std::fs::read(target_dir.join(format!("{module}.component.wasm")));
     for (router, export, artifact, variable) in [
         (
@@ -93,7 +104,7 @@ fn build_stock_runtime_components(root: &Path, target_dir: &Path) -> Result<()> 
     ] {
         let composed = compose_with_router(
             &read("mde_connector")?,
-            &read("mde_wasi_http_adapter")?,
+            &std::fs::read(&adapter)?,
             &read("mde_settings_from_env")?,
             &read(router)?,
             export,

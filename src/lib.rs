@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod lenient;
+pub mod log_line;
 pub mod machine;
 pub mod output;
 pub mod request;

@@ -3,9 +3,10 @@
 use crate::input::Line;
 use crate::output;
 use mde_connector_host::Instance;
+use mde_router::cache::{self, ResultCache};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 /// One domain's outcome.
 #[derive(Debug, Serialize)]
@@ -34,35 +35,67 @@ pub struct RecordError {
     pub message: String,
 }
 
+/// A domain's answer, kept for the lines that ask for it again.
+#[derive(Clone)]
+struct Answer {
+    domain: String,
+    cap_reached: bool,
+    machines: Vec<String>,
+    fetched_at: String,
+}
+
 /// Looks up each domain in turn, once: the host's gateway waits out rate
 /// limits within `--max-wait` for the whole lookup and retries within its
 /// attempts, so a domain that keeps being refused ends, with its error
-/// record, and the batch goes on. A line that cannot be a domain gets its
-/// own error record; so does a lookup that trapped.
+/// record, and the batch goes on. A domain asked again, in any spelling, is
+/// answered from the first answer (the serve cache's key, time to live and
+/// size): one API call per distinct domain. Errors are not kept: a line that
+/// repeats a failed domain asks again. A line that cannot be a domain gets
+/// its own error record; so does a lookup that trapped.
 pub fn run(
     instance: &mut Instance,
     lines: impl IntoIterator<Item = std::io::Result<Line>>,
     cloud: &str,
-    mut emit: impl FnMut(Record) -> std::io::Result<()>,
+    mut emit: impl FnMut(&mut Instance, Record) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    let started = Instant::now();
+    let mut answers = ResultCache::new(cache::DEFAULT_TTL, cache::DEFAULT_ENTRIES);
     for line in lines {
         let queried = match line? {
             Line::Domain(domain) => domain,
             Line::Refused { shown, why } => {
                 let mut record = Record::new(shown, cloud);
                 record.error = Some(RecordError::new("invalid-domain", &why));
-                emit(record)?;
+                emit(instance, record)?;
                 continue;
             }
         };
-        let outcome = instance.lookup_texts(&queried);
-        let mut record = Record::new(queried, cloud);
+        let key = cache::settings_key(instance.state().settings(), &queried);
+        let kept = key
+            .as_deref()
+            .and_then(|key| answers.get(key, started.elapsed()));
+        let mut record = Record::new(queried.clone(), cloud);
+        let outcome = match kept {
+            Some(hit) => Ok(Ok(hit.value)),
+            None => instance.lookup_texts(&queried).map(|answer| {
+                answer.map(|found| Answer {
+                    domain: found.domain,
+                    cap_reached: found.cap_reached,
+                    machines: found.machines,
+                    fetched_at: record.fetched_at.clone(),
+                })
+            }),
+        };
         match outcome {
-            Ok(Ok(found)) => {
-                record.domain = Some(found.domain);
-                record.cap_reached = Some(found.cap_reached);
+            Ok(Ok(answer)) => {
+                if let Some(key) = key {
+                    answers.insert(key, answer.clone(), started.elapsed());
+                }
+                record.domain = Some(answer.domain);
+                record.cap_reached = Some(answer.cap_reached);
+                record.fetched_at = answer.fetched_at;
                 record.machines = Some(
-                    found
+                    answer
                         .machines
                         .into_iter()
                         .map(RawValue::from_string)
@@ -78,7 +111,7 @@ pub fn run(
                 record.error = Some(RecordError::new("trap", &message));
             }
         }
-        emit(record)?;
+        emit(instance, record)?;
     }
     Ok(())
 }
@@ -160,7 +193,7 @@ mod tests {
         let mut instance = runtime.instantiate(settings, storm).unwrap();
         let lines = ["a.example", "b.example"].map(|d| Ok(Line::Domain(d.into())));
         let mut records = Vec::new();
-        run(&mut instance, lines, "commercial", |record| {
+        run(&mut instance, lines, "commercial", |_, record| {
             records.push(record);
             Ok(())
         })

@@ -2,41 +2,10 @@
 
 mod common;
 
-use common::{cli, text};
+use common::{cli, replay_file, text};
 use std::io::Write;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// A replay file in cargo's scratch directory for integration tests.
-struct ReplayFile(std::path::PathBuf);
-
-impl ReplayFile {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for ReplayFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn replay_file(json: &str) -> ReplayFile {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let name = format!(
-        "replay-{}-{}.json",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(json.as_bytes())
-        .unwrap();
-    ReplayFile(path)
-}
 
 #[test]
 fn prints_a_table_from_the_fake_tenant() {

@@ -44,11 +44,13 @@ fn sorted(lines: &[&str]) -> Vec<String> {
 }
 
 /// What both ask of a runtime: wasi:http to send, the environment for
-/// settings, stderr for logs, the wall clock for events. No filesystem,
-/// sockets or randomness.
-const SHARED: [&str; 9] = [
+/// settings, stderr for logs, the wall clock for events and the cache, and
+/// the monotonic clock's `duration` type for the requests' timeouts. No
+/// filesystem, sockets or randomness.
+const SHARED: [&str; 10] = [
     "  import wasi:cli/environment@0.2.12;",
     "  import wasi:cli/stderr@0.2.12;",
+    "  import wasi:clocks/monotonic-clock@0.2.12;",
     "  import wasi:clocks/wall-clock@0.2.12;",
     "  import wasi:http/outgoing-handler@0.2.12;",
     "  import wasi:http/types@0.2.12;",

@@ -16,7 +16,7 @@ use mde_connector_host::runtime::{
 };
 use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
     Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
@@ -30,6 +30,9 @@ enum Upstream {
     Tenant(Arc<Mutex<FakeTenant>>),
     /// Fails as the platform would, without an answer.
     Fails(fn() -> HttpError),
+    /// Answers `200` with a body of this many bytes, saying its length in
+    /// `Content-Length` or not.
+    Huge { bytes: usize, says_length: bool },
 }
 
 /// The `send_request` hook of a wasi:http host.
@@ -83,6 +86,19 @@ impl WasiHttpHooks for Hooks {
                     sent.lock().unwrap().push(request);
                     return Err(error());
                 }
+                Upstream::Huge { bytes, says_length } => {
+                    sent.lock().unwrap().push(request);
+                    let mut response = http::Response::builder().status(200);
+                    if says_length {
+                        response = response.header("content-length", bytes);
+                    }
+                    let body = Full::new(bytes::Bytes::from(vec![b' '; bytes]))
+                        .map_err(|never| match never {})
+                        .boxed_unsync();
+                    let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                        Box::new(async { Ok(()) });
+                    return Ok((response.body(body).unwrap(), io));
+                }
             };
             // The guest writes the body after `handle`: read it to its end.
             let body = body.collect().await?.to_bytes();
@@ -111,6 +127,8 @@ struct Platform {
     hooks: Hooks,
     settings: Settings,
     logs: Vec<LogRecord>,
+    /// 128 MiB a memory, as `wasmtime serve -W max-memory-size=134217728`.
+    limits: StoreLimits,
 }
 
 impl WasiView for Platform {
@@ -202,8 +220,10 @@ fn lookup(settings: Settings, upstream: Upstream, domain: &str) -> Run {
         },
         settings,
         logs: Vec::new(),
+        limits: StoreLimitsBuilder::new().memory_size(MEMORY).build(),
     };
     let mut store = Store::new(engine(), platform);
+    store.limiter(|platform| &mut platform.limits);
     let connector = pre().instantiate(&mut store).unwrap();
     let answer = connector.call_lookup(&mut store, domain).unwrap();
     let sent = sent.lock().unwrap().clone();
@@ -212,6 +232,40 @@ fn lookup(settings: Settings, upstream: Upstream, domain: &str) -> Run {
         sent,
         logs: std::mem::take(&mut store.data_mut().logs),
     }
+}
+
+/// The most memory an instance may use: less than the 100 MB bodies below.
+const MEMORY: usize = 128 * 1024 * 1024;
+
+#[test]
+fn a_body_past_the_cap_is_too_large_within_bounded_memory() {
+    for says_length in [false, true] {
+        let upstream = Upstream::Huge {
+            bytes: 100_000_000,
+            says_length,
+        };
+        let run = lookup(settings(demo_credentials()), upstream, "contoso.com");
+        assert_eq!(
+            run.answer,
+            Err(Error::Transport(TransportError::TooLarge(
+                mde_connector_host::gateway::MAX_BODY
+            ))),
+            "Content-Length: {says_length}"
+        );
+        assert_eq!(run.sent.len(), 1, "the token request, refused");
+    }
+    // At the cap exactly: taken (and refused by the connector as no token
+    // answer, which is another matter).
+    let upstream = Upstream::Huge {
+        bytes: usize::try_from(mde_connector_host::gateway::MAX_BODY).unwrap(),
+        says_length: false,
+    };
+    let run = lookup(settings(demo_credentials()), upstream, "contoso.com");
+    assert!(
+        !matches!(run.answer, Err(Error::Transport(_))),
+        "{:?}",
+        run.answer
+    );
 }
 
 fn tenant() -> (common::Tenant, Upstream) {

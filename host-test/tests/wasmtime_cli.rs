@@ -304,6 +304,11 @@ fn the_command_exits_with_the_cli_statuses() {
         let stderr = text(&out.stderr);
         assert_eq!(status(&out), Some(case.status), "{}: {stderr}", case.name);
         assert!(stderr.starts_with(case.stderr), "{}: {stderr}", case.name);
+        // The error line alone, whatever the status (1 too): the command
+        // exits through `exit-with-code`, so the host adds nothing.
+        if !stderr.contains("\n\nusage: ") {
+            assert_eq!(stderr.lines().count(), 1, "{}: {stderr}", case.name);
+        }
         assert_eq!(text(&out.stdout), "", "{}", case.name);
         assert_no_demo_secret(case.name, &stderr);
         let after = tenant.requests();
@@ -658,7 +663,200 @@ fn the_service_reports_refused_credentials_bad_settings_and_no_answer() {
         problem["detail"],
         "transport: connection failed: connection-refused"
     );
-    // A timeout (504) needs the platform to give up waiting; wasmtime serve
-    // waits 600 s and has no option to wait less, so the mapping is tested in
-    // adapters/proxy's unit tests instead.
+}
+
+/// wasmtime serve's options for keeping an instance (and so its token and
+/// cache) across requests.
+const REUSE: [&str; 4] = [
+    "--max-instance-reuse-count",
+    "1000",
+    "--idle-instance-timeout",
+    "60s",
+];
+
+/// A GET to a service with instance reuse, once the last request's instance
+/// is back for reuse: wasmtime serve puts it back only after the guest's
+/// handler returns, a moment after the answer is sent, and a request in
+/// that moment gets a new instance (with a token and cache of its own).
+fn get_reused(service: &stock::Service, path: &str) -> stock::Answer {
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    service.get(path)
+}
+
+/// What an answer says of the cache: `x-mde-cache` and `age`.
+fn cache(answer: &stock::Answer) -> (Option<&str>, Option<&str>) {
+    (answer.header("x-mde-cache"), answer.header("age"))
+}
+
+#[test]
+fn with_instance_reuse_the_token_and_answers_are_kept() {
+    let Some(wasmtime) = Wasmtime::find("with_instance_reuse_the_token_and_answers_are_kept")
+    else {
+        return;
+    };
+    let tenant = Tenant::start();
+    let service = wasmtime.serve_with(&REUSE, &tenant.env());
+    let get = |path: &str| {
+        let answer = get_reused(&service, path);
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        answer
+    };
+
+    let first = get("/domains/contoso.com/machines");
+    assert_eq!(cache(&first), (Some("miss"), None));
+    assert_eq!(first.body, cli_prints("contoso.com", "json", 0));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Another spelling of the domain, in every format: one kept answer,
+    // events observed now.
+    for format in FORMATS.into_iter().filter(|f| *f != "table") {
+        let started = now_ms();
+        let answer = get(&format!("/domains/CONTOSO.com./machines?format={format}"));
+        let age: u64 = answer.header("age").unwrap().parse().unwrap();
+        assert_eq!(answer.header("x-mde-cache"), Some("hit"), "{format}");
+        assert!((1..60).contains(&age), "age {age}");
+        assert_prints_as_the_cli("contoso.com", format, &answer.body, (started, now_ms()));
+    }
+    // An answer with no machines is kept too.
+    for expected in [(Some("miss"), None), (Some("hit"), Some("1"))] {
+        let answer = get("/domains/nothing.example/machines");
+        assert_eq!(answer.body, "[]\n");
+        assert_eq!(cache(&answer).0, expected.0);
+        if expected.1.is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+    }
+    // An error is not: the next request asks again.
+    tenant.fake.lock().unwrap().fail_next(500, None);
+    let failed = get_reused(&service, "/domains/fabrikam.com/machines");
+    assert_problem(&failed, 503, "service-unavailable");
+    assert_eq!(cache(&failed), (Some("miss"), None));
+    let fabrikam = get("/domains/fabrikam.com/machines?format=ndjson");
+    assert_eq!(cache(&fabrikam), (Some("miss"), None));
+    assert_eq!(fabrikam.header("x-mde-cap-reached"), Some("true"));
+    let again = get("/domains/fabrikam.com/machines?format=ndjson");
+    assert_eq!(cache(&again).0, Some("hit"));
+    assert_eq!(again.body, fabrikam.body);
+
+    // One token, one API call per distinct domain (and the failed one).
+    assert_eq!(tenant.requests(), (1, 4));
+}
+
+#[test]
+fn the_cache_is_sized_by_the_environment() {
+    let Some(wasmtime) = Wasmtime::find("the_cache_is_sized_by_the_environment") else {
+        return;
+    };
+    let tenant = Tenant::start();
+    let off = wasmtime.serve_with(&REUSE, &with(tenant.env(), "MDE_CACHE_TTL", Some("0")));
+    for _ in 0..2 {
+        let answer = get_reused(&off, "/domains/contoso.com/machines");
+        assert_eq!(answer.header("x-mde-cache"), Some("miss"));
+    }
+    // The token is kept all the same.
+    assert_eq!(tenant.requests(), (1, 2));
+    drop(off);
+
+    let one = wasmtime.serve_with(&REUSE, &with(tenant.env(), "MDE_CACHE_ENTRIES", Some("1")));
+    for (domain, cache) in [
+        ("contoso.com", "miss"),
+        ("contoso.com", "hit"),
+        ("fabrikam.com", "miss"),
+        ("contoso.com", "miss"),
+    ] {
+        let answer = get_reused(&one, &format!("/domains/{domain}/machines"));
+        assert_eq!(answer.header("x-mde-cache"), Some(cache), "{domain}");
+    }
+    assert_eq!(tenant.requests(), (2, 5));
+    drop(one);
+
+    for (name, value) in [
+        ("MDE_CACHE_TTL", "15m"),
+        ("MDE_CACHE_ENTRIES", "-1"),
+        ("MDE_TIMEOUT", "0"),
+    ] {
+        let bad = wasmtime.serve(&with(tenant.env(), name, Some(value)));
+        let problem = assert_problem(&bad.get("/healthz"), 500, "invalid-settings");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with(&format!("invalid-settings: {name} \"{value}\" is not")),
+            "{detail}"
+        );
+    }
+    assert_eq!(tenant.requests(), (2, 5));
+}
+
+#[test]
+fn a_silent_upstream_is_a_504_within_mde_timeout() {
+    let Some(wasmtime) = Wasmtime::find("a_silent_upstream_is_a_504_within_mde_timeout") else {
+        return;
+    };
+    let (_listener, silent) = stock::silent_server();
+    let vars = with(
+        with(
+            custom_cloud(&silent),
+            "MDE_TOKEN",
+            Some("t0ken-for-the-silent-server"),
+        ),
+        "MDE_TIMEOUT",
+        Some("2"),
+    );
+    let service = wasmtime.serve(&vars);
+    let started = std::time::Instant::now();
+    let answer = service.get("/domains/contoso.com/machines");
+    let waited = started.elapsed();
+    let problem = assert_problem(&answer, 504, "transport");
+    assert_eq!(problem["detail"], "transport: timed out", "{problem}");
+    assert!(
+        (2.0..10.0).contains(&waited.as_secs_f64()),
+        "answered after {waited:?}"
+    );
+    // The command alike: exit 1, in bounded time.
+    let started = std::time::Instant::now();
+    let out = wasmtime.run(&vars, &["contoso.com"]);
+    assert_eq!(
+        (status(&out), text(&out.stderr).as_str()),
+        (Some(1), "error: transport: timed out\n")
+    );
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+}
+
+/// An instance may use at most 128 MiB: the 100 MB bodies below would not fit.
+const MEMORY: [&str; 2] = ["-W", "max-memory-size=134217728"];
+
+#[test]
+fn an_endless_or_huge_body_is_refused_at_the_cap_within_bounded_memory() {
+    let Some(wasmtime) =
+        Wasmtime::find("an_endless_or_huge_body_is_refused_at_the_cap_within_bounded_memory")
+    else {
+        return;
+    };
+    let too_large = format!(
+        "transport: answer larger than {} bytes",
+        mde_connector_host::gateway::MAX_BODY
+    );
+    for content_length in [None, Some(100_000_000)] {
+        let server = stock::EndlessServer::start(content_length);
+        let vars = with(
+            custom_cloud(&server.origin()),
+            "MDE_TOKEN",
+            Some("t0ken-endless"),
+        );
+        let service = wasmtime.serve_with(&MEMORY, &vars);
+        let answer = service.get("/domains/contoso.com/machines");
+        let problem = assert_problem(&answer, 502, "transport");
+        assert_eq!(problem["detail"], too_large.as_str(), "{content_length:?}");
+        drop(service);
+
+        let out = wasmtime.run_with(&MEMORY, &vars, &["contoso.com"]);
+        assert_eq!(
+            (status(&out), text(&out.stderr)),
+            (Some(1), format!("error: {too_large}\n")),
+            "{content_length:?}"
+        );
+        let sent = server.sent.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            sent < 2 * 100_000_000,
+            "{content_length:?}: {sent} bytes sent"
+        );
+    }
 }

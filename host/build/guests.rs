@@ -33,6 +33,19 @@ pub fn component_dir(root: &Path) -> PathBuf {
 /// Builds `packages` with the component profile, then encodes each core
 /// module as a component next to it; returns the components' paths.
 pub fn build(root: &Path, target_dir: &Path, packages: &[(&str, &str)]) -> Result<Vec<PathBuf>> {
+    build_variant(root, target_dir, packages, &[], "")
+}
+
+/// [`build`] with cargo's `--features` (`package/feature`), naming each
+/// component `{module}{suffix}.component.wasm`: a module built with other
+/// features keeps the plain build's component intact.
+pub fn build_variant(
+    root: &Path,
+    target_dir: &Path,
+    packages: &[(&str, &str)],
+    features: &[&str],
+    suffix: &str,
+) -> Result<Vec<PathBuf>> {
     ensure_wasm_target()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
@@ -43,6 +56,7 @@ pub fn build(root: &Path, target_dir: &Path, packages: &[(&str, &str)]) -> Resul
                 .iter()
                 .flat_map(|(package, _)| ["--package", package]),
         )
+        .args(features.iter().flat_map(|feature| ["--features", feature]))
         .env("CARGO_TARGET_DIR", target_dir)
         // Flags meant for the host (target-cpu=native, clippy's wrapper) do not apply to wasm.
         .env_remove("RUSTFLAGS")
@@ -56,12 +70,12 @@ pub fn build(root: &Path, target_dir: &Path, packages: &[(&str, &str)]) -> Resul
     }
     packages
         .iter()
-        .map(|(_, module)| encode(target_dir, module))
+        .map(|(_, module)| encode(target_dir, module, suffix))
         .collect()
 }
 
 /// Encodes a guest's core module as a component, next to the module.
-fn encode(target_dir: &Path, module: &str) -> Result<PathBuf> {
+fn encode(target_dir: &Path, module: &str, suffix: &str) -> Result<PathBuf> {
     let module_path = target_dir
         .join(TARGET)
         .join(PROFILE)
@@ -74,7 +88,7 @@ fn encode(target_dir: &Path, module: &str) -> Result<PathBuf> {
         .encode()
         .context("encoding the component")?;
     // In the target directory, for `wasm-tools component wit` and other hosts.
-    let component_path = target_dir.join(format!("{module}.component.wasm"));
+    let component_path = target_dir.join(format!("{module}{suffix}.component.wasm"));
     std::fs::write(&component_path, &component)?;
     Ok(component_path)
 }

@@ -69,3 +69,15 @@ impl Response {
 
 // The core's settings as the WIT's (the component converts back).
 mde_connector::settings_to_wit!(mde::connector::settings);
+
+impl From<Level> for mde_connector::connector::Level {
+    fn from(level: Level) -> Self {
+        use mde_connector::connector::Level as Core;
+        match level {
+            Level::Debug => Core::Debug,
+            Level::Info => Core::Info,
+            Level::Warn => Core::Warn,
+            Level::Error => Core::Error,
+        }
+    }
+}

@@ -18,9 +18,10 @@ impl Guest for Component {
         let mut err = Stream(stderr::get_stderr());
         match crate::run(args, &Composed, &mut out, &mut err) {
             0 => Ok(()),
-            1 => Err(()),
-            // `run` can only say 0 or 1; `exit-with-code` is stable since
-            // WASI 0.2.12 (wasmtime 49 provides it whatever `-S` says).
+            // Every other status through `exit-with-code` (stable since WASI
+            // 0.2.12; wasmtime 49 provides it whatever `-S` says), 1 too:
+            // `run`'s own error makes hosts print more than the error line
+            // (`jco run`: `ComponentError: undefined` and a stack trace).
             status => {
                 drop((out, err));
                 exit::exit_with_code(status);

@@ -25,7 +25,8 @@ pub const USAGE: &str = "usage: mde-connector DOMAIN [--format table|json|ndjson
 \n\
 Looks up the Defender for Endpoint machines that communicated with DOMAIN.\n\
 Settings come from the environment: MDE_CLOUD, MDE_API_BASE, MDE_LOGIN_HOST,\n\
-MDE_SCOPE, and MDE_TOKEN or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET.\n";
+MDE_SCOPE, and MDE_TOKEN or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET;\n\
+MDE_TIMEOUT (seconds each request may wait, default 30) and MDE_LOG.\n";
 
 /// What the arguments ask for.
 #[derive(Debug, PartialEq, Eq)]

@@ -113,6 +113,7 @@ fn prints_the_output_and_exits_0() {
     let fake = fake(Ok(Output {
         body: b"table\n".to_vec(),
         cap_reached: false,
+        cached_age: None,
     }));
     assert_eq!(
         run_with(&fake, &["contoso.com"]),

@@ -10,7 +10,9 @@
 //! | another method on these paths | `405` with `Allow: GET` |
 //!
 //! A `200` carries `x-mde-cap-reached: true` when the answer held 500
-//! machines, the service's cap. Errors are RFC 9457 problem details
+//! machines, the service's cap. Every lookup's answer says `x-mde-cache:
+//! hit` (with `age`, in whole seconds) when a kept answer served it, else
+//! `x-mde-cache: miss`; errors are never kept. Errors are RFC 9457 problem details
 //! (`application/problem+json`) with the error's `kind`, and the service's
 //! `code` and `correlationId` when it gave them: see [`status_of`]. The pure
 //! part is here, tested natively; the export is in `guest` (wasm32 only).
@@ -22,7 +24,7 @@ mod guest;
 
 use mde_connector::Error;
 use mde_connector::http::TransportError;
-use mde_router::{Failure, Format, Imports};
+use mde_router::{Failure, Format, Imports, Output};
 use serde_json::Value;
 
 /// Retry-After when a `429` did not say, in seconds: the service's
@@ -49,8 +51,32 @@ impl Reply {
     }
 }
 
+/// What a request asks for, once its path, method and query are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Healthz,
+    /// The machines of `domain` (percent-decoded, as the caller wrote it).
+    Lookup {
+        domain: String,
+        format: Format,
+    },
+}
+
 /// Answers one request. `path_with_query` is as it arrived (percent-encoded).
 pub fn handle(method: &str, path_with_query: &str, imports: &impl Imports) -> Reply {
+    let redact = |text: &str| imports.redact(text);
+    match route(method, path_with_query, &redact) {
+        Err(refused) => refused,
+        Ok(Route::Healthz) => healthz(imports.settings_problem(), &redact),
+        Ok(Route::Lookup { domain, format }) => {
+            answer(format, imports.look_up(&domain, format), &redact)
+        }
+    }
+}
+
+/// The route of a request, or the answer that refuses it (`404`, `405`,
+/// `400`). `redact` keeps secrets out of what is echoed.
+pub fn route(method: &str, path_with_query: &str, redact: &Redact<'_>) -> Result<Route, Reply> {
     let (path, query) = path_with_query
         .split_once('?')
         .unwrap_or((path_with_query, ""));
@@ -60,25 +86,37 @@ pub fn handle(method: &str, path_with_query: &str, imports: &impl Imports) -> Re
         .filter(|domain| !domain.contains('/'));
     if path != "/healthz" && domain.is_none() {
         let detail = format!("no resource at {path}: try /domains/{{domain}}/machines");
-        return problem(404, "not-found", &detail, imports);
+        return Err(problem(404, "not-found", &detail, redact));
     }
     if method != "GET" {
         let detail = format!("{method} is not allowed here: only GET");
-        let mut reply = problem(405, "method-not-allowed", &detail, imports);
+        let mut reply = problem(405, "method-not-allowed", &detail, redact);
         reply.headers.push(("allow".into(), "GET".into()));
-        return reply;
+        return Err(reply);
     }
     let Some(domain) = domain else {
-        return match imports.settings_problem() {
-            Some(why) => failure(&Failure::Lookup(Error::InvalidSettings(why)), imports),
-            None => reply(200, "application/json", b"{\"status\":\"ok\"}\n".to_vec()),
-        };
+        return Ok(Route::Healthz);
     };
-    let format = match format(query) {
-        Ok(format) => format,
-        Err(why) => return problem(400, "invalid-request", &why, imports),
-    };
-    match imports.look_up(&percent_decoded(domain), format) {
+    match format(query) {
+        Ok(format) => Ok(Route::Lookup {
+            domain: percent_decoded(domain),
+            format,
+        }),
+        Err(why) => Err(problem(400, "invalid-request", &why, redact)),
+    }
+}
+
+/// `/healthz`: `200` when the settings are usable, else their problem.
+pub fn healthz(settings_problem: Option<String>, redact: &Redact<'_>) -> Reply {
+    match settings_problem {
+        Some(why) => failure(&Failure::Lookup(Error::InvalidSettings(why)), redact),
+        None => reply(200, "application/json", b"{\"status\":\"ok\"}\n".to_vec()),
+    }
+}
+
+/// The answer to a lookup printed in `format`, or to its failure.
+pub fn answer(format: Format, outcome: Result<Output, Failure>, redact: &Redact<'_>) -> Reply {
+    match outcome {
         Ok(output) => {
             let content_type = match format {
                 Format::Json => "application/json",
@@ -90,11 +128,28 @@ pub fn handle(method: &str, path_with_query: &str, imports: &impl Imports) -> Re
                     .headers
                     .push(("x-mde-cap-reached".into(), "true".into()));
             }
+            let cache = match output.cached_age {
+                Some(age) => {
+                    reply
+                        .headers
+                        .push(("age".into(), age.as_secs().to_string()));
+                    "hit"
+                }
+                None => "miss",
+            };
+            reply.headers.push(("x-mde-cache".into(), cache.into()));
             reply
         }
-        Err(e) => failure(&e, imports),
+        Err(e) => {
+            let mut reply = failure(&e, redact);
+            reply.headers.push(("x-mde-cache".into(), "miss".into()));
+            reply
+        }
     }
 }
+
+/// Text without the secrets it may hold, for what a server may have echoed.
+pub type Redact<'a> = dyn Fn(&str) -> String + 'a;
 
 /// `format=json|ndjson|ocsf|ecs` (default json); nothing else is accepted,
 /// so that a misspelt parameter is not silently ignored.
@@ -183,10 +238,10 @@ pub fn status_of(e: &Error) -> (u16, Option<u64>) {
     }
 }
 
-fn failure(failure: &Failure, imports: &impl Imports) -> Reply {
+fn failure(failure: &Failure, redact: &Redact<'_>) -> Reply {
     let e = match failure {
         Failure::Lookup(e) => e,
-        Failure::Events(why) => return problem(500, "events", why, imports),
+        Failure::Events(why) => return problem(500, "events", why, redact),
     };
     let (status, retry_after) = status_of(e);
     let details = match e {
@@ -211,14 +266,14 @@ fn failure(failure: &Failure, imports: &impl Imports) -> Reply {
     if let Some(d) = details {
         for (name, value) in [("code", &d.code), ("correlationId", &d.correlation_id)] {
             if let Some(value) = value {
-                members.push((name, Value::from(imports.redact(value))));
+                members.push((name, Value::from(redact(value))));
             }
         }
     }
     if let Some(seconds) = retry_after {
         members.push(("retryAfterSeconds", Value::from(seconds)));
     }
-    let mut reply = problem_with(status, e.kind(), &e.to_string(), members, imports);
+    let mut reply = problem_with(status, e.kind(), &e.to_string(), members, redact);
     if let Some(seconds) = retry_after {
         reply
             .headers
@@ -227,8 +282,9 @@ fn failure(failure: &Failure, imports: &impl Imports) -> Reply {
     reply
 }
 
-fn problem(status: u16, kind: &str, detail: &str, imports: &impl Imports) -> Reply {
-    problem_with(status, kind, detail, Vec::new(), imports)
+/// A problem-details answer: see [`problem_with`].
+pub fn problem(status: u16, kind: &str, detail: &str, redact: &Redact<'_>) -> Reply {
+    problem_with(status, kind, detail, Vec::new(), redact)
 }
 
 /// RFC 9457 problem details: `type` `about:blank` (so `title` is the status's
@@ -239,13 +295,13 @@ fn problem_with(
     kind: &str,
     detail: &str,
     extra: Vec<(&str, Value)>,
-    imports: &impl Imports,
+    redact: &Redact<'_>,
 ) -> Reply {
     let members = [
         ("type", Value::from("about:blank")),
         ("title", Value::from(title(status))),
         ("status", Value::from(status)),
-        ("detail", Value::from(imports.redact(detail))),
+        ("detail", Value::from(redact(detail))),
         ("kind", Value::from(kind)),
     ]
     .into_iter()

@@ -43,6 +43,7 @@ fn machines(cap_reached: bool) -> Fake {
     Fake::answering(Ok(Output {
         body: b"[\n{\"id\":\"a\"}\n]\n".to_vec(),
         cap_reached,
+        cached_age: None,
     }))
 }
 
@@ -96,6 +97,36 @@ fn machines_in_each_format() {
 fn the_cap_is_a_header() {
     let reply = handle("GET", "/domains/fabrikam.com/machines", &machines(true));
     assert_eq!(reply.header("x-mde-cap-reached"), Some("true"));
+}
+
+#[test]
+fn every_lookup_says_whether_a_kept_answer_served_it() {
+    let reply = handle("GET", "/domains/contoso.com/machines", &machines(false));
+    assert_eq!(reply.header("x-mde-cache"), Some("miss"));
+    assert_eq!(reply.header("age"), None);
+    let hit = Fake::answering(Ok(Output {
+        body: b"[]\n".to_vec(),
+        cap_reached: false,
+        cached_age: Some(std::time::Duration::from_millis(42_999)),
+    }));
+    let reply = handle("GET", "/domains/contoso.com/machines?format=ocsf", &hit);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-mde-cache"), Some("hit"));
+    assert_eq!(reply.header("age"), Some("42"), "whole seconds");
+    let failed = Fake::failing(Error::Transport(TransportError::Timeout));
+    let reply = handle("GET", "/domains/contoso.com/machines", &failed);
+    assert_eq!(reply.status, 504);
+    assert_eq!(reply.header("x-mde-cache"), Some("miss"));
+    assert_eq!(reply.header("age"), None);
+    // Not lookups: no cache to speak of.
+    for path in [
+        "/healthz",
+        "/nowhere",
+        "/domains/contoso.com/machines?format=csv",
+    ] {
+        let reply = handle("GET", path, &machines(false));
+        assert_eq!(reply.header("x-mde-cache"), None, "{path}");
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! errors never are. The time is the caller's (`now`, from any fixed origin),
 //! so the cache has no clock of its own and tests need no sleeping.
 
+use mde_connector::settings::{Auth, Settings};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -37,6 +38,17 @@ pub fn key(api_base: &str, tenant: &str, client: &str, domain: &str) -> Option<S
         tenant.trim().to_ascii_lowercase(),
         client.trim().to_ascii_lowercase()
     ))
+}
+
+/// [`key`] for the cloud and credentials of `settings`: one entry per
+/// tenant and client (a bearer token's answers share one identity).
+pub fn settings_key(settings: &Settings, domain: &str) -> Option<String> {
+    let api_base = settings.cloud.endpoints().ok()?.api_base;
+    let (tenant, client) = match &settings.auth {
+        Auth::ClientCredentials(c) => (c.tenant_id.as_str(), c.client_id.as_str()),
+        Auth::BearerToken(_) | Auth::HostManaged => ("", ""),
+    };
+    key(&api_base, tenant, client, domain)
 }
 
 /// An answer served from the cache, and how old it is.
@@ -161,6 +173,27 @@ mod tests {
         assert_ne!(
             key("https://a", "t", "c", "contoso.com"),
             key("https://a", "t2", "c", "contoso.com")
+        );
+    }
+
+    #[test]
+    fn settings_give_their_api_base_tenant_and_client() {
+        use mde_connector::settings::{ClientCredentials, Cloud};
+        let settings = |tenant: &str| Settings {
+            cloud: Cloud::Commercial,
+            auth: Auth::ClientCredentials(ClientCredentials {
+                tenant_id: tenant.into(),
+                client_id: "C".into(),
+                client_secret: "s".into(),
+            }),
+        };
+        assert_eq!(
+            settings_key(&settings("T"), "Contoso.com").as_deref(),
+            Some("https://api.security.microsoft.com t c contoso.com")
+        );
+        assert_eq!(
+            settings_key(&settings("t"), "contoso.com"),
+            settings_key(&settings("T"), "CONTOSO.COM")
         );
     }
 

@@ -18,8 +18,10 @@ mod composed;
 pub use composed::Composed;
 
 use bindings::mde::connector::types as wit;
+use cache::{Hit, ResultCache};
 use mde_connector::error::Error;
 use mde_connector::output;
+use std::time::Duration;
 
 /// How machines are printed: the core's formats (the table for the command only).
 pub use mde_connector::output::Format;
@@ -30,6 +32,9 @@ pub struct Output {
     pub body: Vec<u8>,
     /// The answer held 500 machines, the service's cap: there may be more.
     pub cap_reached: bool,
+    /// How old the answer is when a cache served it (the `age` header);
+    /// `None` when the service was asked just now (`x-mde-cache: miss`).
+    pub cached_age: Option<Duration>,
 }
 
 /// Why a lookup printed nothing.
@@ -64,6 +69,26 @@ pub fn render(format: Format, texts: &[String]) -> Result<Vec<u8>, Failure> {
     }
     .map_err(|e| Failure::Events(format!("the machines could not be printed: {e}")))?;
     Ok(body)
+}
+
+/// The answer for `key` from `cache` when it holds a fresh one, with its age;
+/// else `look_up`'s, kept when it is an answer (with machines or none) and
+/// never when it is an error. A `key` of `None` (a domain the connector
+/// refuses) is always looked up.
+pub fn through_cache<V: Clone, E>(
+    cache: &mut ResultCache<V>,
+    key: Option<String>,
+    now: Duration,
+    look_up: impl FnOnce() -> Result<V, E>,
+) -> Result<(V, Option<Duration>), E> {
+    if let Some(Hit { value, age }) = key.as_ref().and_then(|key| cache.get(key, now)) {
+        return Ok((value, Some(age)));
+    }
+    let value = look_up()?;
+    if let Some(key) = key {
+        cache.insert(key, value.clone(), now);
+    }
+    Ok((value, None))
 }
 
 /// Milliseconds since the Unix epoch, from a wall-clock reading.
@@ -121,6 +146,41 @@ mod tests {
             render(Format::Table, &["not json".to_owned()]),
             Err(Failure::Events(_))
         ));
+    }
+
+    #[test]
+    fn the_cache_serves_answers_and_never_errors() {
+        let mut cache = ResultCache::new(Duration::from_secs(60), 10);
+        let calls = std::cell::Cell::new(0);
+        let mut look_up =
+            |key: Option<&str>, at: u64, answer: Result<&'static str, &'static str>| {
+                through_cache(
+                    &mut cache,
+                    key.map(str::to_owned),
+                    Duration::from_secs(at),
+                    || {
+                        calls.set(calls.get() + 1);
+                        answer
+                    },
+                )
+            };
+        assert_eq!(look_up(Some("a"), 100, Ok("A")), Ok(("A", None)));
+        assert_eq!(
+            look_up(Some("a"), 107, Ok("other")),
+            Ok(("A", Some(Duration::from_secs(7))))
+        );
+        // An answer with nothing in it is an answer.
+        assert_eq!(look_up(Some("empty"), 100, Ok("")), Ok(("", None)));
+        assert_eq!(look_up(Some("empty"), 101, Ok("x")).unwrap().0, "");
+        // An error is passed on and not kept: the next lookup asks again.
+        assert_eq!(look_up(Some("e"), 100, Err("down")), Err("down"));
+        assert_eq!(look_up(Some("e"), 101, Ok("E")), Ok(("E", None)));
+        // No key: always asked.
+        assert_eq!(look_up(None, 100, Ok("n")), Ok(("n", None)));
+        assert_eq!(look_up(None, 100, Ok("n")), Ok(("n", None)));
+        // Stale: asked again.
+        assert_eq!(look_up(Some("a"), 160, Ok("A2")), Ok(("A2", None)));
+        assert_eq!(calls.get(), 7);
     }
 
     #[test]

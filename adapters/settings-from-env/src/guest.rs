@@ -3,7 +3,8 @@
 use crate::exports::mde::adapters::environment_settings;
 use crate::exports::mde::connector::{log, settings};
 use crate::wasi::cli::{environment, stderr};
-use crate::{config, log_line, read, secrets, unusable, written};
+use crate::{cache, config, log_line, read, secrets, unusable};
+use mde_connector::connector::Level;
 use std::sync::OnceLock;
 
 struct Component;
@@ -21,7 +22,7 @@ impl settings::Guest for Component {
         match read(vars()) {
             Ok(from_env) => config(&from_env.settings),
             Err(problem) => {
-                write_stderr(&log_line(log::Level::Error, "invalid-settings", &problem));
+                write_stderr(&log_line(Level::Error, "invalid-settings", &problem));
                 unusable()
             }
         }
@@ -30,9 +31,15 @@ impl settings::Guest for Component {
 
 impl log::Guest for Component {
     fn emit(level: log::Level, event: String, message: String) {
+        let level = match level {
+            log::Level::Debug => Level::Debug,
+            log::Level::Info => Level::Info,
+            log::Level::Warn => Level::Warn,
+            log::Level::Error => Level::Error,
+        };
         // With unusable settings, the default threshold.
-        let least = read(vars()).map_or(log::Level::Warn, |from_env| from_env.log_level);
-        if written(level, least) {
+        let least = read(vars()).map_or(Level::Warn, |from_env| from_env.log_level);
+        if level.at_least(least) {
             write_stderr(&log_line(level, &event, &message));
         }
     }
@@ -45,6 +52,14 @@ impl environment_settings::Guest for Component {
 
     fn redact(text: String) -> String {
         secrets(vars()).scrub(text)
+    }
+
+    fn cache() -> environment_settings::CacheSettings {
+        let cache = cache(vars()).unwrap_or_default();
+        environment_settings::CacheSettings {
+            ttl_seconds: cache.ttl_seconds,
+            entries: cache.entries,
+        }
     }
 }
 

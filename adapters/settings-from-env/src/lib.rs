@@ -10,6 +10,9 @@
 //! | `MDE_TOKEN` | a bearer token, or: |
 //! | `MDE_TENANT_ID`, `MDE_CLIENT_ID`, `MDE_CLIENT_SECRET` | client credentials |
 //! | `MDE_LOG` | the least severe log record written to stderr: `debug`, `info`, `warn` (default), `error` |
+//! | `MDE_TIMEOUT` | seconds the wasi:http adapter lets each request wait to connect, for its first byte and between bytes (default 30) |
+//! | `MDE_CACHE_TTL` | seconds the proxy serves an answer again (default 900; `0` turns its cache off) |
+//! | `MDE_CACHE_ENTRIES` | answers the proxy keeps at most (default 10,000), the least recently used out |
 //!
 //! An empty variable counts as unset. Plain `http://` is allowed only to a
 //! loopback host (a test server). The pure part below is tested natively; the
@@ -19,14 +22,21 @@ wit_bindgen::generate!({ world: "settings-from-env", path: "../wit", generate_al
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
+/// `MDE_TIMEOUT`, as the wasi:http adapter reads it: one definition.
+#[path = "../../wasi-http/src/timeout.rs"]
+pub mod timeout;
 
-use exports::mde::connector::log::Level;
 use exports::mde::connector::settings as wit;
+use mde_connector::connector::Level;
 use mde_connector::environment::{self, CLIENT_SECRET, TENANT_ID, TOKEN};
 use mde_connector::secrets::Secrets;
 use mde_connector::settings::Settings;
 
 pub const LOG: &str = "MDE_LOG";
+pub const CACHE_TTL: &str = "MDE_CACHE_TTL";
+pub const CACHE_ENTRIES: &str = "MDE_CACHE_ENTRIES";
+/// The most answers `MDE_CACHE_ENTRIES` may ask to keep.
+pub const MAX_CACHE_ENTRIES: u32 = 1_000_000;
 
 /// What the environment configures.
 #[derive(Debug)]
@@ -34,6 +44,16 @@ pub struct FromEnv {
     pub settings: Settings,
     /// Records less severe than this are not written.
     pub log_level: Level,
+    /// `MDE_TIMEOUT`, checked here so that it is reported before a lookup.
+    pub timeout_seconds: u64,
+    pub cache: Cache,
+}
+
+/// The proxy's cache as the environment sizes it; `None` where unset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cache {
+    pub ttl_seconds: Option<u64>,
+    pub entries: Option<u32>,
 }
 
 /// Reads and checks the settings in `vars` (the environment, in order; a
@@ -54,19 +74,49 @@ pub fn read(vars: &[(String, String)]) -> Result<FromEnv, String> {
     settings.cloud.endpoints()?;
     settings.auth.check()?;
     let log_level = match value(vars, LOG) {
-        None | Some("warn") => Level::Warn,
-        Some("debug") => Level::Debug,
-        Some("info") => Level::Info,
-        Some("error") => Level::Error,
-        Some(other) => {
-            return Err(format!(
-                "{LOG} {other:?} is not a level: expected debug, info, warn or error"
-            ));
-        }
+        None => Level::Warn,
+        Some(name) => Level::named(name).ok_or_else(|| {
+            format!("{LOG} {name:?} is not a level: expected debug, info, warn or error")
+        })?,
     };
     Ok(FromEnv {
         settings,
         log_level,
+        timeout_seconds: timeout::timeout_seconds(value(vars, timeout::TIMEOUT))?,
+        cache: cache(vars)?,
+    })
+}
+
+/// `MDE_CACHE_TTL` and `MDE_CACHE_ENTRIES`, each a whole number.
+pub fn cache(vars: &[(String, String)]) -> Result<Cache, String> {
+    let whole = |name: &str, expected: &str| -> Result<Option<u64>, String> {
+        let Some(text) = value(vars, name) else {
+            return Ok(None);
+        };
+        text.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| text.parse::<u64>().ok())
+            .flatten()
+            .map(Some)
+            .ok_or_else(|| format!("{name} {text:?} is not {expected}"))
+    };
+    let ttl_seconds = whole(
+        CACHE_TTL,
+        "a time to live: expected whole seconds (0 turns the cache off)",
+    )?;
+    let expected =
+        format!("a number of answers: expected a whole number from 0 to {MAX_CACHE_ENTRIES}");
+    let entries = whole(CACHE_ENTRIES, &expected)?
+        .map(|n| {
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n <= MAX_CACHE_ENTRIES)
+                .ok_or_else(|| format!("{CACHE_ENTRIES} \"{n}\" is not {expected}"))
+        })
+        .transpose()?;
+    Ok(Cache {
+        ttl_seconds,
+        entries,
     })
 }
 
@@ -113,31 +163,13 @@ pub fn unusable() -> wit::Config {
     }
 }
 
-/// Whether a record at `level` is written when the threshold is `least`.
-pub fn written(level: Level, least: Level) -> bool {
-    let rank = |level: Level| match level {
-        Level::Debug => 0,
-        Level::Info => 1,
-        Level::Warn => 2,
-        Level::Error => 3,
-    };
-    rank(level) >= rank(least)
-}
-
-/// One log record as a line of stderr, control characters escaped.
+/// One log record as a line of stderr: the core's
+/// [`mde_connector::log_line::log_line`], as every
+/// host prints the component's records.
 pub fn log_line(level: Level, event: &str, message: &str) -> String {
-    let level = match level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    };
-    let printable = mde_connector::output::printable;
-    format!(
-        "mde-connector {level} {}: {}\n",
-        printable(event),
-        printable(message)
-    )
+    let mut line = mde_connector::log_line::log_line(level, event, message);
+    line.push('\n');
+    line
 }
 
 #[cfg(test)]
@@ -321,13 +353,56 @@ mod tests {
             Level::Debug
         );
         assert!(problem(&[TOKEN_ONLY, (LOG, "loud")]).contains("MDE_LOG \"loud\" is not a level"));
-        assert!(written(Level::Error, Level::Warn));
-        assert!(written(Level::Warn, Level::Warn));
-        assert!(!written(Level::Info, Level::Warn));
-        assert!(written(Level::Debug, Level::Debug));
         assert_eq!(
             log_line(Level::Warn, "result-cap-reached", "a\u{1b}[2Jb"),
             "mde-connector warn result-cap-reached: a\\u{1b}[2Jb\n"
+        );
+    }
+
+    #[test]
+    fn timeout_and_cache_by_their_variables_and_a_bad_value_named() {
+        let read_ = read(&env(&[TOKEN_ONLY])).unwrap();
+        assert_eq!(read_.timeout_seconds, timeout::DEFAULT_TIMEOUT_SECONDS);
+        assert_eq!(read_.cache, Cache::default());
+        let read_ = read(&env(&[
+            TOKEN_ONLY,
+            (timeout::TIMEOUT, "5"),
+            (CACHE_TTL, "0"),
+            (CACHE_ENTRIES, "1000000"),
+        ]))
+        .unwrap();
+        assert_eq!(read_.timeout_seconds, 5);
+        assert_eq!(
+            read_.cache,
+            Cache {
+                ttl_seconds: Some(0),
+                entries: Some(1_000_000)
+            }
+        );
+        assert_eq!(
+            problem(&[TOKEN_ONLY, (timeout::TIMEOUT, "0")]),
+            "MDE_TIMEOUT \"0\" is not a timeout: expected whole seconds from 1 to 3600 (default 30)"
+        );
+        for ttl in ["-1", "+5", "1.5", "15m", "18446744073709551616"] {
+            assert_eq!(
+                problem(&[TOKEN_ONLY, (CACHE_TTL, ttl)]),
+                format!(
+                    "MDE_CACHE_TTL {ttl:?} is not a time to live: expected whole seconds (0 turns the cache off)"
+                )
+            );
+        }
+        for entries in ["1000001", "-1", "x", "99999999999999999999"] {
+            assert_eq!(
+                problem(&[TOKEN_ONLY, (CACHE_ENTRIES, entries)]),
+                format!(
+                    "MDE_CACHE_ENTRIES {entries:?} is not a number of answers: expected a whole number from 0 to 1000000"
+                )
+            );
+        }
+        // Empty counts as unset, as for every variable.
+        assert_eq!(
+            cache(&env(&[(CACHE_TTL, ""), (CACHE_ENTRIES, "")])),
+            Ok(Cache::default())
         );
     }
 

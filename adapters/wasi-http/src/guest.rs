@@ -4,10 +4,10 @@ use crate::exports::mde::connector::http::{
     Body, Guest, Method, Request, Response, TransportError,
 };
 use crate::wasi;
-use crate::{Url, split_url, transport_error};
+use crate::{CappedBody, MAX_BODY, Url, split_url, transport_error};
 use wasi::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse,
-    Method as WasiMethod, OutgoingBody, OutgoingRequest, Scheme,
+    Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 use wasi::io::streams::StreamError;
 
@@ -26,7 +26,7 @@ impl Guest for Adapter {
             .map_err(|()| other("the request body was already taken"))?;
         // Handle first, then write: a platform may stream the body while it
         // connects, and may not buffer a whole body before `handle`.
-        let pending = wasi::http::outgoing_handler::handle(outgoing, None)
+        let pending = wasi::http::outgoing_handler::handle(outgoing, options())
             .map_err(|code| transport_error(&code))?;
         let written = write_and_finish(body, request.body.as_deref());
         // A platform that refuses a request may do so before reading its body:
@@ -38,16 +38,17 @@ impl Guest for Adapter {
             (Ok(()), Err(())) => return Err(other("the response was already taken")),
         };
         let status = response.status();
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .entries()
             .into_iter()
             .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
             .collect();
+        let capped = CappedBody::new(&headers, MAX_BODY)?;
         let body = response
             .consume()
             .map_err(|()| other("the response body was already taken"))?;
-        let bytes = read_body(&body)?;
+        let bytes = read_body(&body, capped)?;
         // Trailers are not used; dropping the future lets the platform free them.
         drop(IncomingBody::finish(body));
         Ok(Response {
@@ -123,18 +124,52 @@ fn wait(pending: &FutureIncomingResponse) -> Result<Result<IncomingResponse, Err
     }
 }
 
-fn read_body(body: &IncomingBody) -> Result<Vec<u8>, TransportError> {
+/// The body, a chunk at a time, until it ends or passes the cap: what is
+/// left unread is dropped with the stream, which ends the exchange.
+fn read_body(body: &IncomingBody, mut capped: CappedBody) -> Result<Vec<u8>, TransportError> {
     let stream = body
         .stream()
         .map_err(|()| other("the response body stream was already taken"))?;
-    let mut bytes = Vec::new();
     loop {
         match stream.blocking_read(CHUNK) {
-            Ok(chunk) => bytes.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => return Ok(bytes),
+            Ok(chunk) => capped.push(&chunk)?,
+            Err(StreamError::Closed) => return Ok(capped.into_bytes()),
             Err(e) => return Err(stream_error(e, "reading the response body")),
         }
     }
+}
+
+/// `MDE_TIMEOUT` as the request's connect, first-byte and between-bytes
+/// timeouts (without them `wasmtime serve` waits up to 600 s on a silent
+/// upstream). A bad value is `settings-from-env`'s to report, before any
+/// request: here it means the default. A timeout the platform does not
+/// support is left to the platform.
+#[cfg(feature = "from-environment")]
+fn options() -> Option<RequestOptions> {
+    use std::sync::OnceLock;
+    // The environment is fixed for the instance's life (wasi:cli says so).
+    static SECONDS: OnceLock<u64> = OnceLock::new();
+    let seconds = *SECONDS.get_or_init(|| {
+        let vars = wasi::cli::environment::get_environment();
+        let value = vars
+            .iter()
+            .rev()
+            .find(|(name, _)| name == crate::timeout::TIMEOUT)
+            .map(|(_, value)| value.as_str());
+        crate::timeout::timeout_seconds(value).unwrap_or(crate::timeout::DEFAULT_TIMEOUT_SECONDS)
+    });
+    let nanoseconds = seconds.saturating_mul(1_000_000_000);
+    let options = RequestOptions::new();
+    let _ = options.set_connect_timeout(Some(nanoseconds));
+    let _ = options.set_first_byte_timeout(Some(nanoseconds));
+    let _ = options.set_between_bytes_timeout(Some(nanoseconds));
+    Some(options)
+}
+
+/// The platform's own timeouts.
+#[cfg(not(feature = "from-environment"))]
+fn options() -> Option<RequestOptions> {
+    None
 }
 
 fn stream_error(error: StreamError, doing: &str) -> TransportError {

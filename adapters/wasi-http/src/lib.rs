@@ -3,15 +3,23 @@
 //!
 //! Composed with the connector (`wac plug`), it turns the connector into a
 //! component whose only network import is `wasi:http`, which wasmtime serve,
-//! Spin, wasmCloud and other wasi:http platforms provide. It adds no policy of
-//! its own: egress rules, timeouts and size caps are the platform's, and its
-//! refusals come back as the connector's `transport-error` cases. It never
-//! panics on what the platform answers.
+//! Spin, wasmCloud and other wasi:http platforms provide. Egress rules are
+//! the platform's, and its refusals come back as the connector's
+//! `transport-error` cases. Two bounds are the adapter's own: an answer body
+//! is read as a stream and refused past [`MAX_BODY`], so memory stays bounded
+//! whatever the upstream sends; and, built with the `from-environment`
+//! feature (the stock-runtime compositions), every request carries
+//! `MDE_TIMEOUT` ([`timeout`]) as its connect, first-byte and between-bytes
+//! timeouts. It never panics on what the platform answers.
 
+#[cfg(not(feature = "from-environment"))]
 wit_bindgen::generate!({ world: "adapter", path: "wit", generate_all });
+#[cfg(feature = "from-environment")]
+wit_bindgen::generate!({ world: "adapter-from-environment", path: "wit", generate_all });
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
+pub mod timeout;
 
 use exports::mde::connector::http::TransportError;
 use wasi::http::types::ErrorCode;
@@ -81,6 +89,54 @@ fn describe(code: &ErrorCode) -> String {
     }
 }
 
+/// The largest answer body taken, in bytes: 32 MiB, the Rust host's cap
+/// (`host::gateway::MAX_BODY`, which a host-test test holds this to). Past
+/// it the answer is the connector's `too-large`.
+pub const MAX_BODY: u64 = 32 * 1024 * 1024;
+
+/// An answer body read a chunk at a time, refused as soon as it passes `cap`
+/// bytes: it never holds more.
+#[derive(Debug)]
+pub struct CappedBody {
+    bytes: Vec<u8>,
+    cap: u64,
+}
+
+impl CappedBody {
+    /// Refuses at once a body whose `Content-Length` (any of `headers`, as
+    /// names and values) says it is larger than `cap`; otherwise reserves
+    /// room for what it says.
+    pub fn new(headers: &[(String, String)], cap: u64) -> Result<Self, TransportError> {
+        let declared = headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .filter_map(|(_, value)| value.trim().parse::<u64>().ok())
+            .max();
+        if declared.is_some_and(|length| length > cap) {
+            return Err(TransportError::TooLarge(cap));
+        }
+        let room = declared.unwrap_or(0).min(cap);
+        Ok(CappedBody {
+            bytes: Vec::with_capacity(usize::try_from(room).unwrap_or(0)),
+            cap,
+        })
+    }
+
+    /// Adds `chunk`, or refuses the body if it would pass the cap.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TransportError> {
+        let length = self.bytes.len() as u64 + chunk.len() as u64;
+        if length > self.cap {
+            return Err(TransportError::TooLarge(self.cap));
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 /// The parts of an absolute `http` or `https` URL that `wasi:http` sets one by one.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Url<'a> {
@@ -147,6 +203,58 @@ mod tests {
                 .path_with_query,
             "?q=1"
         );
+    }
+
+    fn too_large(result: Result<(), TransportError>) -> bool {
+        matches!(result, Err(TransportError::TooLarge(16)))
+    }
+
+    #[test]
+    fn a_body_is_refused_once_it_passes_the_cap() {
+        let mut body = CappedBody::new(&[], 16).unwrap();
+        body.push(b"0123456789").unwrap();
+        body.push(b"abcdef").unwrap();
+        assert!(too_large(body.push(b"!")), "17 bytes");
+        assert_eq!(body.into_bytes(), b"0123456789abcdef", "the cap, no more");
+        let mut body = CappedBody::new(&[], 16).unwrap();
+        assert!(too_large(body.push(&[0; 17])));
+        assert!(body.into_bytes().is_empty());
+    }
+
+    #[test]
+    fn a_declared_length_past_the_cap_is_refused_before_reading() {
+        let headers = |length: &str| vec![("Content-Length".to_owned(), length.to_owned())];
+        assert!(matches!(
+            CappedBody::new(&headers("17"), 16),
+            Err(TransportError::TooLarge(16))
+        ));
+        assert!(
+            CappedBody::new(&headers("99999999999999999999999"), 16).is_ok(),
+            "not a u64: the stream's own length decides"
+        );
+        let mut body = CappedBody::new(&headers(" 16 "), 16).unwrap();
+        body.push(&[1; 16]).unwrap();
+        // A length that lies is no licence to send more.
+        let mut body = CappedBody::new(&headers("1"), 16).unwrap();
+        assert!(too_large(body.push(&[1; 17])));
+    }
+
+    #[test]
+    fn the_timeout_is_whole_seconds_from_one_to_an_hour() {
+        use timeout::*;
+        assert_eq!(timeout_seconds(None), Ok(DEFAULT_TIMEOUT_SECONDS));
+        assert_eq!(timeout_seconds(Some("")), Ok(DEFAULT_TIMEOUT_SECONDS));
+        assert_eq!(timeout_seconds(Some("1")), Ok(1));
+        assert_eq!(timeout_seconds(Some("3600")), Ok(3600));
+        for bad in ["0", "3601", "-1", "+5", "1.5", "5s", " 5", "x"] {
+            assert_eq!(
+                timeout_seconds(Some(bad)),
+                Err(format!(
+                    "MDE_TIMEOUT {bad:?} is not a timeout: expected whole seconds from 1 to 3600 (default 30)"
+                )),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! settings leaking in: what the CLI's test files share.
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::io::Write;
 use std::process::{Command, Output};
 
 /// Every variable the CLI reads settings or credentials from.
-pub const ENV: [&str; 8] = [
+pub const ENV: [&str; 9] = [
     "MDE_TOKEN",
     "MDE_TENANT_ID",
     "MDE_CLIENT_ID",
@@ -14,6 +15,7 @@ pub const ENV: [&str; 8] = [
     "MDE_API_BASE",
     "MDE_LOGIN_HOST",
     "MDE_SCOPE",
+    "MDE_LOG",
 ];
 
 /// `mde-connector ARGS` with the tests' compiled-component cache, none of
@@ -42,4 +44,35 @@ pub fn printed(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A replay file in cargo's scratch directory for integration tests.
+pub struct ReplayFile(std::path::PathBuf);
+
+impl ReplayFile {
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ReplayFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+pub fn replay_file(json: &str) -> ReplayFile {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "replay-{}-{}.json",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    ReplayFile(path)
 }

@@ -165,47 +165,45 @@ impl Wasmtime {
 
     /// `wasmtime run -S http --env ... COMMAND args...`
     pub fn run(&self, vars: &Env, args: &[&str]) -> Output {
+        self.run_with(&[], vars, args)
+    }
+
+    /// [`Wasmtime::run`] with options of wasmtime's own (`-W ...`).
+    pub fn run_with(&self, options: &[&str], vars: &Env, args: &[&str]) -> Output {
         let mut command = self.command("run", vars);
-        command.args(["-S", "http"]).arg(COMMAND).args(args);
+        command
+            .args(options)
+            .args(["-S", "http"])
+            .arg(COMMAND)
+            .args(args);
         command.output().expect("wasmtime runs")
     }
 
     /// `wasmtime serve --addr 127.0.0.1:PORT -S cli --env ... PROXY`, ready
     /// to answer.
     pub fn serve(&self, vars: &Env) -> Service {
-        static STARTED: AtomicUsize = AtomicUsize::new(0);
-        // A free port: bound, then released for wasmtime to bind.
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let stderr_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "wasmtime-serve-{}-{}.stderr",
-            std::process::id(),
-            STARTED.fetch_add(1, Ordering::SeqCst)
-        ));
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        self.serve_with(&[], vars)
+    }
+
+    /// [`Wasmtime::serve`] with options of wasmtime's own (instance reuse,
+    /// `-W max-memory-size=...`).
+    pub fn serve_with(&self, options: &[&str], vars: &Env) -> Service {
+        let addr = free_addr();
         let mut command = self.command("serve", vars);
         command
+            .args(options)
             .args(["--addr", &addr.to_string(), "-S", "cli"])
-            .arg(PROXY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        let mut service = Service {
-            child: command.spawn().expect("wasmtime serve starts"),
-            addr,
-            stderr_path,
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .proxy(None)
-                .timeout_global(Some(Duration::from_secs(60)))
-                .build()
-                .into(),
-        };
-        service.wait_until_listening();
-        service
+            .arg(PROXY);
+        Service::spawn(command, addr)
     }
+}
+
+/// A free port on 127.0.0.1: bound, then released for a server to bind.
+pub fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// wasmtime's cache configuration, written once per process and replaced
@@ -254,15 +252,44 @@ impl Answer {
 }
 
 impl Service {
+    /// Starts `command`, a server that listens on `addr` (`wasmtime serve`,
+    /// `mde-connector serve`), its stderr kept in a file; waits until it listens.
+    pub fn spawn(mut command: Command, addr: SocketAddr) -> Service {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let stderr_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "serve-{}-{}.stderr",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::SeqCst)
+        ));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        let mut service = Service {
+            child: command.spawn().expect("the server starts"),
+            addr,
+            stderr_path,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .proxy(None)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into(),
+        };
+        service.wait_until_listening();
+        service
+    }
+
     fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(self.addr).is_err() {
             if let Ok(Some(exit)) = self.child.try_wait() {
-                panic!("wasmtime serve ended ({exit}): {}", self.stderr());
+                panic!("the server ended ({exit}): {}", self.stderr());
             }
             assert!(
                 Instant::now() < deadline,
-                "wasmtime serve did not listen: {}",
+                "the server did not listen: {}",
                 self.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -324,4 +351,123 @@ impl Drop for Service {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.stderr_path);
     }
+}
+
+/// A server on 127.0.0.1 that takes connections and never answers: the
+/// kernel completes them into the listener's backlog, and nobody reads.
+pub fn silent_server() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    (listener, origin)
+}
+
+/// A server on 127.0.0.1 that answers every request `200` with a body that
+/// never ends (chunked, or under a `Content-Length` it never reaches), until
+/// the client stops reading. Serves until dropped.
+pub struct EndlessServer {
+    addr: SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Bytes of body written, over every connection.
+    pub sent: Arc<AtomicUsize>,
+}
+
+impl EndlessServer {
+    pub fn start(content_length: Option<u64>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let (stopping, counted) = (stop.clone(), sent.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let counted = counted.clone();
+                if let Ok(stream) = stream {
+                    std::thread::spawn(move || pour(stream, content_length, &counted));
+                }
+            }
+        });
+        EndlessServer { addr, stop, sent }
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for EndlessServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr); // wakes the accept loop
+    }
+}
+
+/// Reads a request head, then writes body until the write fails.
+fn pour(mut stream: TcpStream, content_length: Option<u64>, sent: &AtomicUsize) {
+    use std::io::{Read, Write};
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let framing = match content_length {
+        Some(length) => format!("Content-Length: {length}"),
+        None => "Transfer-Encoding: chunked".to_owned(),
+    };
+    let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{framing}\r\n\r\n");
+    if stream.write_all(answer.as_bytes()).is_err() {
+        return;
+    }
+    let chunk = vec![b' '; 64 * 1024];
+    let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+    framed.extend_from_slice(&chunk);
+    framed.extend_from_slice(b"\r\n");
+    let piece = if content_length.is_some() {
+        &chunk
+    } else {
+        &framed
+    };
+    while stream.write_all(piece).is_ok() {
+        sent.fetch_add(chunk.len(), Ordering::SeqCst);
+    }
+}
+
+/// `lookups` domains drawn from `distinct` by Zipf's law (exponent 1: the
+/// k-th most asked is asked 1/k as often as the first), as a pipeline asks
+/// about the domains in its events; the same stream for a given `seed`.
+/// The two most asked are the fake tenant's contoso.com and fabrikam.com
+/// (500 machines); the rest are `dN.example`, which have no machines.
+pub fn zipf_domains(lookups: usize, distinct: usize, seed: u64) -> Vec<String> {
+    let weights: Vec<f64> = (1..=distinct).map(|k| 1.0 / k as f64).collect();
+    let total: f64 = weights.iter().sum();
+    let mut cumulative = Vec::with_capacity(distinct);
+    let mut sum = 0.0;
+    for w in &weights {
+        sum += w / total;
+        cumulative.push(sum);
+    }
+    // xorshift64*: enough for a benchmark's stream, and no dependency.
+    let mut state = seed.max(1);
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..lookups)
+        .map(|_| {
+            let u = next();
+            match cumulative.partition_point(|c| *c < u).min(distinct - 1) {
+                0 => "contoso.com".to_owned(),
+                1 => "fabrikam.com".to_owned(),
+                rank => format!("d{rank}.example"),
+            }
+        })
+        .collect()
 }

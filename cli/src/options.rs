@@ -1,0 +1,159 @@
+//! The settings every command shares, lookups and `serve` alike: where the
+//! tenant is, how to sign in, and the host's policy and sandbox limits.
+
+use crate::{output, settings};
+use anyhow::{Context, Result};
+use clap::Args;
+use mde_connector_host::budget::Limits;
+use mde_connector_host::gateway::PolicyOptions;
+use mde_connector_host::runtime::{COMPONENT, RuntimeOptions};
+use mde_connector_host::{Auth, Cloud, Runtime};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args, Debug, Clone)]
+pub struct Options {
+    /// Send the requests to Defender for Endpoint for real. Credentials come
+    /// from MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET
+    /// (or --client-secret-file). Without it, the embedded demo tenant answers.
+    #[arg(long)]
+    pub live: bool,
+
+    /// Read the client secret from FILE instead of MDE_CLIENT_SECRET.
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// The cloud; custom takes --api-base, --login-host and --scope.
+    #[arg(
+        long,
+        env = "MDE_CLOUD",
+        default_value = "commercial",
+        value_parser = clap::builder::PossibleValuesParser::new(mde_connector::environment::CLOUD_NAMES)
+    )]
+    pub cloud: String,
+
+    /// API base URL of a custom cloud.
+    #[arg(long, env = "MDE_API_BASE")]
+    pub api_base: Option<String>,
+
+    /// Login host URL of a custom cloud.
+    #[arg(long, env = "MDE_LOGIN_HOST")]
+    pub login_host: Option<String>,
+
+    /// Token scope of a custom cloud.
+    #[arg(long, env = "MDE_SCOPE")]
+    pub scope: Option<String>,
+
+    /// Plain http:// to loopback addresses, for a test server as a custom cloud.
+    #[arg(long)]
+    pub allow_loopback_http: bool,
+
+    /// API calls allowed per minute for this tenant and client (at least 1).
+    #[arg(long, default_value_t = Limits::SERVICE.per_minute, value_parser = at_least_one)]
+    pub rate_per_minute: usize,
+
+    /// API calls allowed per hour for this tenant and client (at least 1).
+    #[arg(long, default_value_t = Limits::SERVICE.per_hour, value_parser = at_least_one)]
+    pub rate_per_hour: usize,
+
+    /// Longest wait, in seconds and in all, on rate limits during one
+    /// lookup (of each domain, in a batch) before giving up.
+    #[arg(long, default_value_t = 120)]
+    pub max_wait: u64,
+
+    /// Longest time, in seconds, one lookup may take, every retry and wait
+    /// included.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Most memory, in MiB, the component's instance may use.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub memory_limit: u64,
+
+    /// Where compiled components are cached (default: ~/.cache/mde-connector).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile the component on every run.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl Options {
+    /// The cloud of the flags and `MDE_*` variables.
+    pub fn cloud(&self) -> Result<Cloud> {
+        settings::cloud(&self.cloud, &self.api_base, &self.login_host, &self.scope)
+    }
+
+    /// Credentials from the environment (or `--client-secret-file`), if any.
+    pub fn credentials(&self) -> Result<Option<Auth>> {
+        settings::auth_from_env(self.client_secret_file.as_deref())
+    }
+
+    /// The credentials a live run needs.
+    pub fn live_credentials(&self) -> Result<Auth> {
+        self.credentials()?.context(
+            "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET",
+        )
+    }
+
+    /// The host's policy, from the flags.
+    pub fn policy(&self) -> PolicyOptions {
+        PolicyOptions {
+            allow_loopback_http: self.allow_loopback_http,
+            limits: Limits {
+                per_minute: self.rate_per_minute,
+                per_hour: self.rate_per_hour,
+            },
+            max_wait: Duration::from_secs(self.max_wait),
+            timeout: Duration::from_secs(self.timeout),
+            ..PolicyOptions::default()
+        }
+    }
+
+    /// The component, loaded within the flags' limits and policy. A damaged
+    /// or refused compiled-component cache is a warning, once.
+    pub fn runtime(&self) -> Result<Runtime> {
+        let runtime = Runtime::with_options(
+            COMPONENT,
+            RuntimeOptions {
+                memory_limit: usize::try_from(self.memory_limit * 1024 * 1024)?,
+                cache_dir: self.cache_dir(),
+                policy: self.policy(),
+                ..RuntimeOptions::default()
+            },
+        )?;
+        if let Some(warning) = runtime.cache_warning() {
+            eprintln!("warning: {}", output::one_line(warning));
+        }
+        Ok(runtime)
+    }
+
+    fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(base.join("mde-connector"))
+        })
+    }
+}
+
+/// A rate of zero would never let a call through.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 would never let a call through; the least is 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The observation time of events: now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,438 @@
+//! `mde-connector serve` as a pipeline uses it: the built binary on
+//! 127.0.0.1, the fake tenant behind a loopback server as a custom cloud,
+//! and a count of what reaches the tenant.
+
+mod common;
+
+use common::*;
+use host_test::fake_server::{Encoding, FakeServer};
+use host_test::fake_tenant::{self, FakeTenant};
+use mde_connector_host::clock::SystemClock;
+use mde_connector_host::runtime::{Request, Response, TransportError};
+use mde_connector_host::transport::Transport;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// The fake tenant, whose API answers for domains starting `slow` wait
+/// until the gate opens (an upstream that stalls, deterministically). The
+/// server holds it locked while it answers: what arrived is noted apart.
+struct Upstream {
+    tenant: FakeTenant,
+    gate: Arc<(Mutex<bool>, Condvar)>,
+    arrived: Arc<Mutex<Vec<String>>>,
+}
+
+impl Transport for Upstream {
+    fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+        self.arrived.lock().unwrap().push(request.url.clone());
+        if request.url.contains("/api/domains/slow") {
+            let (open, opened) = &*self.gate;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = opened.wait(open).unwrap();
+            }
+        }
+        Ok(self.tenant.handle(request))
+    }
+}
+
+struct Tenant {
+    server: FakeServer,
+    arrived: Arc<Mutex<Vec<String>>>,
+    gate: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Tenant {
+    fn new() -> Self {
+        let gate = Arc::new((Mutex::new(true), Condvar::new()));
+        let arrived = Arc::default();
+        let upstream = Arc::new(Mutex::new(Upstream {
+            tenant: FakeTenant::new(SystemClock::shared()),
+            gate: gate.clone(),
+            arrived: Arc::clone(&arrived),
+        }));
+        let server = FakeServer::start(upstream, Encoding::Identity).unwrap();
+        Tenant {
+            server,
+            arrived,
+            gate,
+        }
+    }
+
+    /// Requests that reached the tenant whose URL holds `what`.
+    fn count(&self, what: &str) -> usize {
+        let arrived = self.arrived.lock().unwrap();
+        arrived.iter().filter(|url| url.contains(what)).count()
+    }
+
+    fn set_gate(&self, open: bool) {
+        *self.gate.0.lock().unwrap() = open;
+        self.gate.1.notify_all();
+    }
+
+    /// The flags that make this tenant the CLI's live custom cloud.
+    fn flags(&self) -> Vec<String> {
+        let origin = self.server.origin();
+        [
+            "--live",
+            "--cloud",
+            "custom",
+            "--api-base",
+            &origin,
+            "--login-host",
+            &origin,
+            "--scope",
+            "https://api.securitycenter.microsoft.com/.default",
+            "--allow-loopback-http",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+}
+
+fn credentials() -> [(&'static str, &'static str); 3] {
+    [
+        ("MDE_TENANT_ID", fake_tenant::TENANT_ID),
+        ("MDE_CLIENT_ID", fake_tenant::CLIENT_ID),
+        ("MDE_CLIENT_SECRET", fake_tenant::CLIENT_SECRET),
+    ]
+}
+
+/// The service, started on a free port, stopped when dropped.
+struct Served {
+    child: Child,
+    origin: String,
+    stderr: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        let found = self.headers.iter().find(|(n, _)| n == name);
+        found.map(|(_, v)| v.as_str())
+    }
+}
+
+impl Served {
+    fn start(tenant: &Tenant, extra: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mde-connector"));
+        command.arg("serve").args(tenant.flags()).args(extra);
+        command.args(["--addr", "127.0.0.1:0"]);
+        command.args([
+            "--cache-dir",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache"),
+        ]);
+        for name in ENV {
+            command.env_remove(name);
+        }
+        command.envs(credentials());
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let listening: serde_json::Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(listening["event"], "listening", "{first}");
+        let origin = format!("http://{}", listening["message"].as_str().unwrap());
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let collected = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                collected.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Served {
+            child,
+            origin,
+            stderr,
+            agent,
+        }
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.origin))
+            .call()
+            .unwrap();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        Answer {
+            status: response.status().as_u16(),
+            headers,
+            body: response
+                .body_mut()
+                .with_config()
+                .limit(64 * 1024 * 1024)
+                .read_to_string()
+                .unwrap(),
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The same lookup through the CLI, `--format json`, against a tenant of
+/// its own (so the counts above stay the service's).
+fn cli_json(domain: &str) -> String {
+    let tenant = Tenant::new();
+    let flags = tenant.flags();
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.extend([domain, "--format", "json"]);
+    let out = cli(&args, &credentials());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn two_hundred_requests_over_eleven_domains_cost_one_token_and_eleven_calls() {
+    let tenant = Tenant::new();
+    let served = Arc::new(Served::start(&tenant, &[]));
+    // Eleven domains, each in several spellings: the four the fake knows
+    // and seven it has no machines for.
+    let domains: Vec<String> = ["contoso.com", "fabrikam.com", "xn--bcher-kva.example"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(["legacy.example".to_owned()])
+        .chain((0..7).map(|i| format!("empty-{i}.example")))
+        .collect();
+    let spellings = |domain: &str| {
+        [
+            domain.to_owned(),
+            domain.to_ascii_uppercase(),
+            format!("{domain}."),
+        ]
+    };
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let served = served.clone();
+            let domain = domains[i % domains.len()].clone();
+            let spelling = spellings(&domain)[i % 3].clone();
+            std::thread::spawn(move || {
+                let answer = served.get(&format!("/domains/{spelling}/machines"));
+                (domain, answer)
+            })
+        })
+        .collect();
+    let answers: Vec<(String, Answer)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+
+    for domain in &domains {
+        let expected = cli_json(domain);
+        for (_, answer) in answers.iter().filter(|(d, _)| d == domain) {
+            assert_eq!(answer.status, 200, "{domain}: {}", answer.body);
+            assert_eq!(answer.body, expected, "{domain}");
+        }
+    }
+    assert_eq!(tenant.count("/oauth2/"), 1, "one token request");
+    assert_eq!(
+        tenant.count("/api/"),
+        11,
+        "one API call per distinct domain"
+    );
+    // Requests that arrived while their domain's lookup was under way
+    // shared it: misses, without an `age`; later ones are hits, with one.
+    // Asked again, each domain is a hit.
+    for (_, answer) in &answers {
+        let cache = answer.header("x-mde-cache");
+        assert!(matches!(cache, Some("hit" | "miss")), "{cache:?}");
+        assert_eq!(cache == Some("hit"), answer.header("age").is_some());
+    }
+    for domain in &domains {
+        let again = served.get(&format!(
+            "/domains/{}/machines",
+            domain.to_ascii_uppercase()
+        ));
+        assert_eq!(again.header("x-mde-cache"), Some("hit"), "{domain}");
+        let age: u64 = again.header("age").unwrap().parse().unwrap();
+        assert!(age < 900, "{age}");
+    }
+    assert_eq!(tenant.count("/api/"), 11);
+    let metrics = served.get("/metrics").body;
+    // legacy.example answers the older reference's 404: no machines.
+    for (status, calls) in [(200, 10), (404, 1)] {
+        let line =
+            format!(r#"mde_upstream_requests_total{{kind="api",status="{status}"}} {calls}"#);
+        assert!(metrics.contains(&line), "{metrics}");
+    }
+    assert!(metrics.contains("mde_cache_entries 11"), "{metrics}");
+}
+
+#[test]
+fn a_budget_of_five_a_minute_sends_five_and_sheds_the_rest_with_retry_after() {
+    let tenant = Tenant::new();
+    let served = Arc::new(Served::start(
+        &tenant,
+        &["--rate-per-minute", "5", "--max-wait", "1"],
+    ));
+    let threads: Vec<_> = (0..12)
+        .map(|i| {
+            let served = served.clone();
+            std::thread::spawn(move || served.get(&format!("/domains/new-{i}.example/machines")))
+        })
+        .collect();
+    let answers: Vec<Answer> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+
+    assert!(tenant.count("/api/") <= 5, "{}", tenant.count("/api/"));
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(ok, tenant.count("/api/"));
+    for shed in answers.iter().filter(|a| a.status != 200) {
+        assert_eq!(shed.status, 503, "{}", shed.body);
+        let seconds: u64 = shed.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&seconds), "{seconds}");
+        assert_eq!(
+            shed.header("content-type"),
+            Some("application/problem+json")
+        );
+    }
+    assert!((1..12).contains(&ok), "{ok}");
+    let metrics = served.get("/metrics").body;
+    assert!(metrics.contains("mde_shed_total"), "{metrics}");
+    assert!(
+        metrics.contains(r#"mde_budget_left{window="minute"} 0"#),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_stalled_upstream_takes_neither_health_nor_cache_hits_down() {
+    let tenant = Tenant::new();
+    let served = Arc::new(Served::start(&tenant, &["--concurrency", "2"]));
+    assert_eq!(served.get("/domains/contoso.com/machines").status, 200);
+    tenant.set_gate(false);
+    // More stalled lookups than instances: every lookup instance waits.
+    let stalled: Vec<_> = (0..4)
+        .map(|i| {
+            let served = served.clone();
+            std::thread::spawn(move || served.get(&format!("/domains/slow-{i}.example/machines")))
+        })
+        .collect();
+    while tenant.count("/api/domains/slow") == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The upstream is stalled (the gate is shut, so none of those has
+    // answered); health and hits still answer, events included.
+    assert_eq!(served.get("/healthz").status, 200);
+    for format in ["json", "ndjson", "ocsf", "ecs"] {
+        let hit = served.get(&format!("/domains/CONTOSO.com/machines?format={format}"));
+        assert_eq!(hit.status, 200, "{format}: {}", hit.body);
+        assert_eq!(hit.header("x-mde-cache"), Some("hit"));
+    }
+    assert!(stalled.iter().all(|t| !t.is_finished()));
+    tenant.set_gate(true);
+    for thread in stalled {
+        assert_eq!(thread.join().unwrap().status, 200);
+    }
+}
+
+#[test]
+fn sigterm_finishes_what_is_in_flight_and_exits_zero() {
+    let tenant = Tenant::new();
+    let mut served = Served::start(&tenant, &[]);
+    let agent = served.agent.clone();
+    tenant.set_gate(false);
+    let url = format!("{}/domains/slow.example/machines", served.origin);
+    let in_flight = std::thread::spawn(move || agent.get(&url).call().unwrap().status().as_u16());
+    while tenant.count("/api/domains/slow") == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = served.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    // Draining: the request in flight gets its answer once the tenant does.
+    while !served.stderr.lock().unwrap().contains("draining") {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tenant.set_gate(true);
+    assert_eq!(in_flight.join().unwrap(), 200);
+    let status = served.terminate();
+    assert_eq!(status.code(), Some(0), "{}", served.stderr.lock().unwrap());
+}
+
+#[test]
+fn routes_and_problems_are_the_proxy_components() {
+    let tenant = Tenant::new();
+    let served = Served::start(&tenant, &[]);
+    let refused = served.get("/domains/a..b/machines");
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains(r#""kind":"invalid-domain""#),
+        "{}",
+        refused.body
+    );
+    assert_eq!(served.get("/nowhere").status, 404);
+    let bad_format = served.get("/domains/contoso.com/machines?format=csv");
+    assert_eq!(bad_format.status, 400);
+    let long = served.get(&format!("/domains/{}/machines", "a".repeat(3000)));
+    assert_eq!(long.status, 414);
+    let fabrikam = served.get("/domains/fabrikam.com/machines?format=ndjson");
+    assert_eq!(fabrikam.header("x-mde-cap-reached"), Some("true"));
+    assert_eq!(fabrikam.body.lines().count(), 500);
+    assert_eq!(tenant.count("/api/"), 1, "refused requests send nothing");
+    // The cap-reached warning, as a JSON log line, once.
+    let stderr = served.stderr.lock().unwrap().clone();
+    let warnings = stderr
+        .lines()
+        .filter(|l| l.contains(r#""event":"result-cap-reached""#))
+        .count();
+    assert_eq!(warnings, 1, "{stderr}");
+}
+
+#[test]
+fn a_batch_asks_once_per_distinct_domain_and_answers_every_line() {
+    let tenant = Tenant::new();
+    let file = replay_file("contoso.com\nCONTOSO.com\nfabrikam.com\ncontoso.com.\nfabrikam.com\n");
+    let flags = tenant.flags();
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.extend(["--domains", file.path().to_str().unwrap()]);
+    let out = cli(&args, &credentials());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let records: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let queried: Vec<_> = records.iter().map(|r| r["queriedDomain"].clone()).collect();
+    assert_eq!(
+        queried,
+        [
+            "contoso.com",
+            "CONTOSO.com",
+            "fabrikam.com",
+            "contoso.com.",
+            "fabrikam.com"
+        ]
+    );
+    assert_eq!(records[1]["machines"], records[0]["machines"]);
+    assert_eq!(records[1]["domain"], "contoso.com");
+    assert_eq!(tenant.count("/api/"), 2);
+}
