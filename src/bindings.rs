@@ -3,7 +3,8 @@
 
 wit_bindgen::generate!({ world: "connector", path: "wit" });
 
-use crate::{connector, error, events, http, machine, response, settings};
+use crate::response::Kept;
+use crate::{connector, error, events, http, machine, settings};
 use mde::connector::http as wit_http;
 use mde::connector::log as wit_log;
 use mde::connector::settings as wit_settings;
@@ -28,20 +29,23 @@ impl Guest for Component {
     }
 
     fn lookup_texts(domain: String) -> Result<wit::LookupTextsResult, wit::Error> {
-        let found = core_lookup(domain)?;
+        let found = core_lookup::<String>(domain)?;
         Ok(wit::LookupTextsResult {
-            machines: events::machines_json(&found),
             domain: found.domain,
+            machines: found.machines,
             cap_reached: found.cap_reached,
         })
     }
 }
 
-/// The core's lookup, with its error as the WIT's.
-fn core_lookup(domain: String) -> Result<connector::Lookup, wit::Error> {
+/// The core's lookup, keeping typed records or texts, with its error as the WIT's.
+fn core_lookup<M: Kept>(domain: String) -> Result<connector::Lookup<M>, wit::Error> {
     let settings = settings_from(wit_settings::get());
     CONNECTOR
-        .with(|c| c.borrow_mut().lookup(&settings, &domain, &mut ImportedHost))
+        .with(|c| {
+            c.borrow_mut()
+                .lookup_as(&settings, &domain, &mut ImportedHost)
+        })
         .map_err(error_to_wit)
 }
 
@@ -50,24 +54,24 @@ impl exports::mde::connector::events::Guest for Component {
         found: wit::LookupTextsResult,
         observed_at: u64,
     ) -> Result<Vec<String>, String> {
-        events::ocsf::inventory(&lookup_from_texts(found)?, observed_at)
+        events::ocsf::inventory(&lookup_from_texts(found), observed_at)
     }
 
     fn ecs_documents(
         found: wit::LookupTextsResult,
         observed_at: u64,
     ) -> Result<Vec<String>, String> {
-        events::ecs::documents(&lookup_from_texts(found)?, observed_at)
+        events::ecs::documents(&lookup_from_texts(found), observed_at)
     }
 }
 
-/// What the events map, in the core's shape: the machines read back from their texts.
-fn lookup_from_texts(found: wit::LookupTextsResult) -> Result<connector::Lookup, String> {
-    Ok(connector::Lookup {
-        machines: response::machines_from_texts(&found.machines)?,
+/// A `lookup-texts` answer in the core's shape.
+fn lookup_from_texts(found: wit::LookupTextsResult) -> connector::Lookup<String> {
+    connector::Lookup {
         domain: found.domain,
+        machines: found.machines,
         cap_reached: found.cap_reached,
-    })
+    }
 }
 
 /// The core's view of the imports.

@@ -6,6 +6,7 @@
 use crate::error::Error;
 use crate::http::{Request, Response, TransportError};
 use crate::machine::Machine;
+use crate::response::Kept;
 use crate::secrets::Secrets;
 use crate::settings::{Auth, ClientCredentials, Endpoints, Settings};
 use crate::{domain, request, response};
@@ -28,11 +29,13 @@ pub trait Host {
     fn log(&mut self, level: Level, event: &str, message: &str);
 }
 
-/// The answer to a lookup.
+/// The answer to a lookup: the machines as typed records ([`Machine`], for
+/// `lookup`), or each as its JSON object text as the service sent it
+/// ([`String`], for `lookup-texts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lookup {
+pub struct Lookup<M = Machine> {
     pub domain: String,
-    pub machines: Vec<Machine>,
+    pub machines: Vec<M>,
     pub cap_reached: bool,
 }
 
@@ -72,12 +75,34 @@ impl<H: Host> Exchange<'_, H> {
 }
 
 impl Connector {
+    /// The machines as typed records.
     pub fn lookup(
         &mut self,
         settings: &Settings,
         domain: &str,
         host: &mut impl Host,
     ) -> Result<Lookup, Error> {
+        self.lookup_as(settings, domain, host)
+    }
+
+    /// The same lookup, each machine as its JSON object text as the service
+    /// sent it (compact and scrubbed).
+    pub fn lookup_texts(
+        &mut self,
+        settings: &Settings,
+        domain: &str,
+        host: &mut impl Host,
+    ) -> Result<Lookup<String>, Error> {
+        self.lookup_as(settings, domain, host)
+    }
+
+    /// The lookup, keeping what `M` says of each machine.
+    pub fn lookup_as<M: Kept>(
+        &mut self,
+        settings: &Settings,
+        domain: &str,
+        host: &mut impl Host,
+    ) -> Result<Lookup<M>, Error> {
         let mut secrets = Secrets::of(&settings.auth);
         if let Some(kept) = &self.token {
             secrets.add(&kept.access_token);
@@ -87,12 +112,12 @@ impl Connector {
         found.map_err(|e| exchange.secrets.scrub_error(e))
     }
 
-    fn lookup_with<H: Host>(
+    fn lookup_with<M: Kept, H: Host>(
         &mut self,
         settings: &Settings,
         domain: &str,
         exchange: &mut Exchange<H>,
-    ) -> Result<Lookup, Error> {
+    ) -> Result<Lookup<M>, Error> {
         let domain = domain::normalize(domain).map_err(Error::InvalidDomain)?;
         let endpoints = settings.cloud.endpoints().map_err(Error::InvalidSettings)?;
         settings.auth.check().map_err(Error::InvalidSettings)?;
@@ -107,7 +132,7 @@ impl Connector {
             }
         };
         exchange.secrets.scrub_bytes(&mut answer.body);
-        let found = response::machines(&answer, &exchange.secrets)?;
+        let found = response::read_answer::<M>(&answer, &exchange.secrets)?;
         for warning in found.warnings {
             exchange.log(Level::Warn, warning.event, warning.message);
         }
@@ -514,6 +539,29 @@ mod tests {
     }
 
     #[test]
+    fn texts_are_scrubbed_as_the_machines_are() {
+        let settings = Settings {
+            cloud: Cloud::Commercial,
+            auth: Auth::BearerToken("eyJ0eXAiOiJKV1Qi.payload.signature".into()),
+        };
+        // Compact, as the service writes it: only the escape says to look closer.
+        let body = concat!(
+            r#"{"value":[{"id":"m","computerDnsName":"Bearer eyJ0eXAiOiJKV1Qi.payload.signature","#,
+            r#""x":"eyJ0eXAiOiJKV1Qi\u002Epayload.signature","y":"kept\u002E"}]}"#
+        );
+        let mut host = FakeHost::answering([answer(200, body)]);
+        let found = Connector::default()
+            .lookup_texts(&settings, "contoso.com", &mut host)
+            .unwrap();
+        assert_eq!(
+            found.machines,
+            [
+                r#"{"id":"m","computerDnsName":"Bearer [redacted]","x":"[redacted]","y":"kept\u002E"}"#
+            ]
+        );
+    }
+
+    #[test]
     fn bad_settings_send_nothing() {
         for settings in [
             Settings {
@@ -551,15 +599,21 @@ mod tests {
             .map(|i| format!(r#"{{"id":"m{i}"}}"#))
             .collect();
         let body = format!(r#"{{"value":[{}]}}"#, machines.join(","));
-        let mut host = FakeHost::answering([answer(200, &body)]);
+        let mut host = FakeHost::answering([answer(200, &body), answer(200, &body)]);
         let found = Connector::default()
             .lookup(&Settings::default(), "contoso.com", &mut host)
             .unwrap();
         assert!(found.cap_reached);
-        assert!(
-            host.logs
-                .iter()
-                .any(|(l, e, _)| *l == Level::Warn && e == "result-cap-reached")
-        );
+        // And as texts, each the machine as sent.
+        let texts = Connector::default()
+            .lookup_texts(&Settings::default(), "contoso.com", &mut host)
+            .unwrap();
+        assert!(texts.cap_reached);
+        assert_eq!(texts.machines, machines);
+        let warned = host
+            .logs
+            .iter()
+            .filter(|(l, e, _)| *l == Level::Warn && e == "result-cap-reached");
+        assert_eq!(warned.count(), 2);
     }
 }

@@ -1,6 +1,6 @@
-//! Machines as JSON: with the service's own names ([`machines_json`]), as OCSF
-//! "Device Inventory Info" events ([`ocsf`]) and as ECS documents ([`ecs`]),
-//! one JSON text per machine.
+//! The machines of a `lookup-texts` answer as OCSF "Device Inventory Info"
+//! events ([`ocsf`]) and as ECS documents ([`ecs`]), one JSON text per
+//! machine.
 //!
 //! The component has no clock: the observation time comes from the caller, in
 //! milliseconds since the Unix epoch. Everything here is total: a value from
@@ -14,8 +14,8 @@ pub mod ocsf;
 mod remainder;
 mod time;
 
+use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, OnboardingStatus, VmMetadata};
-use serde::Serialize;
 
 use address::{ip, mac, machine_ips, split_dns_name};
 use remainder::{Mapped, Remainder};
@@ -26,20 +26,10 @@ pub use time::{civil_from_days, days_from_civil, format_rfc3339_ms, parse_rfc333
 pub const VENDOR: &str = "Microsoft";
 pub const PRODUCT: &str = "Microsoft Defender for Endpoint";
 
-/// One JSON object per machine, with the service's own field names and the
-/// members it does not model merged back under theirs.
-pub fn machines_json(found: &crate::connector::Lookup) -> Vec<String> {
-    found
-        .machines
-        .iter()
-        .map(|m| to_json(m, sent_size(m)))
-        .collect()
-}
-
-/// JSON text of a machine or an event. `size`: about how long it will be, so
-/// that a large one is written without copies of itself as it grows; what is
-/// left over is given back, since thousands of texts are held at once.
-fn to_json(value: &impl Serialize, size: usize) -> String {
+/// JSON text of an event, for the tests (the events are written by
+/// `bounded::map_within_memory`). `size`: about how long it will be.
+#[cfg(test)]
+fn to_json(value: &impl serde::Serialize, size: usize) -> String {
     let mut out = Vec::with_capacity(size);
     // Serialising structs, strings and checked raw JSON into memory cannot fail.
     if serde_json::to_writer(&mut out, value).is_err() {
@@ -50,18 +40,21 @@ fn to_json(value: &impl Serialize, size: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// About how long a machine's JSON is: what it carries as sent, and room
-/// for its typed fields and for the event around it.
-fn sent_size(m: &Machine) -> usize {
-    let len = |text: &Option<String>| text.as_ref().map_or(0, String::len);
-    let interfaces = m.ip_addresses.iter().flatten();
-    let tags = m.machine_tags.iter().flatten();
-    1024 + len(&m.unmodelled)
-        + m.vm_metadata
-            .as_ref()
-            .map_or(0, |vm| 256 + len(&vm.unmodelled))
-        + interfaces.map(|i| 64 + len(&i.unmodelled)).sum::<usize>()
-        + tags.map(|t| 8 + t.len()).sum::<usize>()
+/// About how long the event of a machine sent as `sent` is: the event
+/// carries what was sent, with room for its typed attributes.
+fn event_size(sent: &str) -> usize {
+    1024 + sent.len()
+}
+
+/// The machines of a `lookup-texts` answer, each read back from its text
+/// (as an answer's machines are read) and paired with it: the events map
+/// the typed values and keep the sent ones.
+fn machines_of(found: &Lookup<String>) -> Result<Vec<(Machine, &str)>, String> {
+    let machines = crate::response::machines_from_texts(&found.machines)?;
+    Ok(machines
+        .into_iter()
+        .zip(found.machines.iter().map(String::as_str))
+        .collect())
 }
 
 /// A text the service gave: present and not empty. An empty string is never

@@ -7,7 +7,6 @@
 
 use crate::lenient::{
     Field, IdText, Kind, Read, Reading, Record, Scalar, Typed, index_of, serialize_record,
-    write_member,
 };
 use serde::de::Deserializer;
 use serde::ser::SerializeMap;
@@ -167,14 +166,9 @@ macro_rules! record {
                 false
             }
 
-            fn write_members<M: SerializeMap>(
-                &self,
-                map: &mut M,
-                nulls: bool,
-                skip: u64,
-            ) -> Result<(), M::Error> {
+            fn write_members<M: SerializeMap>(&self, map: &mut M, skip: u64) -> Result<(), M::Error> {
                 $(if skip & (1 << const { index_of(<$name as Record>::FIELDS, $json) }) == 0 {
-                    write_member(map, $json, &self.$field, nulls)?;
+                    map.serialize_entry($json, &self.$field)?;
                 })+
                 Ok(())
             }

@@ -4,8 +4,6 @@
 //! machines, they are the lenient reader's, value for value; and the usual
 //! answer is read directly, so the fast path is the one taken.
 
-use mde_connector::connector::Lookup;
-use mde_connector::events;
 use mde_connector::http::Response;
 use mde_connector::lenient::{Kind, Record};
 use mde_connector::machine::Machine;
@@ -152,8 +150,8 @@ proptest! {
     #[test]
     fn the_direct_reader_gives_what_the_lenient_reader_gives(body in body()) {
         let secrets = secrets();
-        let lenient = machines_read_by(&body, &secrets, true);
-        if let Some(direct) = machines_read_by(&body, &secrets, false) {
+        let lenient = machines_read_by::<Machine>(&body, &secrets, true);
+        if let Some(direct) = machines_read_by::<Machine>(&body, &secrets, false) {
             let lenient = lenient.as_ref().expect("the lenient reader reads what the direct one does");
             prop_assert_eq!(&direct.machines, &lenient.machines, "{}", body);
             prop_assert!(lenient.warnings.is_empty(), "{}: {:?}", body, lenient.warnings);
@@ -182,7 +180,7 @@ fn the_generator_reaches_both_readers() {
     let direct = (0..400)
         .filter(|_| {
             let body = strategy.new_tree(&mut runner).unwrap().current();
-            machines_read_by(&body, &secrets(), false).is_some()
+            machines_read_by::<Machine>(&body, &secrets(), false).is_some()
         })
         .count();
     assert!(
@@ -211,8 +209,8 @@ fn usual_answers_are_read_directly() {
          "vmMetadata": {"vmId": "v", "cloudProvider": "Azure", "resourceId": "r",
                         "subscriptionId": "s"}, "machineTags": ["a", "b"]}
     ]}"#;
-    let direct = machines_read_by(live, &secrets(), false).expect("read directly");
-    let lenient = machines_read_by(live, &secrets(), true).unwrap();
+    let direct = machines_read_by::<Machine>(live, &secrets(), false).expect("read directly");
+    let lenient = machines_read_by::<Machine>(live, &secrets(), true).unwrap();
     assert_eq!(direct.machines, lenient.machines);
     assert_eq!(direct.machines.len(), 2);
     assert_eq!(direct.machines[0].rbac_group_id.as_deref(), Some("0"));
@@ -244,7 +242,7 @@ fn the_direct_reader_leaves_the_unusual_to_the_lenient_one() {
     ] {
         let body = format!(r#"{{"value": [{machine}]}}"#);
         assert!(
-            machines_read_by(&body, &secrets(), false).is_none(),
+            machines_read_by::<Machine>(&body, &secrets(), false).is_none(),
             "{machine}"
         );
     }
@@ -253,18 +251,55 @@ fn the_direct_reader_leaves_the_unusual_to_the_lenient_one() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
-    /// `lookup-texts` loses nothing: the texts `machines_json` writes read
-    /// back to the machines they were written from, so events of the texts
-    /// are events of the lookup. Except for a lone surrogate: see below.
+    /// `lookup-texts` loses nothing: its texts read back to the machines
+    /// `lookup` gives for the same answer, so events of the texts are events
+    /// of the lookup. Except for a lone surrogate: see below.
     #[test]
-    fn machines_json_texts_read_back_to_their_machines(body in body()) {
+    fn texts_read_back_to_the_machines_of_the_same_answer(body in body()) {
         prop_assume!(!body.contains(LONE_SURROGATE));
         let answer = Response { status: 200, headers: Vec::new(), body: body.clone().into_bytes() };
-        if let Ok(found) = response::machines(&answer, &secrets()) {
-            let lookup = Lookup { domain: "contoso.com".into(), machines: found.machines, cap_reached: false };
-            let texts = events::machines_json(&lookup);
-            let read = response::machines_from_texts(&texts);
-            prop_assert_eq!(read.as_ref(), Ok(&lookup.machines), "{} gave {:?}", body, texts);
+        match (response::machines(&answer, &secrets()), response::texts(&answer, &secrets())) {
+            (Ok(found), Ok(texts)) => {
+                let read = response::machines_from_texts(&texts.machines);
+                prop_assert_eq!(read.as_ref(), Ok(&found.machines), "{} gave {:?}", body, texts.machines);
+                prop_assert_eq!(found.warnings, texts.warnings);
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (found, texts) => prop_assert!(false, "{body}: {found:?} against {texts:?}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Each `lookup-texts` text is its machine as the service sent it:
+    /// parsed, exactly the service's member (every member, value and type),
+    /// and byte for byte but for whitespace between tokens (numbers and
+    /// escapes as sent), whether the answer was read directly or leniently.
+    #[test]
+    fn each_text_is_its_machine_as_sent(body in body(), minified in any::<bool>()) {
+        prop_assume!(!body.contains(LONE_SURROGATE));
+        // The generator's strings hold no `, ` or `: `: this minifies only between tokens,
+        // as the service writes its answers (a text is then copied whole).
+        let body = if minified { body.replace(", ", ",").replace(": ", ":") } else { body };
+        let answer = Response { status: 200, headers: Vec::new(), body: body.clone().into_bytes() };
+        if let Ok(texts) = response::texts(&answer, &Secrets::default()) {
+            #[derive(serde::Deserialize)]
+            struct Sent<'a> {
+                #[serde(borrow)]
+                value: Vec<&'a serde_json::value::RawValue>,
+            }
+            let sent: Sent = serde_json::from_str(&body).unwrap();
+            prop_assert_eq!(sent.value.len(), texts.machines.len());
+            let bare = |text: &str| text.split_whitespace().collect::<String>();
+            for (sent, text) in sent.value.iter().zip(&texts.machines) {
+                let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
+                let member: serde_json::Value = serde_json::from_str(sent.get()).unwrap();
+                prop_assert_eq!(parsed, member, "{}", text);
+                prop_assert_eq!(bare(text), bare(sent.get()));
+                prop_assert!(!text.contains(": ") && !text.contains(", "), "{}", text);
+            }
         }
     }
 }
@@ -273,7 +308,7 @@ const LONE_SURROGATE: &str = r"\ud800";
 
 /// The one value that does not read back as it was read: a string with a
 /// lone surrogate is unusable (no Rust string holds one), so it is kept in
-/// `unmodelled` with U+FFFD in its place; that text is a usable string.
+/// `unmodelled`; the text has U+FFFD in its place, a usable string.
 #[test]
 fn a_lone_surrogate_reads_back_as_the_replacement_character() {
     let body = format!(r#"{{"value": [{{"id": "a1", "agentVersion": "{LONE_SURROGATE}"}}]}}"#);
@@ -284,12 +319,9 @@ fn a_lone_surrogate_reads_back_as_the_replacement_character() {
     };
     let found = response::machines(&answer, &secrets()).unwrap();
     assert_eq!(found.machines[0].agent_version, None);
-    let lookup = Lookup {
-        domain: "contoso.com".into(),
-        machines: found.machines,
-        cap_reached: false,
-    };
-    let read = response::machines_from_texts(&events::machines_json(&lookup)).unwrap();
+    let texts = response::texts(&answer, &secrets()).unwrap().machines;
+    assert_eq!(texts, ["{\"id\":\"a1\",\"agentVersion\":\"\u{fffd}\"}"]);
+    let read = response::machines_from_texts(&texts).unwrap();
     assert_eq!(read[0].agent_version.as_deref(), Some("\u{fffd}"));
     assert_eq!(read[0].unmodelled, None);
 }

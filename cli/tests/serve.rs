@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use host_test::fake_server::{Encoding, FakeServer};
-use host_test::fake_tenant::{self, FakeTenant};
+use host_test::fake_tenant::FakeTenant;
 use mde_connector_host::clock::SystemClock;
 use mde_connector_host::runtime::{Request, Response, TransportError};
 use mde_connector_host::transport::Transport;
@@ -74,30 +74,8 @@ impl Tenant {
 
     /// The flags that make this tenant the CLI's live custom cloud.
     fn flags(&self) -> Vec<String> {
-        let origin = self.server.origin();
-        [
-            "--live",
-            "--cloud",
-            "custom",
-            "--api-base",
-            &origin,
-            "--login-host",
-            &origin,
-            "--scope",
-            "https://api.securitycenter.microsoft.com/.default",
-            "--allow-loopback-http",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        live_custom_cloud(&self.server.origin())
     }
-}
-
-fn credentials() -> [(&'static str, &'static str); 3] {
-    [
-        ("MDE_TENANT_ID", fake_tenant::TENANT_ID),
-        ("MDE_CLIENT_ID", fake_tenant::CLIENT_ID),
-        ("MDE_CLIENT_SECRET", fake_tenant::CLIENT_SECRET),
-    ]
 }
 
 /// The service, started on a free port, stopped when dropped.
@@ -134,7 +112,7 @@ impl Served {
         for name in ENV {
             command.env_remove(name);
         }
-        command.envs(credentials());
+        command.envs(demo_credentials());
         let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -211,7 +189,7 @@ fn cli_json(domain: &str) -> String {
     let flags = tenant.flags();
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.extend([domain, "--format", "json"]);
-    let out = cli(&args, &credentials());
+    let out = cli(&args, &demo_credentials());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     text(&out.stdout)
 }
@@ -415,7 +393,7 @@ fn a_batch_asks_once_per_distinct_domain_and_answers_every_line() {
     let flags = tenant.flags();
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.extend(["--domains", file.path().to_str().unwrap()]);
-    let out = cli(&args, &credentials());
+    let out = cli(&args, &demo_credentials());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let records: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
@@ -435,4 +413,36 @@ fn a_batch_asks_once_per_distinct_domain_and_answers_every_line() {
     assert_eq!(records[1]["machines"], records[0]["machines"]);
     assert_eq!(records[1]["domain"], "contoso.com");
     assert_eq!(tenant.count("/api/"), 2);
+}
+
+#[test]
+fn a_client_that_dribbles_its_request_is_dropped_and_huge_headers_refused() {
+    use std::io::{Read, Write};
+    let tenant = Tenant::new();
+    let served = Served::start(&tenant, &["--header-read-timeout", "1"]);
+    let addr = served.origin.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // The headers never end: the service closes the connection (after the
+    // 1 s allowed; the 60 s read timeout only keeps a broken test from hanging).
+    let mut rest = Vec::new();
+    let closed = slow.read_to_end(&mut rest);
+    assert!(closed.is_ok(), "{closed:?}");
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+
+    let mut big = std::net::TcpStream::connect(&addr).unwrap();
+    big.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let _ = big.write_all(header.as_bytes());
+    let mut answer = String::new();
+    let _ = big.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.200}");
+    // And the service goes on.
+    assert_eq!(served.get("/healthz").status, 200);
 }

@@ -1,9 +1,9 @@
 //! An HTTP answer to the machines request: machines or a typed error, never a
 //! panic (nor when the body is handed to the events as a machine's text); the
-//! direct reader agrees with the lenient one; nothing the service sent is lost
-//! (every member of every machine is in a typed field or in `unmodelled`,
-//! `machines_json` gives it back, and its texts read back to the same
-//! machines); and the machines it yields always map to OCSF and ECS JSON.
+//! direct reader agrees with the lenient one; the texts (`lookup-texts`) are
+//! read as the machines are (the same error, or texts that read back to the
+//! same machines), and parsing each gives exactly the service's member for
+//! that machine; and they always map to OCSF and ECS JSON.
 //!
 //! Input: two bytes of status (big-endian, folded into 100..=599), one byte
 //! `n`, `n` bytes of `Retry-After`, then the body.
@@ -12,8 +12,9 @@
 use libfuzzer_sys::fuzz_target;
 use mde_connector::Lookup;
 use mde_connector::error::Error;
-use mde_connector::events::{ecs, machines_json, ocsf};
+use mde_connector::events::{ecs, ocsf};
 use mde_connector::http::Response;
+use mde_connector::machine::Machine;
 use mde_connector::response::{self, MAX_MACHINES};
 use mde_connector::secrets::Secrets;
 use serde_json::Value;
@@ -41,35 +42,35 @@ fuzz_target!(|data: &[u8]| {
     }
     // The direct reader gives what the lenient one gives, or leaves it to it.
     if let Ok(text) = std::str::from_utf8(body)
-        && let Some(direct) = response::machines_read_by(text, &Secrets::default(), false)
+        && let Some(direct) =
+            response::machines_read_by::<Machine>(text, &Secrets::default(), false)
     {
-        let lenient = response::machines_read_by(text, &Secrets::default(), true)
+        let lenient = response::machines_read_by::<Machine>(text, &Secrets::default(), true)
             .expect("the lenient reader reads what the direct one does");
         assert_eq!(direct.machines, lenient.machines);
         assert!(lenient.warnings.is_empty(), "{:?}", lenient.warnings);
     }
+    let texts = response::texts(&answer, &Secrets::default());
     match response::machines(&answer, &Secrets::default()) {
         Ok(found) => {
             assert!(status == 200 || status == 404);
             assert!(found.machines.len() <= MAX_MACHINES);
-            let found = Lookup {
+            let texts = texts.expect("the texts are read when the machines are");
+            assert_eq!(texts.warnings, found.warnings);
+            let texts = Lookup {
                 domain: "contoso.com".into(),
-                machines: found.machines,
+                machines: texts.machines,
                 cap_reached: false,
             };
-            let texts = machines_json(&found);
-            // Nothing lost: each machine as sent comes back, member for member.
+            // Each text is the machine as sent: every member, its value and type.
             if status == 200
                 && let Ok(sent) = serde_json::from_slice::<Value>(body)
                 && let Some(Value::Array(sent)) = sent.get("value")
             {
-                assert_eq!(sent.len(), texts.len());
-                for (sent, text) in sent.iter().zip(&texts) {
-                    let back: Value =
-                        serde_json::from_str(text).expect("machines_json writes JSON");
-                    if let Err(e) = same_as_sent(sent, &back) {
-                        panic!("{e}\nsent {sent}\nback {back}");
-                    }
+                assert_eq!(sent.len(), texts.machines.len());
+                for (sent, text) in sent.iter().zip(&texts.machines) {
+                    let back: Value = serde_json::from_str(text).expect("a text is JSON");
+                    assert_eq!(&back, sent, "{text}");
                 }
             }
             // The texts read back to the same machines, so the events of a
@@ -78,17 +79,18 @@ fuzz_target!(|data: &[u8]| {
             // (so an answer with a surrogate escape, lone or paired, is not
             // compared).
             if !has_surrogate_escape(body) {
-                let back = response::machines_from_texts(&texts).expect("the texts read back");
+                let back =
+                    response::machines_from_texts(&texts.machines).expect("the texts read back");
                 assert_eq!(back, found.machines);
             }
             // Any observation time, taken from the input; RFC 3339 ends in 9999.
             let observed_at = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             match (
-                ocsf::inventory(&found, observed_at),
-                ecs::documents(&found, observed_at),
+                ocsf::inventory(&texts, observed_at),
+                ecs::documents(&texts, observed_at),
             ) {
                 (Ok(events), Ok(documents)) => {
-                    for event in events.iter().chain(&documents).chain(&texts) {
+                    for event in events.iter().chain(&documents).chain(&texts.machines) {
                         match serde_json::from_str::<Value>(event) {
                             Ok(v) => assert!(v.is_object(), "{event}"),
                             // A number the service sent past f64's range is
@@ -104,6 +106,9 @@ fuzz_target!(|data: &[u8]| {
                 (a, b) => panic!("the formats disagree on {observed_at}: {a:?} {b:?}"),
             }
         }
+        Err(e) if texts.as_ref().err() != Some(&e) => {
+            panic!("the texts and the machines disagree: {e:?} against {texts:?}")
+        }
         Err(Error::InvalidResponse(invalid)) => {
             assert!(invalid.excerpt.chars().count() <= 200);
             assert!(invalid.excerpt.chars().all(|c| !c.is_control()));
@@ -116,41 +121,6 @@ fuzz_target!(|data: &[u8]| {
         Err(other) => panic!("an answer cannot cause {other:?}"),
     }
 });
-
-/// Each member of `sent` is in `back` with a value equal to it, or equal
-/// once typed: a number and its text, `true` and `"TRUE"`, an enumeration's
-/// value in another case. A lone surrogate may have become U+FFFD.
-fn same_as_sent(sent: &Value, back: &Value) -> Result<(), String> {
-    match (sent, back) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (name, v) in a {
-                let w = b.get(name).ok_or_else(|| format!("{name} is missing"))?;
-                same_as_sent(v, w).map_err(|e| format!("{name}: {e}"))?;
-            }
-            Ok(())
-        }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            a.iter().zip(b).try_for_each(|(v, w)| same_as_sent(v, w))
-        }
-        (a, b) if normal(a) == normal(b) => Ok(()),
-        (a, b) => Err(format!("sent {a}, got {b}")),
-    }
-}
-
-fn normal(v: &Value) -> String {
-    match v {
-        Value::String(s) => match (s.parse::<i64>(), s.parse::<f64>()) {
-            (Ok(n), _) => n.to_string(),
-            // Parsed as the sent number was (serde_json's rounding, not std's).
-            (_, Ok(f)) if f.is_finite() && s.bytes().all(|b| b"+-.eE0123456789".contains(&b)) => {
-                serde_json::from_str::<Value>(s.trim_start_matches('+'))
-                    .map_or_else(|_| Value::from(f).to_string(), |v| v.to_string())
-            }
-            _ => s.to_ascii_lowercase(),
-        },
-        other => other.to_string().to_ascii_lowercase(),
-    }
-}
 
 /// A `\uD800`-`\uDFFF` escape, in any case: a UTF-16 surrogate.
 fn has_surrogate_escape(body: &[u8]) -> bool {

@@ -63,3 +63,9 @@ pub use mde_connector::settings::{Auth, ClientCredentials, Cloud, Endpoints, Geo
 pub use runtime::{
     Error, Instance, LookupResult, LookupTextsResult, Machine, Runtime, RuntimeOptions, Schema,
 };
+
+/// The README's Rust code blocks, compiled as doctests so the README keeps
+/// compiling with the library.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -47,7 +47,7 @@ pub enum ProxySetting {
 }
 
 /// The variables [`ProxySetting::FromEnvironment`] reads, in order (ureq's).
-const PROXY_VARIABLES: [&str; 6] = [
+pub const PROXY_VARIABLES: [&str; 6] = [
     "ALL_PROXY",
     "all_proxy",
     "HTTPS_PROXY",

@@ -1,12 +1,14 @@
-"""`python -m mde_connector [--replay FILE] [--format json|ndjson|ocsf|ecs]
+"""`python -m mde_connector [--live | --replay FILE] [--format json|ndjson|ocsf|ecs]
 [--log-level debug|info|warn|error] DOMAIN`
 
 Prints the machines that communicated to or from DOMAIN, as the Rust CLI
 (`mde-connector`) prints them: the same bytes for the same answers, the same
-exit statuses. Credentials and cloud come from the environment only (never
-from flags, which show up in `ps` and shell history): MDE_TOKEN, or
-MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; MDE_CLOUD, and for a custom
-cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE. The component's log records
+exit statuses. As with the Rust CLI, only `--live` sends the lookup to the
+service, credentials alone never do: without `--live` or `--replay` the demo
+tenant answers (`demo.py`). Credentials and cloud come from the
+environment only (never from flags, which show up in `ps` and shell history):
+MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; MDE_CLOUD,
+and for a custom cloud MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE. The component's log records
 go to stderr, warnings and above unless `--log-level` or MDE_LOG says otherwise.
 """
 
@@ -17,8 +19,9 @@ import os
 import sys
 from typing import BinaryIO, Iterator, List, Optional
 
-from . import __version__, errors
+from . import __version__, demo, errors
 from .connector import CLOUDS, Connector
+from .demo import DemoTenant
 from .transport import Replay
 
 # Exit statuses, as the Rust CLI's.
@@ -181,10 +184,22 @@ def connector_from_env(args, environ) -> Connector:
             raise UsageError(
                 "client credentials need all of MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
             )
-        elif args.replay is None:
+        elif args.live:
             raise UsageError(
-                "a lookup needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
+                "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
             )
+    transport = None
+    if not args.live and args.replay is None:
+        # The Rust CLI's rule: without --live, the demo tenant answers.
+        transport = DemoTenant()
+        if credentials:
+            print(f"note: {credentials_without_live(credentials)}", file=sys.stderr)
+        else:
+            credentials = {
+                "tenant_id": demo.TENANT_ID,
+                "client_id": demo.CLIENT_ID,
+                "client_secret": demo.CLIENT_SECRET,
+            }
     replay = None
     if args.replay is not None:
         try:
@@ -192,7 +207,22 @@ def connector_from_env(args, environ) -> Connector:
         except ValueError as e:
             raise UsageError(str(e)) from None
     return Connector(
-        cloud, **custom, **credentials, replay=replay, allow_loopback_http=args.allow_loopback_http
+        cloud,
+        **custom,
+        **credentials,
+        replay=replay,
+        transport=transport,
+        allow_loopback_http=args.allow_loopback_http,
+    )
+
+
+def credentials_without_live(credentials: dict) -> str:
+    """What a command given credentials without `--live` says: as with the
+    Rust CLI, credentials alone never go live."""
+    given = "MDE_TOKEN is" if "token" in credentials else "client credentials are"
+    return (
+        f"{given} set but --live is not: the lookup goes to the demo tenant, which does not "
+        "know them; add --live to look the domain up in Defender for Endpoint"
     )
 
 
@@ -200,8 +230,11 @@ def parse_args(argv: Optional[List[str]]):
     parser = argparse.ArgumentParser(
         prog="python -m mde_connector",
         description="Look up the Defender for Endpoint machines that communicated with DOMAIN.",
-        epilog="Credentials come from MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and "
-        "MDE_CLIENT_SECRET; the cloud from MDE_CLOUD (" + ", ".join(CLOUDS) + "; custom with "
+        epilog="Without --live or --replay the demo tenant answers (contoso.com, fabrikam.com, "
+        "bücher.example, legacy.example). Credentials come from MDE_TOKEN, or "
+        "MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET; the cloud from MDE_CLOUD ("
+        + ", ".join(CLOUDS)
+        + "; custom with "
         "MDE_API_BASE, MDE_LOGIN_HOST and MDE_SCOPE). Exit status: 0 ok, 1 other error, "
         "2 invalid input or settings, 3 unauthorized or forbidden, 4 rate limited.",
     )
@@ -215,7 +248,14 @@ def parse_args(argv: Optional[List[str]]):
         help="machines as a JSON array or one per line, with the service's names; "
         "or OCSF / ECS events, one per line (default: json)",
     )
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--live",
+        action="store_true",
+        help="send the lookup to Defender for Endpoint with the MDE_* credentials "
+        "(as the Rust CLI: without it, the demo tenant answers)",
+    )
+    source.add_argument(
         "--replay",
         metavar="FILE",
         help='answer the requests from FILE, in order: a JSON array of {"status": 200, '

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Union
 from wasmtime.component import Record, Variant
 
 from . import errors
+from ._policy_file import CLOUD_ENDPOINTS, CUSTOM_CLOUD, MAX_DOMAIN_BYTES
 from ._runtime import BUNDLED_COMPONENT, Sandbox, Secrets
 from .cache import DEFAULT_ENTRIES, ResultCache, checked_entries, checked_ttl
 from .policy import (
@@ -28,23 +29,13 @@ from .policy import (
 )
 from .transport import LiveTransport, Replay
 
-_COMMERCIAL_LOGIN = "https://login.microsoftonline.com"
-_GOVERNMENT_LOGIN = "https://login.microsoftonline.us"
+#: The API base and login host of each named cloud: the host's allow-list,
+#: from the policy file the component's table is held to.
+CLOUD_HOSTS = {name: (api, login) for name, (api, login, _scope) in CLOUD_ENDPOINTS.items()}
 _GEOS = ("us", "eu", "uk", "au", "swa", "ina")
 
-#: The API base and login host of each named cloud: the host's allow-list.
-#: The component has the same table (with the scopes); a test checks that
-#: every cloud's requests pass this one.
-CLOUD_HOSTS = {
-    "commercial": ("https://api.security.microsoft.com", _COMMERCIAL_LOGIN),
-    **{geo: (f"https://{geo}.api.security.microsoft.com", _COMMERCIAL_LOGIN) for geo in _GEOS},
-    "gcc": ("https://api-gcc.securitycenter.microsoft.us", _COMMERCIAL_LOGIN),
-    "gcc-high": ("https://api-gov.securitycenter.microsoft.us", _GOVERNMENT_LOGIN),
-    "dod": ("https://api-gov.securitycenter.microsoft.us", _GOVERNMENT_LOGIN),
-}
-
 #: Every name `cloud=` accepts.
-CLOUDS = (*CLOUD_HOSTS, "custom")
+CLOUDS = (*CLOUD_HOSTS, CUSTOM_CLOUD)
 
 
 @dataclass
@@ -222,6 +213,12 @@ class Connector:
             raise errors.InvalidDomain(
                 f"character {e.start + 1} is not a Unicode scalar value"
             ) from None
+        size = len(domain.encode("utf-8"))
+        if size > MAX_DOMAIN_BYTES:
+            # As the Rust host: refused before it is copied into the component.
+            raise errors.InvalidDomain(
+                f"the domain is {size} bytes long; the host takes at most {MAX_DOMAIN_BYTES}"
+            )
         if self._cache_ttl is None:
             return self._lookup(domain)
         found, age = self._cache.lookup(self._cache_owner, domain, self._cache_ttl, self._lookup)
@@ -369,7 +366,7 @@ def _token_key(token: Optional[str]):
 def _cloud(name, api_base, login_host, scope):
     """The WIT `cloud` value, and the API base and login host to allow."""
     custom = (api_base, login_host, scope)
-    if name == "custom":
+    if name == CUSTOM_CLOUD:
         missing = [n for n, v in zip(("api_base", "login_host", "scope"), custom) if not v]
         if missing:
             raise errors.InvalidSettings(f"a custom cloud needs {', '.join(missing)}")

@@ -1,7 +1,7 @@
 """Outbound policy, all of it in `Gateway.send`: the one function through
 which every request of the component leaves the host. The same policy as the
-Rust host (`host-test/src/policy.rs`): egress allow-list, rate budget,
-retries, then the transport."""
+Rust host (`host/src/gateway.rs`): egress allow-list, rate budget, retries,
+then the transport; its numbers come from the policy file (`_policy_file`)."""
 
 import random
 import threading
@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Dict, NamedTuple, Optional
 
+from ._policy_file import PER_HOUR, PER_MINUTE
 from .errors import InvalidSettings
 from .transport import Request, Response, TransportFailure, is_loopback
 
@@ -33,8 +34,8 @@ class Clock:
 class Limits:
     """How many API calls fit in any minute and in any hour."""
 
-    per_minute: int = 100
-    per_hour: int = 1_500
+    per_minute: int = PER_MINUTE
+    per_hour: int = PER_HOUR
 
     def __post_init__(self):
         # A rate below 1 would never let a call through: every lookup would

@@ -19,13 +19,38 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Callable, Iterable, List, Optional, Tuple
 
+from ._policy_file import MAX_ANSWER_BYTES, MAX_REPLAY_BYTES, POLICY
 from ._version import __version__
+from .errors import InvalidSettings
 
-MIB = 1024 * 1024
+#: The variables a proxy is read from, in order, as the Rust host reads them:
+#: the first one set is the proxy (`no_proxy`/`NO_PROXY` lists the exceptions).
+PROXY_VARIABLES = tuple(POLICY["proxy"]["variables"])
 
-#: The most a replay file may hold, as the Rust CLI's `--replay` (the live
-#: transport takes at most 32 MiB an answer).
-MAX_REPLAY_BYTES = 64 * MIB
+
+def proxy_from_environment(environ=None) -> Optional[str]:
+    """The proxy for https destinations: the first of `PROXY_VARIABLES` set,
+    or None. Every variable set must be a usable proxy URL: one that is not
+    is `InvalidSettings` (naming the variable, never its value, which may
+    hold a password), never a reason to connect directly."""
+    environ = os.environ if environ is None else environ
+    chosen = None
+    for name in PROXY_VARIABLES:
+        value = environ.get(name)
+        if not value:
+            continue
+        try:
+            parts = urllib.parse.urlsplit(value)
+            usable = parts.scheme.lower() == "http" and parts.hostname and (parts.port or 80)
+        except ValueError:
+            usable = False
+        if not usable:
+            raise InvalidSettings(
+                f"{name} is not a proxy URL the Python package can use: give http://host:port "
+                "(a proxy that tunnels https with CONNECT; https:// proxies are not supported)"
+            )
+        chosen = chosen or value
+    return chosen
 
 
 @dataclass
@@ -213,15 +238,16 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
 class LiveTransport:
     """Sends requests for real. Certificates are always verified (the
-    system's trust store); `https_proxy` (or `all_proxy`) and `no_proxy` are
-    honoured for https; plain http, which the policy allows only to loopback
-    addresses, never goes through a proxy; redirects are not followed."""
+    system's trust store, end to end through a proxy's CONNECT tunnel); the
+    proxy of `proxy_from_environment` and `no_proxy` are honoured for https;
+    plain http, which the policy allows only to loopback addresses, never
+    goes through a proxy; redirects are not followed."""
 
     def __init__(
         self,
         connect_timeout: float = 10.0,
         overall_timeout: float = 60.0,
-        max_body: int = 32 * MIB,
+        max_body: int = MAX_ANSWER_BYTES,
         tls: Optional[ssl.SSLContext] = None,
     ):
         self.connect_timeout = connect_timeout
@@ -235,8 +261,7 @@ class LiveTransport:
         self._direct = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), http, https, _EveryStatusIsAnAnswer
         )
-        proxies = urllib.request.getproxies()
-        proxy = proxies.get("https") or proxies.get("all")
+        proxy = proxy_from_environment()
         self._proxied = urllib.request.build_opener(
             urllib.request.ProxyHandler({"https": proxy} if proxy else {}),
             http,

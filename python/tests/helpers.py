@@ -18,6 +18,14 @@ REPLAYS = Path(__file__).resolve().parent / "replays"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
 
 
+def repository_file(path, packaged):
+    """The repository's file at `path` (relative to its root); in an sdist,
+    which has no repository around it, the copy the build put at `packaged`
+    (relative to python/)."""
+    in_repository = REPO / path
+    return in_repository if in_repository.is_file() else PYTHON_DIR / packaged
+
+
 class FakeClock:
     """Time that moves only when something sleeps on it."""
 

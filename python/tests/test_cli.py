@@ -116,7 +116,7 @@ def test_line_formats_print_one_object_per_machine(fmt, key, capsysbinary, clean
 @pytest.mark.parametrize(
     "env, args, message",
     [
-        ({}, ["contoso.com"], "needs MDE_TOKEN"),
+        ({}, ["--live", "contoso.com"], "--live needs MDE_TOKEN"),
         ({"MDE_TENANT_ID": "t", "MDE_CLIENT_ID": "c"}, ["contoso.com"], "all of MDE_TENANT_ID"),
         ({"MDE_TOKEN": "t0ken", "MDE_TENANT_ID": "t"}, ["contoso.com"], "not both"),
         ({"MDE_CLOUD": "mars", "MDE_TOKEN": "t0ken"}, ["contoso.com"], "unknown cloud 'mars'"),
@@ -140,6 +140,42 @@ def test_bad_input_exits_2_with_a_clear_error(env, args, message, capsysbinary, 
     assert status == 2
     assert out == b""
     assert message in err
+
+
+def test_live_and_replay_together_are_refused(clean_env):
+    args = ["--live", "--replay", str(REPLAYS / "machines.json"), "contoso.com"]
+    done = run_python_cli(args, {**clean_env, "MDE_TOKEN": "t0ken-value"})
+    assert done.returncode == 2
+    assert b"--replay: not allowed with argument --live" in done.stderr
+
+
+def test_credentials_without_live_reach_no_server_and_with_live_they_do(tenant, clean_env):
+    """The Rust CLI's rule: `--live` sends the lookup, credentials alone never
+    do; without it the demo tenant answers, and a note says why it refuses them."""
+    settings = tenant.connector_settings()
+    env = {
+        **clean_env,
+        "MDE_CLOUD": "custom",
+        "MDE_API_BASE": settings["api_base"],
+        "MDE_LOGIN_HOST": settings["login_host"],
+        "MDE_SCOPE": settings["scope"],
+        "MDE_TENANT_ID": settings["tenant_id"],
+        "MDE_CLIENT_ID": settings["client_id"],
+        "MDE_CLIENT_SECRET": settings["client_secret"],
+    }
+    done = run_python_cli(["--allow-loopback-http", "contoso.com"], env)
+    assert done.returncode != 0
+    assert done.stderr.startswith(
+        b"note: client credentials are set but --live is not: the lookup goes to the demo tenant"
+    )
+    assert settings["client_secret"].encode() not in done.stderr
+    assert tenant.requests == []
+    done = run_python_cli(
+        ["--live", "--allow-loopback-http", "--format", "ndjson", "contoso.com"], env
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    assert [method for method, *_ in tenant.requests] == ["POST", "GET"]
 
 
 def test_a_replay_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, clean_env):
@@ -397,6 +433,23 @@ def test_the_same_bytes_and_status_as_the_rust_cli(
     )
     assert status == rust_status, f"python: {err}\nrust: {rust_err}"
     assert out == rust_out
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["contoso.com", "fabrikam.com", "Bücher.EXAMPLE", "legacy.example", "none.example", "single"],
+)
+def test_without_live_or_replay_the_demo_tenant_answers_as_the_rust_clis(
+    domain, rust_cli, cache_dir, capsysbinary, clean_env
+):
+    args = ["--format", "json", domain]
+    (status, out, err), (rust_status, rust_out, rust_err) = both(
+        rust_cli, cache_dir, capsysbinary, args, clean_env
+    )
+    assert status == rust_status, f"python: {err}\nrust: {rust_err}"
+    assert out == rust_out
+    if domain != "single":
+        assert out != b"", err
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def test_client_credentials_then_the_lookup_over_real_http(tenant):
         "host-1.contoso.com",
         "host-2.contoso.com",
     ]
-    assert found.machines[1]["rbacGroupId"] == "1"
+    assert found.machines[1]["rbacGroupId"] == 1
     assert seen(tenant) == [
         ("POST", TOKEN_PATH, None),
         ("GET", CONTOSO, "Bearer fake-token-1"),

@@ -35,7 +35,7 @@ def test_machines_keep_the_services_field_names_and_values():
     workstation, linux, mac = found.machines
     assert workstation["computerDnsName"] == "fin-ws-07.corp.contoso.com"
     assert workstation["osBuild"] == 19045
-    assert workstation["rbacGroupId"] == "12"  # a number on the wire, a string in the contract
+    assert workstation["rbacGroupId"] == 12  # as sent: a number on the wire
     assert workstation["machineTags"] == ["finance", "läptop"]
     assert workstation["ipAddresses"][1] == {
         "ipAddress": "",

@@ -205,7 +205,7 @@ def test_the_command_prints_no_canary(hostile, clean_env):
     ]:
         hostile.fail_next(200, lambda *r: json.dumps({"access_token": f"{TOKEN_PREFIX}-cli"}))
         hostile.fail_next(status, body, headers)
-        done = run_python_cli(["--allow-loopback-http", "contoso.com"], env)
+        done = run_python_cli(["--live", "--allow-loopback-http", "contoso.com"], env)
         outcomes.append(done.returncode)
         assert_clean("stdout", done.stdout.decode())
         assert_clean("stderr", done.stderr.decode())
@@ -215,7 +215,8 @@ def test_the_command_prints_no_canary(hostile, clean_env):
     hostile.fail_next(403, envelope("Forbidden"))
     env = {k: v for k, v in env.items() if not k.startswith(("MDE_CLIENT", "MDE_TENANT"))}
     done = run_python_cli(
-        ["--allow-loopback-http", "contoso.com"], {**env, "MDE_TOKEN": f"{TOKEN_PREFIX}-env"}
+        ["--live", "--allow-loopback-http", "contoso.com"],
+        {**env, "MDE_TOKEN": f"{TOKEN_PREFIX}-env"},
     )
     assert done.returncode == 3
     assert_clean("stderr", done.stderr.decode())

@@ -6,7 +6,7 @@
 //! the next one is checked before it is made: when memory runs short, the
 //! mapping ends in an error that says what to do instead of a trap.
 
-use super::sent_size;
+use super::event_size;
 use crate::machine::Machine;
 use serde::Serialize;
 
@@ -14,11 +14,12 @@ use serde::Serialize;
 /// own parts, a text that outgrows its estimate, the `wit-bindgen` return).
 const HEADROOM: usize = 64 * 1024;
 
-/// The JSON text of each machine's event (`write` writes it to the buffer
-/// it is given, with [`write_json`]), or why memory cannot hold them.
+/// The JSON text of the event of each machine and the text it was sent as
+/// (`write` writes it to the buffer it is given, with [`write_json`]), or
+/// why memory cannot hold them.
 pub(super) fn map_within_memory(
-    machines: &[Machine],
-    mut write: impl FnMut(&Machine, &mut Vec<u8>),
+    machines: &[(Machine, &str)],
+    mut write: impl FnMut(&Machine, &str, &mut Vec<u8>),
 ) -> Result<Vec<String>, String> {
     let refused = |texts: Vec<String>, done| {
         drop(texts);
@@ -29,14 +30,14 @@ pub(super) fn map_within_memory(
         return refused(texts, 0);
     }
     let mut last = 0;
-    for (done, machine) in machines.iter().enumerate() {
+    for (done, (machine, sent)) in machines.iter().enumerate() {
         // About as long as the last one, or as what this machine carries.
-        let size = sent_size(machine).max(last);
+        let size = event_size(sent).max(last);
         let mut text = Vec::new();
         if text.try_reserve_exact(size).is_err() || !can_allocate(HEADROOM + size / 2) {
             return refused(texts, done);
         }
-        write(machine, &mut text);
+        write(machine, sent, &mut text);
         text.shrink_to_fit();
         last = text.len();
         // serde_json writes UTF-8.
@@ -74,18 +75,24 @@ mod tests {
 
     #[test]
     fn the_texts_are_the_events_as_json() {
-        let machines: Vec<Machine> = ["a", "b"]
+        let machines: Vec<(Machine, &str)> = ["a", "b"]
             .iter()
-            .map(|id| Machine {
-                id: (*id).into(),
-                ..Machine::default()
+            .map(|id| {
+                let machine = Machine {
+                    id: (*id).into(),
+                    ..Machine::default()
+                };
+                (machine, "{}")
             })
             .collect();
-        let texts = map_within_memory(&machines, |m, out| {
-            write_json(out, &serde_json::json!({"uid": m.id}))
+        let texts = map_within_memory(&machines, |m, sent, out| {
+            write_json(out, &serde_json::json!({"uid": m.id, "sent": sent}))
         })
         .unwrap();
-        assert_eq!(texts, [r#"{"uid":"a"}"#, r#"{"uid":"b"}"#]);
+        assert_eq!(
+            texts,
+            [r#"{"sent":"{}","uid":"a"}"#, r#"{"sent":"{}","uid":"b"}"#]
+        );
     }
 
     #[test]

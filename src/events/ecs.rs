@@ -5,7 +5,7 @@
 use super::bounded::{map_within_memory, write_json};
 use super::{
     Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor, ip, mac,
-    machine_ips, observed, os_family, split_dns_name,
+    machine_ips, machines_of, observed, os_family, split_dns_name,
 };
 use crate::connector::Lookup;
 use crate::machine::Machine;
@@ -16,10 +16,11 @@ pub const ECS_VERSION: &str = "9.5.0-dev";
 
 /// One ECS document per machine of `found`, as JSON text, or why
 /// `observed_at` cannot be the documents' `@timestamp`.
-pub fn documents(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
+pub fn documents(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
+    let machines = machines_of(found)?;
     let (_, timestamp) = observed(observed_at)?;
-    map_within_memory(&found.machines, |m, out| {
-        write_json(out, &document(&found.domain, &timestamp, m))
+    map_within_memory(&machines, |m, sent, out| {
+        write_json(out, &document(&found.domain, &timestamp, m, sent))
     })
 }
 
@@ -144,8 +145,14 @@ struct Related<'a> {
     hosts: Vec<&'a str>,
 }
 
-/// The ECS document for one machine, observed at `timestamp` (RFC 3339).
-pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Document<'a> {
+/// The ECS document for one machine, `m` read from `sent`, observed at
+/// `timestamp` (RFC 3339).
+pub fn document<'a>(
+    domain: &'a str,
+    timestamp: &'a str,
+    m: &'a Machine,
+    sent: &'a str,
+) -> Document<'a> {
     let mut mapped = Mapped(const { Machine::bit("id") });
     let dns_name = given(&m.computer_dns_name);
     mapped.add(
@@ -259,7 +266,7 @@ pub fn document<'a>(domain: &'a str, timestamp: &'a str, m: &'a Machine) -> Docu
         },
         mde: Remainder {
             domain,
-            machine: m,
+            sent,
             mapped: mapped.0,
         },
     }
@@ -311,8 +318,10 @@ mod tests {
     use crate::machine::{IpAddress, RiskScore, VmMetadata};
     use serde_json::{Value, json};
 
+    /// The document of `m`, sent as the typed record writes it.
     fn json_of(m: &Machine) -> Value {
-        let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m);
+        let sent = serde_json::to_string(m).unwrap();
+        let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m, &sent);
         serde_json::from_str(&crate::events::to_json(&document, 0)).unwrap()
     }
 
@@ -441,7 +450,10 @@ mod tests {
         assert!(d.get("group").is_none() && d.get("cloud").is_none());
         let found = Lookup {
             domain: "contoso.com".into(),
-            machines: vec![machine(), Machine::default()],
+            machines: [machine(), Machine::default()]
+                .iter()
+                .map(|m| serde_json::to_string(m).unwrap())
+                .collect(),
             cap_reached: false,
         };
         assert_eq!(documents(&found, 0).unwrap().len(), 2);

@@ -5,8 +5,8 @@
 use super::bounded::{map_within_memory, write_json};
 use super::{
     InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor,
-    interface_type, ip, is_server_platform, mac, observed, os_family, parse_rfc3339_ms,
-    split_dns_name,
+    interface_type, ip, is_server_platform, mac, machines_of, observed, os_family,
+    parse_rfc3339_ms, split_dns_name,
 };
 use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, RiskScore};
@@ -20,12 +20,13 @@ const CLASS_UID: u32 = CATEGORY_UID * 1000 + 1;
 /// `activity_id` 2: the inventory was collected by querying the service.
 const ACTIVITY_COLLECT: u32 = 2;
 
-/// One OCSF event per machine of `found`, as JSON text, or why
-/// `observed_at` cannot be the events' time.
-pub fn inventory(found: &Lookup, observed_at: u64) -> Result<Vec<String>, String> {
+/// One OCSF event per machine of `found`, as JSON text, or why a text is
+/// not a machine's JSON object or `observed_at` cannot be the events' time.
+pub fn inventory(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
+    let machines = machines_of(found)?;
     let observed = observed(observed_at)?;
-    map_within_memory(&found.machines, |m, out| {
-        write_json(out, &event(&found.domain, &observed, m))
+    map_within_memory(&machines, |m, sent, out| {
+        write_json(out, &event(&found.domain, &observed, m, sent))
     })
 }
 
@@ -167,8 +168,14 @@ struct Account<'a> {
     uid: &'a str,
 }
 
-/// The OCSF event for one machine, observed at `observed` (milliseconds and text).
-pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -> Event<'a> {
+/// The OCSF event for one machine, `m` read from `sent`, observed at
+/// `observed` (milliseconds and text).
+pub fn event<'a>(
+    domain: &'a str,
+    observed: &'a (i64, String),
+    m: &'a Machine,
+    sent: &'a str,
+) -> Event<'a> {
     let mut mapped = Mapped(const { Machine::bit("id") });
     let first_seen = m.first_seen.as_deref();
     let last_seen = m.last_seen.as_deref();
@@ -201,7 +208,9 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
     }
     let (type_id, kind) = device_type(m);
     let (risk_level_id, risk_level) = risk(m.risk_score.as_ref());
-    let risk_as_sent = m.risk_score.as_ref().map(|r| r.as_str()) == risk_level;
+    // Held only when there is a typed value: an unusable one stays in `unmapped`.
+    let risk_as_sent =
+        risk_level.is_some() && m.risk_score.as_ref().map(|r| r.as_str()) == risk_level;
     mapped.add(const { Machine::bit("riskScore") }, risk_as_sent);
     let last_ip = m.last_ip_address.as_deref().and_then(ip);
     mapped.add(
@@ -286,7 +295,7 @@ pub fn event<'a>(domain: &'a str, observed: &'a (i64, String), m: &'a Machine) -
         cloud,
         unmapped: Remainder {
             domain,
-            machine: m,
+            sent,
             mapped: mapped.0,
         },
     }
@@ -419,13 +428,27 @@ mod tests {
     use crate::machine::{HealthStatus, OnboardingStatus, VmMetadata};
     use serde_json::{Value, json};
 
+    /// The event of `m`, sent as the typed record writes it.
     fn json_of(m: &Machine) -> Value {
         let observed = super::observed(1_764_000_000_123).unwrap();
+        let sent = serde_json::to_string(m).unwrap();
         serde_json::from_str(&crate::events::to_json(
-            &event("contoso.com", &observed, m),
+            &event("contoso.com", &observed, m, &sent),
             0,
         ))
         .unwrap()
+    }
+
+    /// A `lookup-texts` answer of `machines`, sent as the typed records write them.
+    fn texts(machines: &[Machine]) -> Lookup<String> {
+        Lookup {
+            domain: "contoso.com".into(),
+            machines: machines
+                .iter()
+                .map(|m| serde_json::to_string(m).unwrap())
+                .collect(),
+            cap_reached: false,
+        }
     }
 
     fn full() -> Machine {
@@ -656,11 +679,7 @@ mod tests {
 
     #[test]
     fn an_observation_time_rfc3339_cannot_write_is_an_error() {
-        let found = Lookup {
-            domain: "contoso.com".into(),
-            machines: vec![full()],
-            cap_reached: false,
-        };
+        let found = texts(&[full()]);
         assert!(
             inventory(&found, u64::MAX)
                 .unwrap_err()
@@ -670,11 +689,7 @@ mod tests {
 
     #[test]
     fn one_event_per_machine() {
-        let found = Lookup {
-            domain: "contoso.com".into(),
-            machines: vec![full(), Machine::default()],
-            cap_reached: false,
-        };
+        let found = texts(&[full(), Machine::default()]);
         let events = inventory(&found, 0).unwrap();
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| !e.contains('\n')));

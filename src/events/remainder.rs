@@ -1,19 +1,24 @@
 //! What a schema has no place for, under the service's own names.
 
-use crate::lenient::write_record;
+use crate::lenient::{Key, Record};
 use crate::machine::Machine;
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::de::{self, Deserializer as _, MapAccess, Visitor};
+use serde::ser::{self, Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
+use std::fmt;
 
 /// The member naming the queried domain.
 const QUERIED_DOMAIN: &str = "queriedDomain";
 
 /// OCSF's `unmapped`, ECS's `mde`: the domain that was queried, then every
-/// member of the machine the event does not hold elsewhere, under the
-/// service's own names, and the members the service sent that the machine
-/// does not model. Nothing the service sent is left out of an event.
+/// member the service sent for the machine that the event does not hold
+/// elsewhere, as sent (its spelling, its type), under the service's own
+/// names. A modelled member sent as `null` is absent, as in the typed
+/// record. Nothing the service sent is left out of an event.
 pub struct Remainder<'a> {
     pub domain: &'a str,
-    pub machine: &'a Machine,
+    /// The machine's JSON object as the service sent it (a `lookup-texts` text).
+    pub sent: &'a str,
     /// The members the event holds elsewhere, whole (bits of [`Machine::bit`]).
     pub mapped: u64,
 }
@@ -22,9 +27,55 @@ impl Serialize for Remainder<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry(QUERIED_DOMAIN, self.domain)?;
-        // A member the service itself called `queriedDomain` becomes `queriedDomain_sent`.
-        write_record(self.machine, &mut map, false, self.mapped, QUERIED_DOMAIN)?;
+        let mut members = Members {
+            map: &mut map,
+            mapped: self.mapped,
+            failed: None,
+        };
+        let streamed = serde_json::Deserializer::from_str(self.sent).deserialize_map(&mut members);
+        match (members.failed, streamed) {
+            (Some(e), _) => return Err(e),
+            // The texts were read as machines' objects already.
+            (None, Err(e)) => return Err(ser::Error::custom(e)),
+            (None, Ok(())) => {}
+        }
         map.end()
+    }
+}
+
+/// Streams the members of a machine's text into the remainder's map.
+struct Members<'m, M: SerializeMap> {
+    map: &'m mut M,
+    mapped: u64,
+    failed: Option<M::Error>,
+}
+
+impl<'de, M: SerializeMap> Visitor<'de> for &mut Members<'_, M> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a machine's object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(name)) = map.next_key()? {
+            let raw: &RawValue = map.next_value()?;
+            let modelled = Machine::FIELDS.iter().position(|(n, _)| *n == name);
+            if let Some(index) = modelled
+                && (self.mapped & (1 << index) != 0 || raw.get() == "null")
+            {
+                continue;
+            }
+            let written = if name == QUERIED_DOMAIN {
+                // The service's own member of that name keeps its value beside ours.
+                self.map.serialize_entry("queriedDomain_sent", raw)
+            } else {
+                self.map.serialize_entry(&*name, raw)
+            };
+            if let Err(e) = written {
+                self.failed = Some(e);
+                return Err(de::Error::custom("serialising failed"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -46,5 +97,27 @@ impl Mapped {
             self.0 |= bit;
         }
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remainder_keeps_each_member_as_the_text_has_it() {
+        let remainder = Remainder {
+            domain: "contoso.com",
+            sent: r#"{"id":"a","onboardingStatus":"onboarded","rbacGroupId":140,"osVersion":null,"queriedDomain":"x","newField":null,"osBuild":2.50}"#,
+            mapped: Machine::bit("id") | Machine::bit("osBuild"),
+        };
+        assert_eq!(
+            serde_json::to_string(&remainder).unwrap(),
+            concat!(
+                r#"{"queriedDomain":"contoso.com","onboardingStatus":"onboarded","rbacGroupId":140,"#,
+                r#""queriedDomain_sent":"x","newField":null}"#
+            ),
+            "mapped members and modelled nulls are left out; the rest is as sent"
+        );
     }
 }

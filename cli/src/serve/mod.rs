@@ -60,6 +60,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
 
+    /// Seconds a client has to send a request's line and headers before its
+    /// connection is dropped (one that dribbles them holds nothing for long).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout: u64,
+
     /// The least severe of the component's log records printed on stderr
     /// (as JSON lines): debug, info, warn or error.
     #[arg(long, env = "MDE_LOG", default_value = "warn", value_parser = crate::lookup::level)]
@@ -69,9 +74,6 @@ pub struct ServeArgs {
     pub options: Options,
 }
 
-/// A request line and headers must arrive within this, or the connection
-/// is dropped (a client that dribbles its request holds nothing for long).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most a request's line and headers may take (hyper answers 431 past it).
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// The longest path and query served (a domain is at most 253 characters).
@@ -176,7 +178,7 @@ async fn listen(service: Arc<Service>, args: &ServeArgs) -> Result<()> {
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(Duration::from_secs(args.header_read_timeout))
             .max_buf_size(MAX_HEADER_BYTES)
             .serve_connection(TokioIo::new(stream), handler);
         let connection = graceful.watch(connection);

@@ -76,3 +76,31 @@ pub fn replay_file(json: &str) -> ReplayFile {
         .unwrap();
     ReplayFile(path)
 }
+
+/// The flags that make a loopback server the live CLI's custom cloud.
+pub fn live_custom_cloud(origin: &str) -> Vec<String> {
+    [
+        "--live",
+        "--cloud",
+        "custom",
+        "--api-base",
+        origin,
+        "--login-host",
+        origin,
+        "--scope",
+        "https://api.securitycenter.microsoft.com/.default",
+        "--allow-loopback-http",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The fake tenant's credentials, as the environment gives them.
+pub fn demo_credentials() -> [(&'static str, &'static str); 3] {
+    use host_test::fake_tenant;
+    [
+        ("MDE_TENANT_ID", fake_tenant::TENANT_ID),
+        ("MDE_CLIENT_ID", fake_tenant::CLIENT_ID),
+        ("MDE_CLIENT_SECRET", fake_tenant::CLIENT_SECRET),
+    ]
+}
