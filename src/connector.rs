@@ -307,6 +307,30 @@ mod tests {
 
     const NONE: &str = r#"{"value":[]}"#;
 
+    /// An 80 KB token is refused: never sent, never kept.
+    #[test]
+    fn a_token_over_the_cap_is_refused_not_sent() {
+        let long = "t".repeat(80 * 1024);
+        let mut host =
+            FakeHost::answering([token(&long), token("token-B-123456"), answer(200, NONE)]);
+        let mut connector = Connector::default();
+        let e = connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidResponse(r) if r.service == Service::IdentityPlatform),
+            "{e:?}"
+        );
+        assert_eq!(host.sent().len(), 1, "only the token request");
+        assert!(!format!("{e:?}").contains("tttttttttt"));
+        connector
+            .lookup(&credentials(), "contoso.com", &mut host)
+            .unwrap();
+        let sent = host.sent();
+        assert_eq!(sent.len(), 3, "a fresh token, then the call");
+        assert_eq!(sent[2].1, Some("Bearer token-B-123456"));
+    }
+
     #[test]
     fn a_token_is_fetched_once_and_kept() {
         let mut host = FakeHost::answering([

@@ -8,6 +8,7 @@
 //! and kept in the event's catch-all (`unmapped` or `mde`), never a panic.
 
 mod address;
+mod bounded;
 pub mod ecs;
 pub mod ocsf;
 mod remainder;
@@ -15,7 +16,6 @@ mod time;
 
 use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, OnboardingStatus, VmMetadata};
-use serde::Serialize;
 
 use address::{ip, mac, machine_ips, split_dns_name};
 use remainder::{Mapped, Remainder};
@@ -26,10 +26,10 @@ pub use time::{civil_from_days, days_from_civil, format_rfc3339_ms, parse_rfc333
 pub const VENDOR: &str = "Microsoft";
 pub const PRODUCT: &str = "Microsoft Defender for Endpoint";
 
-/// JSON text of an event. `size`: about how long it will be, so that a
-/// large one is written without copies of itself as it grows; what is left
-/// over is given back, since thousands of texts are held at once.
-fn to_json(value: &impl Serialize, size: usize) -> String {
+/// JSON text of an event, for the tests (the events are written by
+/// `bounded::map_within_memory`). `size`: about how long it will be.
+#[cfg(test)]
+fn to_json(value: &impl serde::Serialize, size: usize) -> String {
     let mut out = Vec::with_capacity(size);
     // Serialising structs, strings and checked raw JSON into memory cannot fail.
     if serde_json::to_writer(&mut out, value).is_err() {

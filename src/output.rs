@@ -5,7 +5,8 @@
 //! through these, so both print the same bytes.
 
 use crate::Error;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::io::{self, Write};
 
 /// How machines are printed, by the CLI and the wasi:cli command, and, but
@@ -79,14 +80,62 @@ pub fn write_lines(out: &mut impl Write, texts: &[String]) -> io::Result<()> {
 /// A table of the machines in `machines_json` (the component's JSON texts,
 /// with the service's names).
 pub fn write_table(out: &mut impl Write, machines_json: &[String]) -> io::Result<()> {
-    let machines: Vec<Value> = machines_json
+    let rows: Vec<[String; 7]> = machines_json
         .iter()
-        .map(|text| serde_json::from_str(text))
-        .collect::<Result<_, _>>()?;
-    table(out, &machines)
+        .map(|text| Ok(serde_json::from_str::<Row>(text)?.cells()))
+        .collect::<io::Result<_>>()?;
+    table(out, &rows)
 }
 
-fn table(out: &mut impl Write, machines: &[Value]) -> io::Result<()> {
+/// The members a table shows, as sent: a member it does not show is skipped
+/// unread (a 5,000-digit `osBuild` is never made a number).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Row<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    computer_dns_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    os_platform: Option<&'a RawValue>,
+    #[serde(borrow)]
+    last_ip_address: Option<&'a RawValue>,
+    #[serde(borrow)]
+    health_status: Option<&'a RawValue>,
+    #[serde(borrow)]
+    risk_score: Option<&'a RawValue>,
+    #[serde(borrow)]
+    last_seen: Option<&'a RawValue>,
+}
+
+impl Row<'_> {
+    fn cells(&self) -> [String; 7] {
+        [
+            self.id,
+            self.computer_dns_name,
+            self.os_platform,
+            self.last_ip_address,
+            self.health_status,
+            self.risk_score,
+            self.last_seen,
+        ]
+        .map(cell)
+    }
+}
+
+/// A string as its text, a number or boolean as sent (however long), and
+/// nothing (`-`) for null, an object or a list.
+fn cell(raw: Option<&RawValue>) -> String {
+    let text = raw.map_or("null", RawValue::get);
+    let shown = match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text).ok(),
+        Some(b'n' | b'{' | b'[') | None => None,
+        Some(_) => Some(text.to_owned()),
+    };
+    printable(shown.as_deref().unwrap_or("-"))
+}
+
+fn table(out: &mut impl Write, rows: &[[String; 7]]) -> io::Result<()> {
     const HEADINGS: [&str; 7] = [
         "ID",
         "NAME",
@@ -96,21 +145,8 @@ fn table(out: &mut impl Write, machines: &[Value]) -> io::Result<()> {
         "RISK",
         "LAST SEEN",
     ];
-    const FIELDS: [&str; 7] = [
-        "id",
-        "computerDnsName",
-        "osPlatform",
-        "lastIpAddress",
-        "healthStatus",
-        "riskScore",
-        "lastSeen",
-    ];
-    let rows: Vec<[String; 7]> = machines
-        .iter()
-        .map(|m| FIELDS.map(|field| printable(m[field].as_str().unwrap_or("-"))))
-        .collect();
     let mut widths = HEADINGS.map(|h| h.chars().count());
-    for row in &rows {
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -124,10 +160,10 @@ fn table(out: &mut impl Write, machines: &[Value]) -> io::Result<()> {
         writeln!(out, "{}", padded.join("  ").trim_end())
     };
     line(&HEADINGS)?;
-    for row in &rows {
+    for row in rows {
         line(&row.each_ref().map(String::as_str))?;
     }
-    writeln!(out, "{} machine(s)", machines.len())
+    writeln!(out, "{} machine(s)", rows.len())
 }
 
 /// The most characters of an error line, escapes included.
@@ -216,6 +252,27 @@ mod tests {
             text.contains("evil\\u{1b}[2Jhost\\u{202e}gpj.exe\\u{200b}\\u{2066}x"),
             "{text}"
         );
+    }
+
+    /// Numbers kept as sent are printed as sent, shown or not, however long.
+    #[test]
+    fn the_table_prints_numbers_as_sent_however_long() {
+        let digits = "7".repeat(5_000);
+        let machine = format!(
+            r#"{{"id":"a","osBuild":{digits},"riskScore":{digits}1,"healthStatus":true,"lastSeen":[1],"osPlatform":null}}"#
+        );
+        let mut out = Vec::new();
+        write_table(&mut out, &[machine]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            cells,
+            ["a", "-", "-", "-", "true", &format!("{digits}1"), "-"]
+        );
+        assert!(text.ends_with("1 machine(s)\n"), "{text}");
+        let mut out = Vec::new();
+        assert!(write_table(&mut out, &["not json".into()]).is_err());
     }
 
     #[test]

@@ -5,8 +5,8 @@ mod status;
 mod token;
 
 pub use invalid::excerpt;
-pub use status::retry_after_seconds;
-pub use token::access_token;
+pub use status::{MAX_RETRY_AFTER, retry_after_seconds};
+pub use token::{MAX_TOKEN_LEN, access_token};
 
 use crate::error::{Error, InvalidResponse, Service};
 use crate::http::Response;

@@ -216,6 +216,15 @@ fn header_safe(what: &str, value: &str) -> Result<(), String> {
 fn origin(what: &str, value: &str) -> Result<String, String> {
     let value = non_empty(what, value)?;
     let value = value.strip_suffix('/').unwrap_or(value);
+    // `user:password@`: refused, and never repeated (a health check or a
+    // log would show the password).
+    if let Some(at) = value.rfind('@') {
+        let host = &value[at + 1..];
+        return Err(format!(
+            "{what} holds user info before \"@{host}\": give scheme://host[:port] alone; \
+             credentials never go in a URL"
+        ));
+    }
     let Some(at) = crate::text::find(value, "://") else {
         return Err(format!("{what} {value:?} must start with https://"));
     };
@@ -226,9 +235,10 @@ fn origin(what: &str, value: &str) -> Result<String, String> {
             "{what} {value:?} must use https (or http for a loopback test server)"
         ));
     }
-    if let Some(c) = authority.chars().find(|c| {
-        matches!(c, '/' | '?' | '#' | '@' | '\\' | '%') || c.is_whitespace() || c.is_control()
-    }) {
+    if let Some(c) = authority
+        .chars()
+        .find(|c| matches!(c, '/' | '?' | '#' | '\\' | '%') || c.is_whitespace() || c.is_control())
+    {
         return Err(format!(
             "{what} {value:?} may hold only a scheme, a host and a port, not {c:?}"
         ));
@@ -380,7 +390,7 @@ mod tests {
         assert!(err(custom("ftp://a", "https://l", "s")).contains("must use https"));
         assert!(err(custom("https://a/path", "https://l", "s")).contains("'/'"));
         assert!(err(custom("https://a?x", "https://l", "s")).contains("'?'"));
-        assert!(err(custom("https://u@a", "https://l", "s")).contains("'@'"));
+        assert!(err(custom("https://u@a", "https://l", "s")).contains("user info"));
         assert!(err(custom("https://a", "https://", "s")).contains("login host"));
         assert!(err(custom("https://a", "https://l", " ")).contains("scope is empty"));
     }
@@ -422,6 +432,43 @@ mod tests {
             );
             assert!(e.starts_with("login host"), "{e}");
         }
+    }
+
+    #[test]
+    fn user_info_in_an_origin_is_refused_without_repeating_it() {
+        for base in [
+            "https://user:hunter2-pw@api.example.test",
+            "http://user:hunter2-pw@127.0.0.1:8080/",
+            "https://hunter2-pw@api.example.test",
+            "ftp://user:hunter2-pw@api.example.test",
+            "user:hunter2-pw@api.example.test",
+            "https://user:p@ss/hunter2-pw@api.example.test",
+        ] {
+            let why = custom(base, "https://login.example.test", "s")
+                .endpoints()
+                .unwrap_err();
+            assert!(why.starts_with("api base holds user info"), "{base}: {why}");
+            assert!(!why.contains("hunter2"), "{base}: {why}");
+            let why = custom("https://api.example.test", base, "s")
+                .endpoints()
+                .unwrap_err();
+            assert!(
+                why.starts_with("login host holds user info"),
+                "{base}: {why}"
+            );
+        }
+        let why = custom(
+            "https://u:pw@api.example.test:8443",
+            "https://l.example.test",
+            "s",
+        )
+        .endpoints()
+        .unwrap_err();
+        assert_eq!(
+            why,
+            "api base holds user info before \"@api.example.test:8443\": give \
+             scheme://host[:port] alone; credentials never go in a URL"
+        );
     }
 
     #[test]

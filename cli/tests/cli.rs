@@ -662,18 +662,24 @@ fn a_lookup_ends_at_its_timeout_however_slowly_the_server_answers() {
 
 #[test]
 fn local_files_are_read_within_bounds() {
-    // A secret file of 100 KiB, and one that never ends.
+    // A secret file of 100 KiB, and one that never ends (a device: no file).
     let big = replay_file(&"s".repeat(100 * 1024));
-    for secret in [big.path().to_str().unwrap(), "/dev/zero"] {
+    for (secret, why) in [
+        (
+            big.path().to_str().unwrap(),
+            "is larger than 64 KiB, the most a client secret may be",
+        ),
+        (
+            "/dev/zero",
+            "is not a regular file (it is a device): give the path of a file that holds a client secret",
+        ),
+    ] {
         let out = cli(
             &["contoso.com", "--client-secret-file", secret],
             &[("MDE_TENANT_ID", "t"), ("MDE_CLIENT_ID", "c")],
         );
         assert_eq!(out.status.code(), Some(2), "{secret}");
-        assert_eq!(
-            text(&out.stderr),
-            format!("error: {secret} is larger than 64 KiB, the most a client secret may be\n")
-        );
+        assert_eq!(text(&out.stderr), format!("error: {secret} {why}\n"));
     }
     // Files that are not there are input errors too.
     for flag in ["--replay", "--domains", "--client-secret-file"] {

@@ -185,3 +185,46 @@ fn five_thousand_machines_with_every_field_unusable_map_to_every_format() {
         peak >> 20
     );
 }
+
+/// 5,000 machines, each with a 3,300-character `computerDnsName` (16.5 MB,
+/// inside every stated limit): the lookup and its texts work, and each
+/// mapping to events either fits in the default 64 MiB or is refused with a
+/// typed error that says what to do, never a trap.
+#[test]
+fn five_thousand_long_names_map_to_events_or_are_refused_never_trap() {
+    let label = "x".repeat(63);
+    let mut name = vec![label.as_str(); 51].join(".");
+    name = format!("{name}.{}.example", "y".repeat(3_300 - name.len() - 9));
+    assert_eq!(name.len(), 3_300);
+    let machines: Vec<String> = (0..5_000)
+        .map(|i| format!(r#"{{"id":"m{i}","computerDnsName":"{name}"}}"#))
+        .collect();
+    let body = format!(r#"{{"value":[{}]}}"#, machines.join(","));
+    assert!(body.len() <= MAX_BODY, "{}", body.len());
+    let (mut instance, found) = looked_up(body);
+    assert_eq!(found.machines.len(), 5_000);
+    let texts = instance
+        .lookup_texts("contoso.com")
+        .expect("lookup-texts must not trap")
+        .expect("the answer is a collection of machines");
+    for (format, events) in [
+        ("ocsf", instance.ocsf_inventory(&texts, 0)),
+        ("ecs", instance.ecs_documents(&texts, 0)),
+    ] {
+        match events.unwrap_or_else(|trap| panic!("{format} trapped: {trap:#}")) {
+            Ok(events) => assert_eq!(events.len(), 5_000, "{format}"),
+            Err(why) => {
+                eprintln!("{format}: {why}");
+                assert!(
+                    why.contains("--format json") && why.contains("--memory-limit"),
+                    "{format}: {why}"
+                )
+            }
+        }
+    }
+    eprintln!(
+        "5,000 names of {} characters: peak linear memory {} MiB",
+        name.len(),
+        instance.peak_memory() >> 20
+    );
+}

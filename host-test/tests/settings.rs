@@ -171,3 +171,27 @@ fn a_bearer_token_pasted_with_its_prefix_is_refused_and_says_so() {
         assert!(!why.contains("eyJ0"), "the token is not echoed: {why}");
     }
 }
+
+/// `https://user:password@host` as a custom cloud's origin: refused by the
+/// host and by the component (the core's check, which `/healthz` reports),
+/// and the password is never repeated.
+#[test]
+fn user_info_in_a_custom_origin_is_refused_and_never_repeated() {
+    for (api, login) in [
+        (
+            "https://user:hunter2-pw@api.example.test",
+            "https://login.example.test",
+        ),
+        (
+            "https://api.example.test",
+            "http://admin:hunter2-pw@127.0.0.1:8080",
+        ),
+    ] {
+        let why = refused(Settings {
+            cloud: custom(api, login),
+            auth: Auth::HostManaged,
+        });
+        assert!(why.contains("holds user info"), "{api} {login}: {why}");
+        assert!(!why.contains("hunter2"), "{api} {login}: {why}");
+    }
+}

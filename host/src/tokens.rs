@@ -129,6 +129,8 @@ fn granted(answer: &Response) -> Option<(String, Duration)> {
         expires_in: serde_json::Value,
     }
     let grant: Grant = serde_json::from_slice(answer.body.as_bytes()).ok()?;
+    // One the component refuses (mde_connector::response::access_token) is not held.
+    (grant.access_token.len() <= mde_connector::response::MAX_TOKEN_LEN).then_some(())?;
     // Sent as a number, and by some versions of the platform as a string.
     let seconds = match &grant.expires_in {
         serde_json::Value::Number(n) => n.as_u64()?,
@@ -227,6 +229,27 @@ mod tests {
         assert_eq!(fetched.get(), 2);
         assert!(!shelf.is_stale("t2", now.get()));
         assert!(!shelf.is_stale("unknown", now.get()));
+    }
+
+    #[test]
+    fn a_token_over_the_components_cap_is_never_held() {
+        let shelf = TokenShelf::default();
+        let long = "t".repeat(mde_connector::response::MAX_TOKEN_LEN + 1);
+        let fetched = Cell::new(0);
+        for _ in 0..2 {
+            let key = TokenShelf::grant(&token_request("c")).unwrap();
+            let answer = shelf.answer(
+                key,
+                || Duration::ZERO,
+                || {
+                    fetched.set(fetched.get() + 1);
+                    Ok(grant(&long, "3599"))
+                },
+            );
+            assert_eq!(answer.unwrap().status, 200);
+        }
+        assert_eq!(fetched.get(), 2, "fetched again, not held");
+        assert!(!shelf.is_stale(&long, Duration::from_secs(86_400)));
     }
 
     #[test]

@@ -9,10 +9,11 @@ transport-error>` is a `Record` or a `Variant`), any other is a
 `Variant(tag, payload)`.
 """
 
+import bisect
 import json
 import logging
+import re
 import threading
-import urllib.parse
 from collections import deque
 from pathlib import Path
 from typing import Callable, Optional
@@ -79,28 +80,54 @@ def load_component(path: Path) -> Component:
         return _components[key]
 
 
+#: What a secret is replaced with.
+REDACTED = "[redacted]"
+
+#: Shorter secrets are not scrubbed: they would match ordinary text. As in
+#: the Rust core (`MIN_SECRET_LEN`), in UTF-8 bytes.
+MIN_SECRET_LEN = 10
+
+#: The longest access token the component takes from the identity platform
+#: (the core's `MAX_TOKEN_LEN`); a longer one is refused there, so it is
+#: never used and never scrubbed for.
+MAX_TOKEN_LEN = 16 * 1024
+
+#: An escape of the scrubbing rule: `%XX`, or a JSON escape (a `\\u` pair
+#: is checked for a surrogate pair in `_escape`).
+_ESCAPE = re.compile(rb'%[0-9A-Fa-f]{2}|\\(?:u[0-9A-Fa-f]{4}(?:\\u[0-9A-Fa-f]{4})?|["\\/bfnrt])')
+_JSON_ESCAPES = {b'"': b'"', b"\\": b"\\", b"/": b"/", b"b": b"\b", b"f": b"\f",
+                 b"n": b"\n", b"r": b"\r", b"t": b"\t"}
+# `+` and space are one class: a form encodes a space as `+`.
+_CLASS = bytes.maketrans(b"+", b" ")
+
+
 class Secrets:
     """The secrets a connector knows of: the client secret or token it was
     given, every bearer token the component sends, every access token the
-    identity platform hands out. `scrub` removes them from a text."""
+    identity platform hands out. `scrub` removes them from a text.
+
+    One rule, the Rust core's (`policy/scrub-vectors.json` states it and
+    holds both to it): a run of the text is a secret when it decodes to the
+    secret's bytes, each written as itself, as `%XX` (either case of hex), as
+    a JSON escape, or, for `+` and space, as either; and wherever it occurs as
+    it is. Searching is `bytes.find` (linear since Python 3.10, whatever the
+    secret's length)."""
 
     #: A reflected secret cut short at the end of a text (an excerpt of at
-    #: most 200 characters) is removed from this many characters on.
+    #: most 200 characters) is removed from this many bytes on, looking at
+    #: most `PARTIAL_WINDOW` bytes back.
     MIN_PARTIAL = 6
+    PARTIAL_WINDOW = 256
 
     def __init__(self):
         self._values = set()
 
     def add(self, value: Optional[str]) -> None:
-        if not isinstance(value, str) or len(value.strip()) < 4:
+        if not isinstance(value, str):
             return
-        for form in (
-            value,
-            urllib.parse.quote_plus(value),
-            urllib.parse.quote(value, safe=""),
-            json.dumps(value)[1:-1],
-        ):
-            self._values.add(form)
+        encoded = value.encode("utf-8", "surrogatepass")
+        if len(encoded) >= MIN_SECRET_LEN:
+            self._values.add(encoded.translate(_CLASS))
 
     def add_authorization(self, header: Optional[str]) -> None:
         if header:
@@ -114,17 +141,121 @@ class Secrets:
             return
         if isinstance(answer, dict):
             for name in ("access_token", "refresh_token", "id_token"):
-                self.add(answer.get(name))
+                token = answer.get(name)
+                if isinstance(token, str) and len(token) <= MAX_TOKEN_LEN:
+                    self.add(token)
 
     def scrub(self, text: str) -> str:
-        for value in sorted(self._values, key=len, reverse=True):
-            text = text.replace(value, "[redacted]")
+        if not self._values or not text:
+            return text
+        raw = text.encode("utf-8", "surrogatepass")
+        as_is = raw.translate(_CLASS)
+        decoded = _Decoded(raw) if b"%" in raw or b"\\" in raw else None
+        runs = []
         for value in self._values:
-            for length in range(len(value) - 1, self.MIN_PARTIAL - 1, -1):
-                if text.endswith(value[:length]):
-                    text = text[:-length] + "[redacted]"
-                    break
-        return text
+            runs += _runs(as_is, value)
+            if decoded is not None:
+                runs += [decoded.origin(run) for run in _runs(decoded.data, value)]
+            partial = _partial(decoded.data if decoded else as_is, value, self)
+            if partial is not None:
+                runs.append(decoded.origin(partial) if decoded else partial)
+        if not runs:
+            return text
+        out, read = [], 0
+        for start, end in sorted(runs):
+            if start < read:  # overlapping runs are one
+                if end > read:
+                    read = end
+                continue
+            out += [raw[read:start], REDACTED.encode()]
+            read = end
+        out.append(raw[read:])
+        return b"".join(out).decode("utf-8", "surrogatepass")
+
+
+def _runs(data: bytes, value: bytes):
+    """Where `value` occurs in `data`, without overlaps, as (start, end)."""
+    at = data.find(value)
+    while at >= 0:
+        yield at, at + len(value)
+        at = data.find(value, at + len(value))
+
+
+def _partial(data: bytes, value: bytes, secrets: Secrets):
+    """The longest start of `value` that ends `data`, as (start, end), if
+    it is long enough to be a secret cut short."""
+    longest = min(len(value) - 1, secrets.PARTIAL_WINDOW, len(data))
+    last = data[-1:]
+    while longest >= secrets.MIN_PARTIAL:
+        # Only the starts of `value` that end in the last byte of `data`.
+        longest = value.rfind(last, 0, longest) + 1
+        if longest < secrets.MIN_PARTIAL:
+            return None
+        if data.endswith(value[:longest]):
+            return len(data) - longest, len(data)
+        longest -= 1
+    return None
+
+
+class _Decoded:
+    """A text's bytes with their escapes decoded (`data`, `+` as a space),
+    and the way back to where each decoded byte came from."""
+
+    def __init__(self, raw: bytes):
+        parts = []
+        # Per escape: where it starts in `data` and in `raw`, and its lengths there.
+        self._starts, self._escapes = [], []
+        at = size = 0
+        while True:
+            found = _ESCAPE.search(raw, at)
+            if found is None:
+                parts.append(raw[at:])
+                break
+            start = found.start()
+            parts.append(raw[at:start])
+            size += start - at
+            length, decoded = _escape(found.group())
+            if decoded is None:  # a lone surrogate: the backslash as it is
+                length, decoded = 1, b"\\"
+            else:
+                self._starts.append(size)
+                self._escapes.append((start, length, len(decoded)))
+            parts.append(decoded)
+            size += len(decoded)
+            at = start + length
+        self.data = b"".join(parts).translate(_CLASS)
+
+    def origin(self, run):
+        """The run of the raw text that decodes to `data[start:end]`: whole escapes."""
+        start, end = run
+        return self._raw(start, False), self._raw(end - 1, True)
+
+    def _raw(self, position: int, after: bool) -> int:
+        i = bisect.bisect_right(self._starts, position) - 1
+        if i < 0:
+            return position + after
+        raw_start, raw_length, length = self._escapes[i]
+        inside = position - self._starts[i]
+        if inside < length:
+            return raw_start + (raw_length if after else 0)
+        return raw_start + raw_length + inside - length + after
+
+
+def _escape(escape: bytes):
+    """(length, bytes it stands for) of the escape `escape` starts with;
+    bytes None for a lone surrogate."""
+    if escape[0] == ord("%"):
+        return 3, bytes([int(escape[1:3], 16)])
+    if escape[1] != ord("u"):
+        return 2, _JSON_ESCAPES[escape[1:2]]
+    code = int(escape[2:6], 16)
+    if 0xD800 <= code <= 0xDBFF and len(escape) == 12:
+        low = int(escape[8:12], 16)
+        if 0xDC00 <= low <= 0xDFFF:
+            return 12, chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)).encode()
+    if 0xD800 <= code <= 0xDFFF:
+        return 6, None
+    return 6, chr(code).encode()
 
 
 class Sandbox:

@@ -2,9 +2,10 @@
 //! event about a `host`, with the rest of the machine under `mde`, a field
 //! set ECS does not define.
 
+use super::bounded::{map_within_memory, write_json};
 use super::{
-    Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, event_size, given, has_sensor, ip, mac,
-    machine_ips, machines_of, observed, os_family, split_dns_name, to_json,
+    Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor, ip, mac,
+    machine_ips, machines_of, observed, os_family, split_dns_name,
 };
 use crate::connector::Lookup;
 use crate::machine::Machine;
@@ -18,15 +19,9 @@ pub const ECS_VERSION: &str = "9.5.0-dev";
 pub fn documents(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
     let machines = machines_of(found)?;
     let (_, timestamp) = observed(observed_at)?;
-    Ok(machines
-        .iter()
-        .map(|(m, sent)| {
-            to_json(
-                &document(&found.domain, &timestamp, m, sent),
-                event_size(sent),
-            )
-        })
-        .collect())
+    map_within_memory(&machines, |m, sent, out| {
+        write_json(out, &document(&found.domain, &timestamp, m, sent))
+    })
 }
 
 #[derive(Serialize)]
@@ -327,7 +322,7 @@ mod tests {
     fn json_of(m: &Machine) -> Value {
         let sent = serde_json::to_string(m).unwrap();
         let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m, &sent);
-        serde_json::from_str(&to_json(&document, 0)).unwrap()
+        serde_json::from_str(&crate::events::to_json(&document, 0)).unwrap()
     }
 
     fn machine() -> Machine {

@@ -2,10 +2,11 @@
 //! per machine, with the `datetime` profile (`*_dt` siblings of every time)
 //! and, for a VM in a known cloud, the `cloud` profile.
 
+use super::bounded::{map_within_memory, write_json};
 use super::{
-    InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, event_size, given,
-    has_sensor, interface_type, ip, is_server_platform, mac, machines_of, observed, os_family,
-    parse_rfc3339_ms, split_dns_name, to_json,
+    InterfaceType, Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor,
+    interface_type, ip, is_server_platform, mac, machines_of, observed, os_family,
+    parse_rfc3339_ms, split_dns_name,
 };
 use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, RiskScore};
@@ -24,10 +25,9 @@ const ACTIVITY_COLLECT: u32 = 2;
 pub fn inventory(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
     let machines = machines_of(found)?;
     let observed = observed(observed_at)?;
-    Ok(machines
-        .iter()
-        .map(|(m, sent)| to_json(&event(&found.domain, &observed, m, sent), event_size(sent)))
-        .collect())
+    map_within_memory(&machines, |m, sent, out| {
+        write_json(out, &event(&found.domain, &observed, m, sent))
+    })
 }
 
 #[derive(Serialize)]
@@ -432,7 +432,11 @@ mod tests {
     fn json_of(m: &Machine) -> Value {
         let observed = super::observed(1_764_000_000_123).unwrap();
         let sent = serde_json::to_string(m).unwrap();
-        serde_json::from_str(&to_json(&event("contoso.com", &observed, m, &sent), 0)).unwrap()
+        serde_json::from_str(&crate::events::to_json(
+            &event("contoso.com", &observed, m, &sent),
+            0,
+        ))
+        .unwrap()
     }
 
     /// A `lookup-texts` answer of `machines`, sent as the typed records write them.

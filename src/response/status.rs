@@ -74,20 +74,44 @@ pub(super) fn service_error(service: Service, response: &Response) -> ServiceErr
     }
 }
 
-/// `Retry-After` in seconds. The HTTP-date form is not understood here: the
-/// component has no clock. Huge values saturate; the host caps its waits.
+/// The longest `Retry-After` passed on, in seconds: a day. A longer one
+/// (`99999999999999999999999`) says nothing more useful and would reach
+/// headers and JSON as an absurd number.
+pub const MAX_RETRY_AFTER: u64 = 86_400;
+
+/// `Retry-After` in seconds, at most [`MAX_RETRY_AFTER`]. The HTTP-date form
+/// is not understood here: the component has no clock.
 pub fn retry_after_seconds(value: &str) -> Option<u64> {
     let digits = value.trim();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(digits.parse().unwrap_or(u64::MAX))
+    Some(
+        digits
+            .parse()
+            .map_or(MAX_RETRY_AFTER, |s: u64| s.min(MAX_RETRY_AFTER)),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::response::tests::answer;
+
+    #[test]
+    fn retry_after_is_clamped_to_a_day() {
+        for (sent, read) in [
+            ("9", Some(9)),
+            (" 0086400 ", Some(86_400)),
+            ("86401", Some(86_400)),
+            ("18446744073709551615", Some(86_400)),
+            ("99999999999999999999999", Some(86_400)),
+            ("-1", None),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+        ] {
+            assert_eq!(retry_after_seconds(sent), read, "{sent}");
+        }
+    }
 
     #[test]
     fn reads_both_error_envelopes() {

@@ -128,8 +128,8 @@ fn value<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The secrets in `vars`, in every form the core's scrubber knows (as
-/// given, form-, percent- and JSON-encoded): `scrub` takes them out of a text.
+/// The secrets in `vars`, for the core's scrubber (which finds them raw, in
+/// any percent-encoding or JSON-escaped): `scrub` takes them out of a text.
 pub fn secrets(vars: &[(String, String)]) -> Secrets {
     let mut secrets = Secrets::default();
     for name in [TOKEN, CLIENT_SECRET] {
