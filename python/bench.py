@@ -4,7 +4,7 @@ answer parsed by plain Python, measured in one run:
     python python/bench.py [--runs N]
 
 The answer is the demo tenant's (500 machines with every field filled, the
-Rust fake tenant's `full_machine` ported), handed back by a stub network
+Rust fake tenant's `full_machine`s, from host/fixtures), handed back by a stub network
 (host-managed authentication, no policy, a warm instance), so only the host,
 the component and the conversions between them are timed. "Plain Python" is
 what an integration that skips the component does: `json.loads` and a rename
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from mde_connector import Connector, __version__
-from mde_connector.demo import full_machine  # the Rust fake tenant's, ported
+from mde_connector.demo import fabrikam_machines  # the Rust fake tenant's
 from mde_connector.transport import Response
 
 MACHINES = 500
@@ -65,7 +65,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    body = json.dumps({"value": [full_machine(n) for n in range(MACHINES)]}).encode()
+    body = json.dumps({"value": fabrikam_machines()[:MACHINES]}).encode()
     answer = Response(200, [("content-type", "application/json")], body)
     connector = Connector(replay=SameAnswer(answer))
     found = connector.lookup("fabrikam.com")  # warm: compiled, instantiated
@@ -80,7 +80,7 @@ def main() -> None:
     )
     assert same_size.lookup("fabrikam.com").machines == []
     # The common case: a handful of machines.
-    few_body = json.dumps({"value": [full_machine(n) for n in range(3)]}).encode()
+    few_body = json.dumps({"value": fabrikam_machines()[:3]}).encode()
     few = Connector(replay=SameAnswer(Response(200, answer.headers, few_body)))
     assert len(few.lookup("fabrikam.com").machines) == 3
 

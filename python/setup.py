@@ -2,7 +2,7 @@
 around python/ copied into the package, and the component built when missing.
 
 - `../LICENSE`, `../policy/policy.json` and the demo tenant's machines
-  (`../host/fixtures/contoso-machines.json`) are copied in on every run, so an
+  (`../host/fixtures/contoso-machines.json`, `fabrikam-machines.json`) are copied in on every run, so an
   sdist carries them and a wheel built from it too (outside a checkout the
   sdist's copies are used as they are).
 - `build_py` (every wheel and `pip install ./python`) and `sdist` need the
@@ -25,6 +25,10 @@ FROM_REPOSITORY = {
     HERE.parent / "host" / "fixtures" / "contoso-machines.json": HERE
     / "mde_connector"
     / "demo-contoso-machines.json",
+    # Its 500 machines of fabrikam.com, the Rust fake tenant's `full_machine`s.
+    HERE.parent / "host" / "fixtures" / "fabrikam-machines.json": HERE
+    / "mde_connector"
+    / "demo-fabrikam-machines.json",
 }
 for source, copy in FROM_REPOSITORY.items():
     if source.is_file():

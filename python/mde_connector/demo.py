@@ -35,12 +35,13 @@ class DemoTenant:
     def __init__(self):
         self.tokens_issued = 0
         self._tokens = set()
+        fabrikam = fabrikam_machines()
         self._machines = {
             "contoso.com": load_shipped(
                 "demo-contoso-machines.json", "host/fixtures/contoso-machines.json"
             ),
-            "fabrikam.com": [full_machine(n) for n in range(500)],
-            "xn--bcher-kva.example": [full_machine(7)],
+            "fabrikam.com": fabrikam,
+            "xn--bcher-kva.example": [fabrikam[7]],
         }
 
     def send(self, request: Request) -> Response:
@@ -164,68 +165,8 @@ def correlation_id(seed: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:32]}"
 
 
-def full_machine(n: int) -> Dict:
-    """A machine with every field filled, varied by `n`: what a big answer looks like."""
-    platforms = ["Windows11", "Windows10", "WindowsServer2022", "Linux", "macOS"]
-    health = ["Active", "Inactive", "ImpairedCommunication", "NoSensorData"]
-    risk = ["None", "Informational", "Low", "Medium", "High"]
-    exposure = ["None", "Low", "Medium", "High"]
-    value = ["Normal", "Low", "High"]
-    ipv4 = f"10.{(n >> 16) & 0xFF}.{(n >> 8) & 0xFF}.{n & 0xFF}"
-    mac = f"00155D{n:06X}"
-    addresses: List[Dict] = [
-        {"ipAddress": ipv4, "macAddress": mac, "type": "Ethernet", "operationalStatus": "Up"},
-        {
-            "ipAddress": f"fe80::215:5dff:fe{n & 0xFF:02x}:{n:04x}",
-            "macAddress": mac,
-            "type": "Ethernet",
-            "operationalStatus": "Up",
-        },
-        {
-            "ipAddress": "127.0.0.1",
-            "macAddress": "000000000000",
-            "type": "SoftwareLoopback",
-            "operationalStatus": "Up",
-        },
-    ]
-    subscription = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
-    return {
-        "id": f"{0x5EED0000 * 7919 + n * 104_729:040x}",
-        "computerDnsName": f"host-{n:04}.corp.fabrikam.com",
-        "firstSeen": f"2024-{n % 12 + 1:02}-{n % 28 + 1:02}T08:{n % 60:02}:00.1234567Z",
-        "lastSeen": f"2026-11-{n % 28 + 1:02}T21:{n % 60:02}:13.52Z",
-        "osPlatform": platforms[n % len(platforms)],
-        "osVersion": f"10.0.{19_000 + n}",
-        "version": "23H2",
-        "osProcessor": "x64",
-        "osArchitecture": "64-bit",
-        "osBuild": 22_000 + n,
-        "lastIpAddress": ipv4,
-        "lastExternalIpAddress": f"2001:db8::{n:x}",
-        "ipAddresses": addresses,
-        "healthStatus": health[n % len(health)],
-        "onboardingStatus": "Onboarded",
-        "riskScore": risk[n % len(risk)],
-        "exposureLevel": exposure[n % len(exposure)],
-        "deviceValue": value[n % len(value)],
-        "rbacGroupId": 100 + n % 7,
-        "rbacGroupName": f"Device group {n % 7}",
-        "aadDeviceId": f"{n:08x}-1a2b-4c3d-8e4f-{n * 31:012x}",
-        "isAadJoined": n % 2 == 0,
-        "machineTags": ["fabrikam", f"site-{n % 9}"],
-        "agentVersion": "10.8760.22621.1010",
-        "defenderAvStatus": "Updated",
-        "managedBy": "Intune",
-        "managedByStatus": "Success",
-        "isExcluded": n % 50 == 0,
-        "exclusionReason": "Duplicate",
-        "isPotentialDuplication": n % 100 == 0,
-        "mergedIntoMachineId": f"{n + 1:040x}",
-        "vmMetadata": {
-            "vmId": f"{n:08x}-9d3f-4e8b-a6c1-2f4d7e9b0a13",
-            "cloudProvider": "Azure",
-            "resourceId": f"/subscriptions/{subscription}/resourceGroups/rg/providers/"
-            f"Microsoft.Compute/virtualMachines/host-{n:04}",
-            "subscriptionId": subscription,
-        },
-    }
+def fabrikam_machines() -> List[Dict]:
+    """The demo tenant's 500 machines of fabrikam.com, every field filled: the
+    Rust fake tenant's `full_machine(0..500)`, as `host/fixtures` holds them
+    (a Rust test holds the file to the generator)."""
+    return load_shipped("demo-fabrikam-machines.json", "host/fixtures/fabrikam-machines.json")

@@ -18,6 +18,9 @@ POLICY = repository_file("policy/policy.json", "mde_connector/policy.json")
 DEMO = repository_file(
     "host/fixtures/contoso-machines.json", "mde_connector/demo-contoso-machines.json"
 )
+FABRIKAM = repository_file(
+    "host/fixtures/fabrikam-machines.json", "mde_connector/demo-fabrikam-machines.json"
+)
 
 COMPONENT = "mde_connector.component.wasm"
 
@@ -65,7 +68,11 @@ def package_copy(tmp_path):
         PYTHON_DIR / "mde_connector",
         copy / "mde_connector",
         ignore=shutil.ignore_patterns(
-            "__pycache__", COMPONENT, "policy.json", "demo-contoso-machines.json"
+            "__pycache__",
+            COMPONENT,
+            "policy.json",
+            "demo-contoso-machines.json",
+            "demo-fabrikam-machines.json",
         ),
     )
     shutil.copy(LICENSE, repo / "LICENSE")
@@ -73,6 +80,7 @@ def package_copy(tmp_path):
     shutil.copy(POLICY, repo / "policy" / "policy.json")
     (repo / "host" / "fixtures").mkdir(parents=True)
     shutil.copy(DEMO, repo / "host" / "fixtures" / "contoso-machines.json")
+    shutil.copy(FABRIKAM, repo / "host" / "fixtures" / "fabrikam-machines.json")
     return copy
 
 
@@ -113,6 +121,8 @@ def test_a_wheel_carries_the_component_and_depends_on_wasmtime_50(package_copy, 
         policy = (package_copy.parent / "policy" / "policy.json").read_bytes()
         assert archive.read("mde_connector/policy.json") == policy
         assert archive.read("mde_connector/demo-contoso-machines.json") == DEMO.read_bytes()
+        fabrikam = archive.read("mde_connector/demo-fabrikam-machines.json")
+        assert fabrikam == FABRIKAM.read_bytes()
         licence = next(n for n in archive.namelist() if n.endswith("/licenses/LICENSE"))
         assert archive.read(licence) == LICENSE.read_bytes()
         metadata = next(n for n in archive.namelist() if n.endswith("METADATA"))
@@ -184,6 +194,7 @@ def test_the_sdist_carries_the_tests_their_helpers_and_what_the_build_copies_in(
         "build_component.py",
         "mde_connector/policy.json",
         "mde_connector/demo-contoso-machines.json",
+        "mde_connector/demo-fabrikam-machines.json",
         f"mde_connector/{COMPONENT}",
         "tests/conftest.py",
         "tests/helpers.py",
