@@ -115,7 +115,9 @@ impl Enricher {
                     flights.insert(key.clone(), answer.clone());
                     let (this, domain) = (self.clone(), domain.to_owned());
                     tokio::spawn(async move {
+                        this.metrics.in_flight.inc();
                         let miss = this.fetch(Some(&key), domain, &this.lookups).await;
+                        this.metrics.in_flight.dec();
                         lock(&this.flights).remove(&key);
                         let _ = tell.send(Some(miss));
                     });
@@ -133,7 +135,6 @@ impl Enricher {
     /// Looks `domain` up on an instance of `pool`; a found answer is kept
     /// under `key`.
     async fn fetch(&self, key: Option<&str>, domain: String, pool: &Pool) -> Miss {
-        self.metrics.in_flight.inc();
         let level = self.log_level;
         let outcome = pool
             .run(self.max_wait, move |instance| {
@@ -142,7 +143,6 @@ impl Enricher {
                 answer.map_err(|trap| scrubbed_trap(instance, &trap))
             })
             .await;
-        self.metrics.in_flight.dec();
         match outcome {
             Err(Busy) => Miss::Busy,
             Ok(Err(trap)) => Miss::Trapped(trap),
