@@ -130,10 +130,10 @@ fn compose_with_router(
     router: &[u8],
     export: &str,
 ) -> Result<Vec<u8>> {
-    const HTTP: &str = "mde:connector/http@0.3.0";
-    const SETTINGS: &str = "mde:connector/settings@0.3.0";
-    const LOG: &str = "mde:connector/log@0.3.0";
-    const EVENTS: &str = "mde:connector/events@0.3.0";
+    const HTTP: &str = "mde:connector/http@0.4.0";
+    const SETTINGS: &str = "mde:connector/settings@0.4.0";
+    const LOG: &str = "mde:connector/log@0.4.0";
+    const EVENTS: &str = "mde:connector/events@0.4.0";
     const ENVIRONMENT_SETTINGS: &str = "mde:adapters/environment-settings@0.1.0";
     let mut graph = CompositionGraph::new();
     let mut instantiate = |name: &str, bytes: &[u8]| -> Result<_> {

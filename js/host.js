@@ -92,11 +92,11 @@ export async function connector({ settings, answers = [], imports: replaced = {}
   };
   // jco 1.35's generated code looks imports up without their version
   // (`mde:connector/http`) while its .d.ts names them with it
-  // (`mde:connector/http@0.3.0`): give both.
+  // (`mde:connector/http@0.4.0`): give both.
   const imports = {};
   for (const [name, value] of Object.entries(interfaces)) {
     imports[name] = value;
-    imports[`${name}@0.3.0`] = value;
+    imports[`${name}@0.4.0`] = value;
   }
   const exports = await instantiate(getCoreModule, imports);
   return { exports, requests, logs };

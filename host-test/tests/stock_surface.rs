@@ -57,7 +57,7 @@ const SHARED: [&str; 10] = [
     "  import wasi:io/error@0.2.12;",
     "  import wasi:io/poll@0.2.12;",
     "  import wasi:io/streams@0.2.12;",
-    "  import mde:connector/types@0.3.0;",
+    "  import mde:connector/types@0.4.0;",
 ];
 
 #[test]

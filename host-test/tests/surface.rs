@@ -21,10 +21,10 @@ fn imports_exactly_the_worlds_interfaces() {
     assert_eq!(
         imports,
         [
-            "mde:connector/http@0.3.0",
-            "mde:connector/log@0.3.0",
-            "mde:connector/settings@0.3.0",
-            "mde:connector/types@0.3.0",
+            "mde:connector/http@0.4.0",
+            "mde:connector/log@0.4.0",
+            "mde:connector/settings@0.4.0",
+            "mde:connector/types@0.4.0",
         ]
     );
     let exports = names(ty.exports(&engine).map(|(name, _)| name.to_owned()));
@@ -34,7 +34,7 @@ fn imports_exactly_the_worlds_interfaces() {
             "domain-machines",
             "lookup",
             "lookup-texts",
-            "mde:connector/events@0.3.0"
+            "mde:connector/events@0.4.0"
         ]
     );
 }

@@ -436,9 +436,9 @@ fn imports_wasi_http_and_the_connectors_own_interfaces_only() {
     assert_eq!(
         imports,
         [
-            "mde:connector/log@0.3.0",
-            "mde:connector/settings@0.3.0",
-            "mde:connector/types@0.3.0",
+            "mde:connector/log@0.4.0",
+            "mde:connector/settings@0.4.0",
+            "mde:connector/types@0.4.0",
             "wasi:http/outgoing-handler@0.2.12",
             "wasi:http/types@0.2.12",
             "wasi:io/error@0.2.12",
@@ -458,7 +458,7 @@ fn imports_wasi_http_and_the_connectors_own_interfaces_only() {
             "domain-machines",
             "lookup",
             "lookup-texts",
-            "mde:connector/events@0.3.0"
+            "mde:connector/events@0.4.0"
         ]
     );
 }

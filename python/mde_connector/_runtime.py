@@ -26,7 +26,7 @@ from .errors import ComponentTrap
 from .transport import Request, Response, TransportFailure
 
 #: The version of the `mde:connector` WIT package this host implements.
-WIT_VERSION = "0.3.0"
+WIT_VERSION = "0.4.0"
 
 #: The component shipped inside this package.
 BUNDLED_COMPONENT = Path(__file__).with_name("mde_connector.component.wasm")

@@ -18,7 +18,7 @@ def response_type():
     """The component's `http.response` record type."""
     engine = Engine()
     component = Component.from_file(engine, str(BUNDLED_COMPONENT))
-    http = component.type.imports(engine)["mde:connector/http@0.3.0"].ty
+    http = component.type.imports(engine)["mde:connector/http@0.4.0"].ty
     return http.exports(engine)["send"].ty.result.ok
 
 
