@@ -15,6 +15,7 @@ pub mod lenient;
 pub mod log_line;
 pub mod machine;
 pub mod output;
+pub mod permissions;
 pub mod request;
 pub mod response;
 pub mod secrets;

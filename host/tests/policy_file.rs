@@ -122,3 +122,25 @@ fn the_proxy_variables_are_the_files() {
         .collect();
     assert_eq!(variables, mde_connector_host::live::PROXY_VARIABLES);
 }
+
+#[test]
+fn every_lookup_needs_the_roles_the_file_names() {
+    use mde_connector::permissions::Lookup;
+    let policy = read("policy.json");
+    let table = policy["lookups"].as_object().expect("lookups is an object");
+    let named: Vec<&str> = table
+        .keys()
+        .filter(|k| *k != "about")
+        .map(String::as_str)
+        .collect();
+    assert_eq!(named.len(), Lookup::ALL.len(), "the lookups: {named:?}");
+    for lookup in Lookup::ALL {
+        let roles: Vec<&str> = table[lookup.name()]
+            .as_array()
+            .unwrap_or_else(|| panic!("policy.json has no roles for {}", lookup.name()))
+            .iter()
+            .map(|r| r.as_str().expect("a role is a name"))
+            .collect();
+        assert_eq!(roles, lookup.roles(), "{}", lookup.name());
+    }
+}
