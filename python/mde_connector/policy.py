@@ -195,6 +195,17 @@ def budget_exhausted(wait: float) -> Response:
     )
 
 
+def plain_http_refused(origin: Origin) -> str:
+    """Why the configured API or login origin is refused for plain http, and
+    what allows it: the flag or argument, for loopback; https, for the rest."""
+    if is_loopback(origin.host):
+        return (
+            f"{origin} is plain http: the host allows it to loopback addresses only with "
+            "allow_loopback_http=True (the command's --allow-loopback-http)"
+        )
+    return f"{origin} is plain http: the host allows plain http to loopback addresses only; use https"
+
+
 class Gateway:
     """The component's way out: policy in front of a transport."""
 
@@ -252,6 +263,8 @@ class Gateway:
         scheme_ok = origin.scheme == "https" or (
             self.policy.allow_loopback_http and is_loopback(origin.host)
         )
+        if allowed and not scheme_ok:
+            raise TransportFailure("refused", plain_http_refused(origin))
         if not allowed or not scheme_ok:
             raise TransportFailure("refused", f"{origin} is not on the host's egress allow-list")
         return origin

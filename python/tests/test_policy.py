@@ -90,21 +90,26 @@ def test_only_the_clouds_api_and_login_origins_may_be_reached(url, allowed):
 
 
 def test_plain_http_only_to_loopback_and_only_when_allowed():
-    for host, allow, passes in [
-        ("127.0.0.1:8080", True, True),
-        ("localhost:8080", True, True),
-        ("[::1]:8080", True, True),
-        ("127.0.0.1:8080", False, False),
-        ("api.example.test", True, False),
+    # What a refusal says: the configured origin is refused for its scheme,
+    # naming what allows it.
+    flag = "allow_loopback_http=True (the command's --allow-loopback-http)"
+    for host, allow, says in [
+        ("127.0.0.1:8080", True, None),
+        ("localhost:8080", True, None),
+        ("[::1]:8080", True, None),
+        ("127.0.0.1:8080", False, flag),
+        ("[::1]:8080", False, flag),
+        ("api.example.test", True, "plain http to loopback addresses only; use https"),
     ]:
         script = Scripted(Response(200))
         gate = gateway(f"http://{host}", f"http://{host}", allow, transport=script)
         request = Request("get", f"http://{host}/api/domains/a/machines")
-        if passes:
+        if says is None:
             assert gate.send(request).status == 200
         else:
-            with pytest.raises(TransportFailure, match="allow-list"):
+            with pytest.raises(TransportFailure) as refused:
                 gate.send(request)
+            assert says in refused.value.detail, host
             assert script.requests == []
 
 
@@ -123,7 +128,9 @@ def test_the_component_cannot_reach_a_loopback_server_without_permission(other_s
     with pytest.raises(TransportError) as refused:
         connector.lookup("contoso.com")
     assert refused.value.reason == "refused"
-    assert "allow-list" in refused.value.detail
+    # The configured API base itself: the message names what allows it.
+    assert f"{other_server.origin} is plain http" in refused.value.detail
+    assert "--allow-loopback-http" in refused.value.detail
     assert other_server.connections == 0
     assert other_server.requests == []
 
