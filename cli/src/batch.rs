@@ -4,6 +4,7 @@ use crate::input::Line;
 use crate::output;
 use mde_connector_host::Instance;
 use mde_router::cache::{self, ResultCache};
+use mde_router::query::Query;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::time::{Instant, SystemTime};
@@ -70,7 +71,10 @@ pub fn run(
                 continue;
             }
         };
-        let key = cache::settings_key(instance.state().settings(), &queried);
+        let question = Query::DomainMachines {
+            domain: queried.clone(),
+        };
+        let key = cache::settings_key(instance.state().settings(), &question);
         let kept = key
             .as_deref()
             .and_then(|key| answers.get(key, started.elapsed()));

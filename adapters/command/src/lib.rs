@@ -13,6 +13,7 @@ wit_bindgen::generate!({ world: "command", path: "../wit", generate_all });
 mod guest;
 
 use mde_connector::output::{one_line, printable};
+use mde_router::query::Query;
 use mde_router::{Failure, Format, Imports};
 use std::io::Write;
 
@@ -92,7 +93,7 @@ pub fn run(
             return EXIT_INPUT;
         }
     };
-    match imports.look_up(&domain, format) {
+    match imports.look_up(&Query::DomainMachines { domain }, format) {
         Ok(output) => {
             let _ = stdout.write_all(&output.body).and_then(|()| stdout.flush());
             0

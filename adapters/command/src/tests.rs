@@ -3,6 +3,7 @@ use mde_connector::Error;
 use mde_connector::error::{RetryLater, Service, ServiceError};
 use mde_connector::http::TransportError;
 use mde_router::Output;
+use mde_router::query::Query;
 use std::cell::RefCell;
 
 struct Fake {
@@ -15,8 +16,10 @@ impl Imports for Fake {
         None
     }
 
-    fn look_up(&self, domain: &str, format: Format) -> Result<Output, Failure> {
-        self.asked.borrow_mut().push((domain.to_owned(), format));
+    fn look_up(&self, query: &Query, format: Format) -> Result<Output, Failure> {
+        self.asked
+            .borrow_mut()
+            .push((query.input().to_owned(), format));
         self.answer.clone()
     }
 

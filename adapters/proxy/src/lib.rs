@@ -21,6 +21,9 @@ wit_bindgen::generate!({ world: "proxy", path: "../wit", generate_all });
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
+mod routes;
+
+pub use routes::{ROUTES, Route, percent_decoded, route};
 
 use mde_connector::Error;
 use mde_connector::http::TransportError;
@@ -51,58 +54,15 @@ impl Reply {
     }
 }
 
-/// What a request asks for, once its path, method and query are checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    Healthz,
-    /// The machines of `domain` (percent-decoded, as the caller wrote it).
-    Lookup {
-        domain: String,
-        format: Format,
-    },
-}
-
 /// Answers one request. `path_with_query` is as it arrived (percent-encoded).
 pub fn handle(method: &str, path_with_query: &str, imports: &impl Imports) -> Reply {
     let redact = |text: &str| imports.redact(text);
     match route(method, path_with_query, &redact) {
         Err(refused) => refused,
         Ok(Route::Healthz) => healthz(imports.settings_problem(), &redact),
-        Ok(Route::Lookup { domain, format }) => {
-            answer(format, imports.look_up(&domain, format), &redact)
+        Ok(Route::Lookup { query, format }) => {
+            answer(format, imports.look_up(&query, format), &redact)
         }
-    }
-}
-
-/// The route of a request, or the answer that refuses it (`404`, `405`,
-/// `400`). `redact` keeps secrets out of what is echoed.
-pub fn route(method: &str, path_with_query: &str, redact: &Redact<'_>) -> Result<Route, Reply> {
-    let (path, query) = path_with_query
-        .split_once('?')
-        .unwrap_or((path_with_query, ""));
-    let domain = path
-        .strip_prefix("/domains/")
-        .and_then(|rest| rest.strip_suffix("/machines"))
-        .filter(|domain| !domain.contains('/'));
-    if path != "/healthz" && domain.is_none() {
-        let detail = format!("no resource at {path}: try /domains/{{domain}}/machines");
-        return Err(problem(404, "not-found", &detail, redact));
-    }
-    if method != "GET" {
-        let detail = format!("{method} is not allowed here: only GET");
-        let mut reply = problem(405, "method-not-allowed", &detail, redact);
-        reply.headers.push(("allow".into(), "GET".into()));
-        return Err(reply);
-    }
-    let Some(domain) = domain else {
-        return Ok(Route::Healthz);
-    };
-    match format(query) {
-        Ok(format) => Ok(Route::Lookup {
-            domain: percent_decoded(domain),
-            format,
-        }),
-        Err(why) => Err(problem(400, "invalid-request", &why, redact)),
     }
 }
 
@@ -150,57 +110,6 @@ pub fn answer(format: Format, outcome: Result<Output, Failure>, redact: &Redact<
 
 /// Text without the secrets it may hold, for what a server may have echoed.
 pub type Redact<'a> = dyn Fn(&str) -> String + 'a;
-
-/// `format=json|ndjson|ocsf|ecs` (default json); nothing else is accepted,
-/// so that a misspelt parameter is not silently ignored.
-fn format(query: &str) -> Result<Format, String> {
-    let mut format = Format::Json;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if name != "format" {
-            return Err(format!(
-                "unknown query parameter {:?}: the only one is format",
-                percent_decoded(name)
-            ));
-        }
-        format = match Format::named(value) {
-            Some(Format::Table) | None => {
-                return Err(format!(
-                    "format {:?} is not one of json, ndjson, ocsf, ecs",
-                    percent_decoded(value)
-                ));
-            }
-            Some(named) => named,
-        };
-    }
-    Ok(format)
-}
-
-/// `%XX` decoded. Text that does not decode to UTF-8 is left as it came, and
-/// the connector refuses a domain with `%` in it.
-fn percent_decoded(text: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| Some(hex(*bytes.get(i + 1)?)? * 16 + hex(*bytes.get(i + 2)?)?))
-            .flatten();
-        match decoded {
-            Some(byte) => {
-                out.push(byte as u8);
-                i += 3;
-            }
-            None if bytes[i] == b'%' => return text.to_owned(),
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
-}
 
 /// The HTTP status for a connector error, and the Retry-After it carries.
 ///

@@ -1,6 +1,7 @@
 use super::*;
 use mde_connector::error::{InvalidResponse, RetryLater, Service, ServiceError};
 use mde_router::Output;
+use mde_router::query::Query;
 use std::cell::RefCell;
 
 /// The composition, faked: one answer for every lookup, and the lookups made.
@@ -29,8 +30,10 @@ impl Imports for Fake {
         self.problem.clone()
     }
 
-    fn look_up(&self, domain: &str, format: Format) -> Result<Output, Failure> {
-        self.asked.borrow_mut().push((domain.to_owned(), format));
+    fn look_up(&self, query: &Query, format: Format) -> Result<Output, Failure> {
+        self.asked
+            .borrow_mut()
+            .push((query.input().to_owned(), format));
         self.answer.clone()
     }
 
@@ -130,20 +133,37 @@ fn every_lookup_says_whether_a_kept_answer_served_it() {
 }
 
 #[test]
-fn the_domain_is_percent_decoded() {
+fn the_domain_is_percent_decoded_once() {
     let fake = machines(false);
     for (path, domain) in [
         ("/domains/b%C3%BCcher.example/machines", "bücher.example"),
         ("/domains/a%2Fb/machines", "a/b"),
         ("/domains/100%25/machines", "100%"),
-        // Not decodable: left as it came, for the connector to refuse.
-        ("/domains/a%zz/machines", "a%zz"),
-        ("/domains/a%ff/machines", "a%ff"),
+        // Once: `%252F` is the text `%2F`, for the connector to refuse.
+        ("/domains/a%252Fb/machines", "a%2Fb"),
         ("/domains//machines", ""),
     ] {
         handle("GET", path, &fake);
         assert_eq!(fake.asked.borrow().last().unwrap().0, domain, "{path}");
     }
+}
+
+#[test]
+fn a_path_value_that_does_not_decode_is_refused_before_any_lookup() {
+    let fake = machines(false);
+    for path in [
+        "/domains/a%zz/machines",
+        "/domains/a%ff/machines",
+        "/users/a%2/machines",
+        "/machines/%C3",
+    ] {
+        let reply = handle("GET", path, &fake);
+        assert_eq!(reply.status, 400, "{path}");
+        assert_eq!(json(&reply)["kind"], "invalid-request");
+        let detail = json(&reply)["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains("not percent-encoded UTF-8"), "{detail}");
+    }
+    assert!(fake.asked.borrow().is_empty());
 }
 
 #[test]

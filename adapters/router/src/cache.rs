@@ -10,6 +10,7 @@
 //! errors never are. The time is the caller's (`now`, from any fixed origin),
 //! so the cache has no clock of its own and tests need no sleeping.
 
+use crate::query::Query;
 use mde_connector::settings::{Auth, Settings};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -27,13 +28,15 @@ pub const DEFAULT_ENTRIES: usize = 10_000;
 
 /// Whose answer, about what: the cloud's API base, tenant and client
 /// (compared without case: GUIDs and domain names are case-insensitive) and
-/// the domain as the connector normalises it, so that `CONTOSO.com` and
-/// `contoso.com.` share an entry. `None` when the domain is one the connector
-/// refuses: such a lookup sends nothing, and its error is not kept.
-pub fn key(api_base: &str, tenant: &str, client: &str, domain: &str) -> Option<String> {
-    let domain = mde_connector::domain::normalize(domain).ok()?;
+/// the lookup with its input as the connector normalises it
+/// ([`Query::normalized`]), so that `CONTOSO.com` and `contoso.com.` share an
+/// entry and a domain's machines and its prevalence do not. `None` when the
+/// input is one the connector refuses: such a lookup sends nothing, and its
+/// error is not kept.
+pub fn key(api_base: &str, tenant: &str, client: &str, query: &Query) -> Option<String> {
+    let question = query.normalized()?;
     Some(format!(
-        "{} {} {} {domain}",
+        "{} {} {} {question}",
         api_base.to_ascii_lowercase(),
         tenant.trim().to_ascii_lowercase(),
         client.trim().to_ascii_lowercase()
@@ -42,13 +45,13 @@ pub fn key(api_base: &str, tenant: &str, client: &str, domain: &str) -> Option<S
 
 /// [`key`] for the cloud and credentials of `settings`: one entry per
 /// tenant and client (a bearer token's answers share one identity).
-pub fn settings_key(settings: &Settings, domain: &str) -> Option<String> {
+pub fn settings_key(settings: &Settings, query: &Query) -> Option<String> {
     let api_base = settings.cloud.endpoints().ok()?.api_base;
     let (tenant, client) = match &settings.auth {
         Auth::ClientCredentials(c) => (c.tenant_id.as_str(), c.client_id.as_str()),
         Auth::BearerToken(_) | Auth::HostManaged => ("", ""),
     };
-    key(&api_base, tenant, client, domain)
+    key(&api_base, tenant, client, query)
 }
 
 /// An answer served from the cache, and how old it is.
@@ -158,21 +161,43 @@ mod tests {
         Duration::from_secs(seconds)
     }
 
+    fn domain(domain: &str) -> Query {
+        Query::DomainMachines {
+            domain: domain.into(),
+        }
+    }
+
     #[test]
     fn spellings_of_one_domain_share_a_key_and_refused_domains_have_none() {
-        let k = |domain| key("https://API.example", "TENANT", "Client", domain);
+        let k = |d| key("https://API.example", "TENANT", "Client", &domain(d));
         assert_eq!(k("contoso.com"), k(" CONTOSO.com. "));
         assert_eq!(k("Bücher.example"), k("xn--bcher-kva.example"));
         assert_ne!(k("contoso.com"), k("fabrikam.com"));
         assert_eq!(
             k("contoso.com").as_deref(),
-            Some("https://api.example tenant client contoso.com")
+            Some("https://api.example tenant client domain-machines contoso.com")
         );
         assert_eq!(k("contoso..com"), None);
         assert_eq!(k("evil.com/x?y"), None);
         assert_ne!(
-            key("https://a", "t", "c", "contoso.com"),
-            key("https://a", "t2", "c", "contoso.com")
+            key("https://a", "t", "c", &domain("contoso.com")),
+            key("https://a", "t2", "c", &domain("contoso.com"))
+        );
+    }
+
+    #[test]
+    fn each_lookup_kind_has_its_own_entries() {
+        let stats = Query::DomainStats {
+            domain: "Contoso.com".into(),
+            look_back_hours: None,
+        };
+        assert_eq!(
+            key("https://a", "t", "c", &stats).as_deref(),
+            Some("https://a t c domain-stats contoso.com 720")
+        );
+        assert_ne!(
+            key("https://a", "t", "c", &stats),
+            key("https://a", "t", "c", &domain("contoso.com"))
         );
     }
 
@@ -188,12 +213,12 @@ mod tests {
             }),
         };
         assert_eq!(
-            settings_key(&settings("T"), "Contoso.com").as_deref(),
-            Some("https://api.security.microsoft.com t c contoso.com")
+            settings_key(&settings("T"), &domain("Contoso.com")).as_deref(),
+            Some("https://api.security.microsoft.com t c domain-machines contoso.com")
         );
         assert_eq!(
-            settings_key(&settings("t"), "contoso.com"),
-            settings_key(&settings("T"), "CONTOSO.COM")
+            settings_key(&settings("t"), &domain("contoso.com")),
+            settings_key(&settings("T"), &domain("CONTOSO.COM"))
         );
     }
 

@@ -5,6 +5,7 @@ use crate::bindings::mde::connector::events;
 use crate::bindings::mde::connector::types::LookupTextsResult;
 use crate::bindings::wasi::clocks::wall_clock;
 use crate::cache::{self, ResultCache};
+use crate::query::Query;
 use crate::{Failure, Format, Imports, Output, epoch_ms, error, render, through_cache};
 use mde_connector::Error;
 use std::cell::RefCell;
@@ -25,14 +26,20 @@ impl Imports for Composed {
         environment_settings::problem()
     }
 
-    fn look_up(&self, domain: &str, format: Format) -> Result<Output, Failure> {
+    fn look_up(&self, query: &Query, format: Format) -> Result<Output, Failure> {
         if let Some(problem) = environment_settings::problem() {
             return Err(Failure::Lookup(Error::InvalidSettings(problem)));
         }
-        // The domain alone is the key: the settings (cloud, tenant, client)
+        let Query::DomainMachines { domain } = query else {
+            return Err(Failure::Lookup(Error::InvalidSettings(format!(
+                "{} is not in this build of the proxy",
+                query.lookup().name()
+            ))));
+        };
+        // The lookup alone is the key: the settings (cloud, tenant, client)
         // are fixed for the instance's life, so every answer it keeps is
         // for the same ones.
-        let key = cache::key("", "", "", domain);
+        let key = cache::key("", "", "", query);
         let (found, cached_age) = CACHE
             .with_borrow_mut(|cache| {
                 let cache = cache.get_or_insert_with(sized_from_environment);

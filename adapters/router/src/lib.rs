@@ -14,6 +14,7 @@ mod bindings {
 pub mod cache;
 #[cfg(target_arch = "wasm32")]
 mod composed;
+pub mod query;
 #[cfg(target_arch = "wasm32")]
 pub use composed::Composed;
 
@@ -21,6 +22,7 @@ use bindings::mde::connector::types as wit;
 use cache::{Hit, ResultCache};
 use mde_connector::error::Error;
 use mde_connector::output;
+use query::Query;
 use std::time::Duration;
 
 /// How machines are printed: the core's formats (the table for the command only).
@@ -53,7 +55,7 @@ pub trait Imports {
     /// Why the environment's settings are unusable, if they are.
     fn settings_problem(&self) -> Option<String>;
     /// One lookup (a single API call), printed in `format`.
-    fn look_up(&self, domain: &str, format: Format) -> Result<Output, Failure>;
+    fn look_up(&self, query: &Query, format: Format) -> Result<Output, Failure>;
     /// `text` without the environment's secrets.
     fn redact(&self, text: &str) -> String;
 }

@@ -10,6 +10,7 @@ use mde_connector::secrets::Secrets;
 use mde_connector_host::{Instance, LookupTextsResult, Schema, Settings};
 use mde_proxy::Reply;
 use mde_router::cache::{self, ResultCache};
+use mde_router::query::Query;
 use mde_router::{Failure, Format, Output};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -80,9 +81,14 @@ impl Enricher {
 
     /// The answer to `GET /domains/{domain}/machines?format=...`, with
     /// `x-mde-cache` (and `age` on a hit).
-    pub async fn lookup(self: &Arc<Self>, domain: &str, format: Format) -> Reply {
+    pub async fn lookup(self: &Arc<Self>, query: &Query, format: Format) -> Reply {
         let started = Instant::now();
-        let Some(key) = cache::settings_key(&self.settings, domain) else {
+        let Query::DomainMachines { domain } = query else {
+            let why = format!("{} is not in this build of serve", query.lookup().name());
+            let miss = Miss::Failed(Failure::Lookup(mde_connector::Error::InvalidSettings(why)));
+            return self.reply(format, miss, None).await;
+        };
+        let Some(key) = cache::settings_key(&self.settings, query) else {
             // A domain the connector refuses: the component says why, and
             // nothing is sent. Never kept.
             let miss = self.fetch(None, domain.to_owned(), &self.mappers).await;

@@ -224,7 +224,7 @@ impl Service {
                 Err(refused) => refused,
                 // The settings were checked when the instances were made.
                 Ok(Route::Healthz) => mde_proxy::healthz(None, &redact),
-                Ok(Route::Lookup { domain, format }) => self.enricher.lookup(&domain, format).await,
+                Ok(Route::Lookup { query, format }) => self.enricher.lookup(&query, format).await,
             }
         };
         response(reply)
