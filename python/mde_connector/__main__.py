@@ -119,7 +119,7 @@ def log_level(args, environ) -> int:
 
 
 def exit_status(error: Exception) -> int:
-    if isinstance(error, (errors.InvalidDomain, errors.InvalidSettings)):
+    if isinstance(error, (errors.InvalidInput, errors.InvalidSettings)):
         return EXIT_INPUT
     if isinstance(error, (errors.Unauthorized, errors.Forbidden)):
         return EXIT_AUTH

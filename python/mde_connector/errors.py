@@ -20,14 +20,76 @@ class ConnectorError(Exception):
     kind = "connector"
 
 
-class InvalidDomain(ConnectorError):
-    """The caller's domain was rejected before any request was sent."""
+class InvalidInput(ConnectorError):
+    """The caller's input was refused before any request was sent; `reason`
+    says what was wrong and how to fix it. One subclass per kind of input."""
 
-    kind = "invalid-domain"
+    kind = "invalid-input"
 
     def __init__(self, reason: str):
         super().__init__(f"{self.kind}: {reason}")
         self.reason = reason
+
+
+class InvalidDomain(InvalidInput):
+    """The caller's domain was rejected before any request was sent."""
+
+    kind = "invalid-domain"
+
+
+class InvalidFileHash(InvalidInput):
+    """A file hash that is not a SHA-1 (40 hex digits): an MD5 or a SHA-256
+    (the service takes SHA-1 only), or not a hash. Refused before any request."""
+
+    kind = "invalid-file-hash"
+
+
+class InvalidUserName(InvalidInput):
+    """A user name the service cannot take: a UPN (give the account name
+    alone), `/ ? # ..` or a control character. Refused before any request."""
+
+    kind = "invalid-user-name"
+
+
+class InvalidIp(InvalidInput):
+    """Not a single IPv4 or IPv6 address: a zone, a CIDR, a name or text."""
+
+    kind = "invalid-ip"
+
+
+class InvalidTime(InvalidInput):
+    """A time that is not RFC 3339, or one in the future or older than the
+    service's 30 days (the host checks those: it has the clock)."""
+
+    kind = "invalid-time"
+
+
+class InvalidMachineId(InvalidInput):
+    """A machine id or computer name with `/ ? # ..`, a control character
+    or whitespace, or empty."""
+
+    kind = "invalid-machine-id"
+
+
+class InvalidLookBack(InvalidInput):
+    """`look_back_hours` outside 1 to 720 (the service's 30 days)."""
+
+    kind = "invalid-look-back"
+
+
+#: The WIT's cases of input refused before any request, by their kind.
+INVALID_INPUT = {
+    cls.kind: cls
+    for cls in (
+        InvalidDomain,
+        InvalidFileHash,
+        InvalidUserName,
+        InvalidIp,
+        InvalidTime,
+        InvalidMachineId,
+        InvalidLookBack,
+    )
+}
 
 
 class InvalidSettings(ConnectorError):
@@ -50,6 +112,7 @@ class ServiceError(ConnectorError):
         code: Optional[str] = None,
         message: Optional[str] = None,
         correlation_id: Optional[str] = None,
+        hint: Optional[str] = None,
     ):
         self.service = service
         self.status = status
@@ -59,6 +122,9 @@ class ServiceError(ConnectorError):
         self.message = message
         #: The id Microsoft support asks for.
         self.correlation_id = correlation_id
+        #: What to fix, in the component's words, when it knows (the role to
+        #: grant for a 403, an AADSTS code's meaning, the cloud to try).
+        self.hint = hint
         super().__init__(f"{self.kind}: {self._describe()}")
 
     def _describe(self) -> str:
@@ -69,6 +135,9 @@ class ServiceError(ConnectorError):
             text += f": {self.message}"
         if self.correlation_id is not None:
             text += f" (correlation id {self.correlation_id})"
+        if self.hint is not None:
+            # As the Rust core prints it.
+            text += f"; to fix: {self.hint}"
         return text
 
 
@@ -173,8 +242,8 @@ def from_wit(error, scrub: Scrub) -> ConnectorError:
     """The exception for a WIT `error` value as wasmtime-py gives it (a
     `Variant` whose payload is a string, a `Record` or another `Variant`)."""
     tag, payload = error.tag, error.payload
-    if tag == "invalid-domain":
-        return InvalidDomain(scrub(payload))
+    if tag in INVALID_INPUT:
+        return INVALID_INPUT[tag](scrub(payload))
     if tag == "invalid-settings":
         return InvalidSettings(scrub(payload))
     retry_later = {"rate-limited": RateLimited, "service-unavailable": ServiceUnavailable}
@@ -217,4 +286,6 @@ def _service_error(record, scrub: Scrub) -> dict:
         "code": text(record.code),
         "message": text(record.message),
         "correlation_id": text(getattr(record, "correlation-id")),
+        # A component before 0.4.0 gives no hint.
+        "hint": text(getattr(record, "hint", None)),
     }

@@ -2,6 +2,7 @@
 what the service said."""
 
 import pytest
+from wasmtime.component import Record, Variant
 
 from mde_connector import (
     ApiError,
@@ -17,6 +18,7 @@ from mde_connector import (
     TransportError,
     Unauthorized,
 )
+from mde_connector import errors
 from mde_connector.policy import Budgets
 from mde_connector.transport import Response, TransportFailure
 
@@ -253,3 +255,45 @@ def test_every_wit_case_has_its_own_class():
     assert all(issubclass(c, ConnectorError) for c in classes)
     # A program catches a service's answer in one place.
     assert all(issubclass(c, ServiceError) for c in classes[2:7])
+
+
+def test_each_kind_of_refused_input_has_its_class_and_exit_status():
+    from mde_connector.__main__ import EXIT_INPUT, exit_status
+
+    for kind, cls in [
+        ("invalid-domain", InvalidDomain),
+        ("invalid-file-hash", errors.InvalidFileHash),
+        ("invalid-user-name", errors.InvalidUserName),
+        ("invalid-ip", errors.InvalidIp),
+        ("invalid-time", errors.InvalidTime),
+        ("invalid-machine-id", errors.InvalidMachineId),
+        ("invalid-look-back", errors.InvalidLookBack),
+    ]:
+        error = errors.from_wit(
+            Variant(kind, "why S3CRETVALUE"), lambda t: t.replace("S3CRETVALUE", "[redacted]")
+        )
+        assert type(error) is cls
+        assert isinstance(error, errors.InvalidInput)
+        assert (error.kind, error.reason) == (kind, "why [redacted]")
+        assert str(error) == f"{kind}: why [redacted]"
+        assert exit_status(error) == EXIT_INPUT
+
+
+def test_a_hint_says_what_to_fix_after_the_services_own_words():
+    details = Record()
+    details.service = "api"
+    details.status = 403
+    details.code = "Forbidden"
+    details.message = "Missing application roles. API required roles: Machine.Read.All"
+    setattr(details, "correlation-id", "c0")
+    details.hint = "grant Machine.Read.All as an application permission, with admin consent"
+    error = errors.from_wit(Variant("forbidden", details), lambda t: t)
+    assert type(error) is Forbidden
+    assert error.hint == details.hint
+    assert str(error) == (
+        "forbidden: API answered 403 Forbidden: Missing application roles. API required roles: "
+        "Machine.Read.All (correlation id c0); to fix: grant Machine.Read.All as an application "
+        "permission, with admin consent"
+    )
+    details.hint = None
+    assert "to fix" not in str(errors.from_wit(Variant("forbidden", details), lambda t: t))
