@@ -10,7 +10,7 @@
 //! errors never are. The time is the caller's (`now`, from any fixed origin),
 //! so the cache has no clock of its own and tests need no sleeping.
 
-use mde_connector::settings::{Auth, Settings};
+use mde_connector::settings::Settings;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -44,10 +44,7 @@ pub fn key(api_base: &str, tenant: &str, client: &str, domain: &str) -> Option<S
 /// tenant and client (a bearer token's answers share one identity).
 pub fn settings_key(settings: &Settings, domain: &str) -> Option<String> {
     let api_base = settings.cloud.endpoints().ok()?.api_base;
-    let (tenant, client) = match &settings.auth {
-        Auth::ClientCredentials(c) => (c.tenant_id.as_str(), c.client_id.as_str()),
-        Auth::BearerToken(_) | Auth::HostManaged => ("", ""),
-    };
+    let (tenant, client) = settings.auth.application().unwrap_or(("", ""));
     key(&api_base, tenant, client, domain)
 }
 
@@ -178,7 +175,7 @@ mod tests {
 
     #[test]
     fn settings_give_their_api_base_tenant_and_client() {
-        use mde_connector::settings::{ClientCredentials, Cloud};
+        use mde_connector::settings::{Auth, ClientCredentials, Cloud};
         let settings = |tenant: &str| Settings {
             cloud: Cloud::Commercial,
             auth: Auth::ClientCredentials(ClientCredentials {
