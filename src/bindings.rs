@@ -4,7 +4,7 @@
 wit_bindgen::generate!({ world: "connector", path: "wit" });
 
 use crate::response::Kept;
-use crate::{connector, error, events, http, machine, settings};
+use crate::{check, connector, error, events, http, machine, settings};
 use mde::connector::http as wit_http;
 use mde::connector::log as wit_log;
 use mde::connector::settings as wit_settings;
@@ -26,6 +26,14 @@ impl Guest for Component {
 
     fn lookup(domain: String) -> Result<wit::LookupResult, wit::Error> {
         core_lookup(domain).map(Into::into)
+    }
+
+    fn check() -> Result<wit::TokenReport, wit::Error> {
+        let settings = settings_from(wit_settings::get());
+        let report = CONNECTOR
+            .with(|c| c.borrow_mut().check(&settings, &mut ImportedHost))
+            .map_err(error_to_wit)?;
+        Ok(token_report_to_wit(report))
     }
 
     fn lookup_texts(domain: String) -> Result<wit::LookupTextsResult, wit::Error> {
@@ -116,6 +124,33 @@ impl connector::Host for ImportedHost {
         };
         wit_log::emit(level, event, message);
     }
+
+    fn client_assertion(&mut self, audience: &str) -> Result<String, String> {
+        wit_settings::client_assertion(audience)
+    }
+}
+
+fn token_report_to_wit(report: check::TokenReport) -> wit::TokenReport {
+    let claims = report.claims;
+    wit::TokenReport {
+        api_base: report.api_base,
+        login_host: report.login_host,
+        tenant_id: claims.tenant_id,
+        app_id: claims.app_id,
+        audience: claims.audience,
+        roles: claims.roles,
+        expires_at: claims.expires_at,
+        audience_cloud: report.audience_cloud,
+        lookups: report
+            .lookups
+            .into_iter()
+            .map(|(lookup, permitted)| wit::LookupPermission {
+                lookup: lookup.name().into(),
+                permitted,
+                roles_needed: lookup.roles().iter().map(|r| (*r).into()).collect(),
+            })
+            .collect(),
+    }
 }
 
 fn settings_from(config: wit_settings::Config) -> settings::Settings {
@@ -148,6 +183,12 @@ fn settings_from(config: wit_settings::Config) -> settings::Settings {
                     tenant_id: c.tenant_id,
                     client_id: c.client_id,
                     client_secret: c.client_secret,
+                })
+            }
+            Auth::ClientAssertion(c) => {
+                settings::Auth::ClientAssertion(settings::AssertionCredentials {
+                    tenant_id: c.tenant_id,
+                    client_id: c.client_id,
                 })
             }
         },
@@ -201,6 +242,7 @@ fn service_error_to_wit(e: error::ServiceError) -> wit::ServiceError {
         code: e.code,
         message: e.message,
         correlation_id: e.correlation_id,
+        hint: e.hint.map(Into::into),
     }
 }
 

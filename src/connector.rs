@@ -6,9 +6,10 @@
 use crate::error::Error;
 use crate::http::{Request, Response, TransportError};
 use crate::machine::Machine;
+use crate::request::Proof;
 use crate::response::Kept;
 use crate::secrets::Secrets;
-use crate::settings::{Auth, ClientCredentials, Endpoints, Settings};
+use crate::settings::{Auth, Endpoints, Settings};
 use crate::{domain, request, response};
 
 /// The most machines the service returns for one domain.
@@ -27,6 +28,14 @@ pub enum Level {
 pub trait Host {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError>;
     fn log(&mut self, level: Level, event: &str, message: &str);
+
+    /// A client assertion for `audience` (the token URL), for
+    /// [`Auth::ClientAssertion`]: the host holds the key. A host without
+    /// one says why (and how to configure one).
+    fn client_assertion(&mut self, audience: &str) -> Result<String, String> {
+        let _ = audience;
+        Err("this host makes no client assertions".into())
+    }
 }
 
 /// The answer to a lookup: the machines as typed records ([`Machine`], for
@@ -42,7 +51,8 @@ pub struct Lookup<M = Machine> {
 /// A token and what it was granted for, so changed settings never reuse it.
 struct CachedToken {
     endpoints: Endpoints,
-    credentials: ClientCredentials,
+    /// Client credentials or an assertion's application.
+    grant: Auth,
     access_token: String,
 }
 
@@ -54,12 +64,16 @@ pub struct Connector {
 
 /// One lookup's way out: the host, and the secrets to keep out of anything
 /// that came back.
-struct Exchange<'h, H> {
+pub(crate) struct Exchange<'h, H> {
     host: &'h mut H,
-    secrets: Secrets,
+    pub(crate) secrets: Secrets,
 }
 
-impl<H: Host> Exchange<'_, H> {
+impl<'h, H: Host> Exchange<'h, H> {
+    pub(crate) fn new(host: &'h mut H, secrets: Secrets) -> Self {
+        Exchange { host, secrets }
+    }
+
     fn send(&mut self, request: &Request) -> Result<Response, Error> {
         self.host.log(
             Level::Debug,
@@ -127,8 +141,8 @@ impl Connector {
             Auth::BearerToken(token) => {
                 exchange.send(&request::machines(&endpoints, &domain, Some(token)))?
             }
-            Auth::ClientCredentials(credentials) => {
-                self.machines_with_credentials(&endpoints, credentials, &domain, exchange)?
+            Auth::ClientCredentials(_) | Auth::ClientAssertion(_) => {
+                self.machines_with_credentials(&endpoints, &settings.auth, &domain, exchange)?
             }
         };
         exchange.secrets.scrub_bytes(&mut answer.body);
@@ -160,18 +174,18 @@ impl Connector {
     fn machines_with_credentials<H: Host>(
         &mut self,
         endpoints: &Endpoints,
-        credentials: &ClientCredentials,
+        grant: &Auth,
         domain: &str,
         exchange: &mut Exchange<H>,
     ) -> Result<Response, Error> {
         let kept = self
             .token
             .as_ref()
-            .filter(|t| t.endpoints == *endpoints && t.credentials == *credentials)
+            .filter(|t| t.endpoints == *endpoints && t.grant == *grant)
             .map(|t| t.access_token.clone());
         let (token, was_kept) = match kept {
             Some(token) => (token, true),
-            None => (self.fetch_token(endpoints, credentials, exchange)?, false),
+            None => (self.fetch_token(endpoints, grant, exchange)?, false),
         };
         let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
         if answer.status != 401 {
@@ -187,7 +201,7 @@ impl Connector {
             "token-refresh",
             "the API refused the kept token; fetching a fresh one".into(),
         );
-        let token = self.fetch_token(endpoints, credentials, exchange)?;
+        let token = self.fetch_token(endpoints, grant, exchange)?;
         let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
         if answer.status == 401 {
             self.token = None;
@@ -195,13 +209,44 @@ impl Connector {
         Ok(answer)
     }
 
-    fn fetch_token<H: Host>(
+    /// Drops the kept token, so the next call fetches a fresh one.
+    pub(crate) fn forget_token(&mut self) {
+        self.token = None;
+    }
+
+    /// A new token for `grant` (client credentials or an assertion), kept.
+    pub(crate) fn fetch_token<H: Host>(
         &mut self,
         endpoints: &Endpoints,
-        credentials: &ClientCredentials,
+        grant: &Auth,
         exchange: &mut Exchange<H>,
     ) -> Result<String, Error> {
-        let mut answer = exchange.send(&request::token(endpoints, credentials))?;
+        let (tenant_id, client_id) = grant
+            .application()
+            .ok_or_else(|| Error::InvalidSettings("these settings obtain no token".into()))?;
+        let request = match grant {
+            Auth::ClientCredentials(c) => request::token(
+                endpoints,
+                tenant_id,
+                client_id,
+                Proof::Secret(&c.client_secret),
+            ),
+            _ => {
+                let audience = request::token_url(endpoints, tenant_id);
+                let assertion = exchange
+                    .host
+                    .client_assertion(&audience)
+                    .map_err(|why| Error::InvalidSettings(format!("no client assertion: {why}")))?;
+                exchange.secrets.add(&assertion);
+                request::token(
+                    endpoints,
+                    tenant_id,
+                    client_id,
+                    Proof::Assertion(&assertion),
+                )
+            }
+        };
+        let mut answer = exchange.send(&request)?;
         if answer.status != 200 {
             // An error answer may echo the form, client secret and all. A
             // token answer is read as sent (it is never quoted): the token it
@@ -213,11 +258,11 @@ impl Connector {
         exchange.log(
             Level::Info,
             "token-acquired",
-            format!("token for client {} acquired", credentials.client_id),
+            format!("token for client {client_id} acquired"),
         );
         self.token = Some(CachedToken {
             endpoints: endpoints.clone(),
-            credentials: credentials.clone(),
+            grant: grant.clone(),
             access_token: token.clone(),
         });
         Ok(token)
@@ -229,7 +274,7 @@ mod tests {
     use super::*;
     use crate::error::Service;
     use crate::http::Method;
-    use crate::settings::Cloud;
+    use crate::settings::{ClientCredentials, Cloud};
     use std::collections::VecDeque;
 
     const SECRET: &str = "client-secret~with+form/chars";
@@ -460,10 +505,9 @@ mod tests {
         let form = String::from_utf8(
             request::token(
                 &Cloud::Commercial.endpoints().unwrap(),
-                match &credentials().auth {
-                    Auth::ClientCredentials(c) => c,
-                    _ => unreachable!(),
-                },
+                "contoso.onmicrosoft.com",
+                "client",
+                Proof::Secret(SECRET),
             )
             .body
             .unwrap(),

@@ -18,6 +18,9 @@ pub struct ServiceError {
     pub code: Option<String>,
     pub message: Option<String>,
     pub correlation_id: Option<String>,
+    /// What to fix, from [`crate::hints`]; never the service's own words.
+    /// (Boxed to keep `Error` under clippy's large-error threshold.)
+    pub hint: Option<Box<str>>,
 }
 
 /// A `429` or a `5xx`: an answer that asks the caller to come back later.
@@ -87,6 +90,9 @@ impl fmt::Display for ServiceError {
         }
         if let Some(id) = &self.correlation_id {
             write!(f, " (correlation id {id})")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "; to fix: {hint}")?;
         }
         Ok(())
     }
@@ -196,6 +202,7 @@ macro_rules! error_from_wit {
                         code: e.code,
                         message: e.message,
                         correlation_id: e.correlation_id,
+                        hint: e.hint.map(Into::into),
                     }
                 }
             }

@@ -5,6 +5,8 @@
 //! tested natively. `bindings` (wasm32 only) converts between them and the
 //! types wit-bindgen generates from `wit/`.
 
+pub mod check;
+pub mod claims;
 pub mod connector;
 pub mod domain;
 pub mod environment;

@@ -1,7 +1,7 @@
 //! Building the requests the component asks its host to send.
 
 use crate::http::{Method, Request};
-use crate::settings::{ClientCredentials, Endpoints};
+use crate::settings::Endpoints;
 
 /// `GET {api}/api/domains/{domain}/machines`. `domain` must come from
 /// [`crate::domain::normalize`], which guarantees it is a single path segment.
@@ -18,18 +18,39 @@ pub fn machines(endpoints: &Endpoints, domain: &str, bearer: Option<&str>) -> Re
     }
 }
 
+/// How an application proves itself in a token request.
+#[derive(Clone, Copy)]
+pub enum Proof<'a> {
+    /// `client_secret`.
+    Secret(&'a str),
+    /// `client_assertion` (a signed JWT or a federated token) of type jwt-bearer.
+    Assertion(&'a str),
+}
+
+/// `client_assertion_type` for a JWT assertion (RFC 7523).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The token endpoint: also the audience a client assertion is made for.
+pub fn token_url(endpoints: &Endpoints, tenant_id: &str) -> String {
+    format!("{}/{tenant_id}/oauth2/v2.0/token", endpoints.login_host)
+}
+
 /// The OAuth 2.0 client-credentials grant at the cloud's login host.
-pub fn token(endpoints: &Endpoints, credentials: &ClientCredentials) -> Request {
-    let mut body = String::new();
-    for (i, (name, value)) in [
+pub fn token(endpoints: &Endpoints, tenant_id: &str, client_id: &str, proof: Proof) -> Request {
+    let mut fields = vec![
         ("grant_type", "client_credentials"),
-        ("client_id", credentials.client_id.as_str()),
-        ("client_secret", credentials.client_secret.as_str()),
-        ("scope", endpoints.scope.as_str()),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+        ("client_id", client_id),
+    ];
+    match proof {
+        Proof::Secret(secret) => fields.push(("client_secret", secret)),
+        Proof::Assertion(assertion) => {
+            fields.push(("client_assertion_type", JWT_BEARER));
+            fields.push(("client_assertion", assertion));
+        }
+    }
+    fields.push(("scope", endpoints.scope.as_str()));
+    let mut body = String::new();
+    for (i, (name, value)) in fields.into_iter().enumerate() {
         if i > 0 {
             body.push('&');
         }
@@ -39,10 +60,7 @@ pub fn token(endpoints: &Endpoints, credentials: &ClientCredentials) -> Request 
     }
     Request {
         method: Method::Post,
-        url: format!(
-            "{}/{}/oauth2/v2.0/token",
-            endpoints.login_host, credentials.tenant_id
-        ),
+        url: token_url(endpoints, tenant_id),
         headers: vec![
             (
                 "content-type".to_owned(),

@@ -50,6 +50,8 @@ impl Secrets {
             Auth::HostManaged => {}
             Auth::BearerToken(token) => secrets.add(token),
             Auth::ClientCredentials(c) => secrets.add(&c.client_secret),
+            // The assertion is added as each is made.
+            Auth::ClientAssertion(_) => {}
         }
         secrets
     }
@@ -153,6 +155,7 @@ impl Secrets {
             code: self.scrub_option(d.code),
             message: self.scrub_option(d.message),
             correlation_id: self.scrub_option(d.correlation_id),
+            hint: self.scrub_option(d.hint.map(String::from)).map(Into::into),
             ..d
         };
         let later = |r: RetryLater| RetryLater {
@@ -468,9 +471,10 @@ mod tests {
             code: Some(format!("x{SECRET}")),
             message: Some(format!("echo {SECRET}")),
             correlation_id: Some(SECRET.into()),
+            hint: Some(format!("grant {SECRET}").into()),
         });
         let scrubbed = format!("{:?}", s.scrub_error(e));
         assert!(!scrubbed.contains("Ab1~"), "{scrubbed}");
-        assert_eq!(scrubbed.matches(REDACTED).count(), 3);
+        assert_eq!(scrubbed.matches(REDACTED).count(), 4);
     }
 }

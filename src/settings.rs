@@ -52,6 +52,14 @@ impl std::fmt::Debug for ClientCredentials {
     }
 }
 
+/// An application that signs in with a client assertion the host makes
+/// (a certificate's signed JWT, or a federated token): no secret here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionCredentials {
+    pub tenant_id: String,
+    pub client_id: String,
+}
+
 /// How API requests are authenticated.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub enum Auth {
@@ -59,6 +67,7 @@ pub enum Auth {
     HostManaged,
     BearerToken(String),
     ClientCredentials(ClientCredentials),
+    ClientAssertion(AssertionCredentials),
 }
 
 impl std::fmt::Debug for Auth {
@@ -67,6 +76,7 @@ impl std::fmt::Debug for Auth {
             Auth::HostManaged => f.write_str("HostManaged"),
             Auth::BearerToken(_) => f.write_str("BearerToken([redacted])"),
             Auth::ClientCredentials(c) => c.fmt(f),
+            Auth::ClientAssertion(c) => c.fmt(f),
         }
     }
 }
@@ -150,31 +160,46 @@ impl Auth {
                 header_safe("bearer token", token)
             }
             Auth::ClientCredentials(c) => {
-                let tenant = non_empty("tenant id", &c.tenant_id)?;
-                if let Some(bad) = tenant
-                    .chars()
-                    .find(|ch| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_')))
-                {
-                    return Err(format!(
-                        "tenant id {tenant:?} contains {bad:?}; expected a GUID or a domain name"
-                    ));
-                }
-                if tenant.starts_with('.')
-                    || tenant.ends_with('.')
-                    || crate::text::contains(tenant, "..")
-                {
-                    return Err(format!(
-                        "tenant id {tenant:?} is not a GUID or a domain name (an empty label)"
-                    ));
-                }
-                if tenant.len() > 256 {
-                    return Err("tenant id is longer than 256 characters".into());
-                }
-                no_controls("client id", non_empty("client id", &c.client_id)?)?;
+                application(&c.tenant_id, &c.client_id)?;
                 non_empty("client secret", &c.client_secret).map(|_| ())
             }
+            Auth::ClientAssertion(c) => application(&c.tenant_id, &c.client_id),
         }
     }
+}
+
+impl Auth {
+    /// The tenant and client ids of an application that obtains its own
+    /// tokens (client credentials or an assertion); `None` otherwise.
+    pub fn application(&self) -> Option<(&str, &str)> {
+        match self {
+            Auth::ClientCredentials(c) => Some((&c.tenant_id, &c.client_id)),
+            Auth::ClientAssertion(c) => Some((&c.tenant_id, &c.client_id)),
+            Auth::HostManaged | Auth::BearerToken(_) => None,
+        }
+    }
+}
+
+/// A tenant id and a client id that can go into a token request's URL and form.
+fn application(tenant_id: &str, client_id: &str) -> Result<(), String> {
+    let tenant = non_empty("tenant id", tenant_id)?;
+    if let Some(bad) = tenant
+        .chars()
+        .find(|ch| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_')))
+    {
+        return Err(format!(
+            "tenant id {tenant:?} contains {bad:?}; expected a GUID or a domain name"
+        ));
+    }
+    if tenant.starts_with('.') || tenant.ends_with('.') || crate::text::contains(tenant, "..") {
+        return Err(format!(
+            "tenant id {tenant:?} is not a GUID or a domain name (an empty label)"
+        ));
+    }
+    if tenant.len() > 256 {
+        return Err("tenant id is longer than 256 characters".into());
+    }
+    no_controls("client id", non_empty("client id", client_id)?)
 }
 
 fn non_empty<'a>(what: &str, value: &'a str) -> Result<&'a str, String> {
@@ -334,6 +359,12 @@ macro_rules! settings_to_wit {
                                     tenant_id: c.tenant_id.clone(),
                                     client_id: c.client_id.clone(),
                                     client_secret: c.client_secret.clone(),
+                                })
+                            }
+                            core::Auth::ClientAssertion(c) => {
+                                wit::Auth::ClientAssertion(wit::AssertionCredentials {
+                                    tenant_id: c.tenant_id.clone(),
+                                    client_id: c.client_id.clone(),
                                 })
                             }
                         },

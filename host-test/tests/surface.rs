@@ -31,6 +31,7 @@ fn imports_exactly_the_worlds_interfaces() {
     assert_eq!(
         exports,
         [
+            "check",
             "domain-machines",
             "lookup",
             "lookup-texts",
@@ -55,10 +56,12 @@ fn imports_exactly_the_worlds_interfaces() {
 /// one look at the value (talc without grow-in-place) 449,852; 449,698 after
 /// a clean-up of those readers. Contract 0.3.0 (`lookup-texts`, events of
 /// texts rather than of typed records, whose lifting each events function
-/// carried) made it 441,955.
+/// carried) made it 441,955. Contract 0.4.0's credentials (issue 24: the
+/// `check` export with its claims reader and report, client assertions,
+/// and the hints that say what to fix) made it 471,859.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 441_955 * 101 / 100;
+    const LIMIT: usize = 471_859 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",

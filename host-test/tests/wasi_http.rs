@@ -154,6 +154,11 @@ impl mde::connector::settings::Host for Platform {
     fn get(&mut self) -> mde::connector::settings::Config {
         (&self.settings).into()
     }
+
+    // These tests use client secrets and tokens only.
+    fn client_assertion(&mut self, _audience: String) -> Result<String, String> {
+        Err("this test platform makes no client assertions".into())
+    }
 }
 
 impl mde::connector::log::Host for Platform {

@@ -97,13 +97,13 @@ impl Policy {
 /// case-insensitive: the service counts `CONTOSO.com` and `contoso.com` as one
 /// tenant); every bearer-token or host-managed instance shares one.
 pub fn budget_key(auth: &Auth) -> String {
-    match auth {
-        Auth::ClientCredentials(c) => format!(
+    match auth.application() {
+        Some((tenant, client)) => format!(
             "{}/{}",
-            c.tenant_id.trim().to_ascii_lowercase(),
-            c.client_id.trim().to_ascii_lowercase()
+            tenant.trim().to_ascii_lowercase(),
+            client.trim().to_ascii_lowercase()
         ),
-        Auth::BearerToken(_) | Auth::HostManaged => "bearer".to_owned(),
+        None => "bearer".to_owned(),
     }
 }
 

@@ -48,6 +48,7 @@ pub mod budget;
 pub mod cache;
 pub mod clock;
 pub mod convert;
+pub mod credentials;
 #[cfg(feature = "fake-tenant")]
 pub mod fake_tenant;
 pub mod gateway;

@@ -96,6 +96,8 @@ pub struct Runtime {
     tokens: Arc<TokenShelf>,
     /// Why the compiled-component cache was not used, if it was not.
     cache_warning: Option<String>,
+    /// What answers `settings.client-assertion`; see `with_assertions`.
+    pub(crate) assertions: Option<Arc<dyn crate::credentials::AssertionSource>>,
 }
 
 impl Runtime {
@@ -121,6 +123,7 @@ impl Runtime {
             budgets: Budgets::default(),
             tokens: Arc::default(),
             cache_warning: loaded.warning,
+            assertions: None,
         })
     }
 
@@ -193,6 +196,7 @@ impl Runtime {
             secrets: Secrets::of(&settings.auth),
             settings,
             gateway,
+            assertions: self.assertions.clone(),
             requests: Vec::new(),
             logs: Vec::new(),
             echo_requests: false,
@@ -296,9 +300,9 @@ pub enum Schema {
 }
 
 /// A store and its instance.
-struct Live {
-    store: Store<HostState>,
-    bindings: Connector,
+pub(crate) struct Live {
+    pub(crate) store: Store<HostState>,
+    pub(crate) bindings: Connector,
 }
 
 /// One instance of the component with its host state. It keeps its access
@@ -345,7 +349,7 @@ impl Instance {
         }))
     }
 
-    fn scrubbed<T>(&self, answer: Result<Result<T, Error>>) -> Result<Result<T, Error>> {
+    pub(crate) fn scrubbed<T>(&self, answer: Result<Result<T, Error>>) -> Result<Result<T, Error>> {
         Ok(answer?.map_err(|mut e| {
             scrub::scrub_error(&self.state().secrets, &mut e);
             e
@@ -358,7 +362,10 @@ impl Instance {
         texts.into_iter().map(|t| secrets.scrub(t)).collect()
     }
 
-    fn call<R>(&mut self, f: impl FnOnce(&mut Live) -> wasmtime::Result<R>) -> Result<R> {
+    pub(crate) fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Live) -> wasmtime::Result<R>,
+    ) -> Result<R> {
         let live = self.live.as_mut().context("the instance was lost")?;
         let state = live.store.data_mut();
         state.call_started = Instant::now();

@@ -23,6 +23,9 @@ pub struct LogRecord {
 pub struct HostState {
     pub(crate) settings: Settings,
     pub(crate) gateway: Gateway,
+    /// Where `client-assertion` comes from: the host's certificate or
+    /// federated token file. The key never leaves it.
+    pub(crate) assertions: Option<std::sync::Arc<dyn crate::credentials::AssertionSource>>,
     /// The settings' secret and every token sent, to scrub from what the
     /// network says before it is passed on.
     pub(crate) secrets: Secrets,
@@ -74,6 +77,21 @@ impl mde::connector::http::Host for HostState {
 impl mde::connector::settings::Host for HostState {
     fn get(&mut self) -> mde::connector::settings::Config {
         (&self.settings).into()
+    }
+
+    fn client_assertion(&mut self, audience: String) -> Result<String, String> {
+        let assertion = match &self.assertions {
+            Some(source) => source.assertion(&audience)?,
+            None => {
+                return Err("the host has no client certificate or federated token \
+                            configured (--client-certificate FILE, MDE_CLIENT_CERTIFICATE, \
+                            or AZURE_FEDERATED_TOKEN_FILE)"
+                    .into());
+            }
+        };
+        // A secret from now on: scrubbed from whatever the network says.
+        self.secrets.add(&assertion);
+        Ok(assertion)
     }
 }
 

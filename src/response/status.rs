@@ -71,6 +71,7 @@ pub(super) fn service_error(service: Service, response: &Response) -> ServiceErr
         code,
         message,
         correlation_id,
+        hint: None,
     }
 }
 

@@ -57,6 +57,7 @@ fn details(status: u16) -> ServiceError {
         code: Some("Code".into()),
         message: Some("m".into()),
         correlation_id: None,
+        hint: None,
     }
 }
 

@@ -61,6 +61,7 @@ fn details(status: u16, code: &str) -> ServiceError {
         code: Some(code.into()),
         message: Some("m".into()),
         correlation_id: Some("c0ffee".into()),
+        hint: None,
     }
 }
 
@@ -370,6 +371,7 @@ fn problems_are_redacted_and_escaped() {
         code: Some("invalid_client S3CRET".into()),
         message: Some("echo: client_secret=S3CRET \u{1b}[2J \u{9b}31m \u{7f}".into()),
         correlation_id: Some("S3CRET".into()),
+        hint: None,
     });
     let reply = handle("GET", "/domains/contoso.com/machines", &Fake::failing(e));
     let body = String::from_utf8(reply.body.clone()).unwrap();

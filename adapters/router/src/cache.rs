@@ -11,7 +11,7 @@
 //! so the cache has no clock of its own and tests need no sleeping.
 
 use crate::query::Query;
-use mde_connector::settings::{Auth, Settings};
+use mde_connector::settings::Settings;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -47,10 +47,7 @@ pub fn key(api_base: &str, tenant: &str, client: &str, query: &Query) -> Option<
 /// tenant and client (a bearer token's answers share one identity).
 pub fn settings_key(settings: &Settings, query: &Query) -> Option<String> {
     let api_base = settings.cloud.endpoints().ok()?.api_base;
-    let (tenant, client) = match &settings.auth {
-        Auth::ClientCredentials(c) => (c.tenant_id.as_str(), c.client_id.as_str()),
-        Auth::BearerToken(_) | Auth::HostManaged => ("", ""),
-    };
+    let (tenant, client) = settings.auth.application().unwrap_or(("", ""));
     key(&api_base, tenant, client, query)
 }
 
@@ -203,7 +200,7 @@ mod tests {
 
     #[test]
     fn settings_give_their_api_base_tenant_and_client() {
-        use mde_connector::settings::{ClientCredentials, Cloud};
+        use mde_connector::settings::{Auth, ClientCredentials, Cloud};
         let settings = |tenant: &str| Settings {
             cloud: Cloud::Commercial,
             auth: Auth::ClientCredentials(ClientCredentials {

@@ -199,6 +199,7 @@ mod tests {
             code: Some("invalid_client".into()),
             message: Some("AADSTS7000215: bad secret".into()),
             correlation_id: Some("c0".into()),
+            hint: None,
         };
         let e = error(wit::Error::Unauthorized(details.clone()));
         assert_eq!(

@@ -3,7 +3,7 @@
 use crate::exports::mde::adapters::environment_settings;
 use crate::exports::mde::connector::{log, settings};
 use crate::wasi::cli::{environment, stderr};
-use crate::{cache, config, log_line, read, secrets, unusable};
+use crate::{cache, client_assertion, config, log_line, read, secrets, unusable};
 use mde_connector::connector::Level;
 use std::sync::OnceLock;
 
@@ -26,6 +26,10 @@ impl settings::Guest for Component {
                 unusable()
             }
         }
+    }
+
+    fn client_assertion(audience: String) -> Result<String, String> {
+        client_assertion(&audience)
     }
 }
 

@@ -148,6 +148,18 @@ pub fn config(settings: &Settings) -> wit::Config {
     settings.into()
 }
 
+/// `settings.client-assertion`: never one here. A certificate's private key
+/// never enters a component, and this adapter reads no files; the error
+/// names what this runtime supports instead.
+pub fn client_assertion(_audience: &str) -> Result<String, String> {
+    Err(format!(
+        "the stock-runtime settings (settings-from-env) make no client assertions: \
+         a private key never enters a component. Here, set {TOKEN}, or {TENANT_ID}, \
+         MDE_CLIENT_ID and {CLIENT_SECRET}; for a certificate, a federated token or a \
+         managed identity, run `mde-connector serve`"
+    ))
+}
+
 /// What `settings.get` returns when the environment is unusable: a custom
 /// cloud with no hosts, which the connector refuses as invalid settings
 /// before sending anything. (The reason goes to stderr, and a router asks
@@ -294,6 +306,20 @@ mod tests {
             assert!(e.contains("plain http is only for a loopback"), "{e}");
             let e = with("https://api.example.test", origin).unwrap_err();
             assert!(e.starts_with("login host"), "{origin}: {e}");
+        }
+    }
+
+    #[test]
+    fn no_client_assertion_and_the_error_names_what_this_runtime_supports() {
+        let e =
+            client_assertion("https://login.microsoftonline.com/t/oauth2/v2.0/token").unwrap_err();
+        for named in [
+            "MDE_TOKEN",
+            "MDE_CLIENT_SECRET",
+            "private key never enters",
+            "mde-connector serve",
+        ] {
+            assert!(e.contains(named), "{named}: {e}");
         }
     }
 

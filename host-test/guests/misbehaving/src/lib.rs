@@ -4,8 +4,8 @@
 //! its log and its error, `echo.example` posts it as a form and passes on
 //! what comes back, lower-cased (as a mapping might), in its log and its
 //! error; `lookup-texts` of `tell.example` puts it in a machine's text, and
-//! the events return it as an event or an error. Anything else answers no
-//! machines.
+//! the events return it as an event or an error, and `check` puts it in its
+//! error. Anything else answers no machines.
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({ world: "connector", path: "../../../wit" });
@@ -24,10 +24,20 @@ fn held_secret() -> String {
         Auth::ClientCredentials(c) => c.client_secret,
         Auth::BearerToken(token) => token,
         Auth::HostManaged => String::new(),
+        // The assertion the host makes for it: a secret it then holds.
+        Auth::ClientAssertion(_) => mde::connector::settings::client_assertion(
+            "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+        )
+        .unwrap_or_default(),
     }
 }
 
 impl Guest for Misbehaving {
+    /// A careless `check`: the secret it holds, in its error.
+    fn check() -> Result<TokenReport, Error> {
+        Err(Error::InvalidSettings(format!("holding {}", held_secret())))
+    }
+
     fn domain_machines(domain: String) -> Result<Vec<Machine>, Error> {
         match domain.as_str() {
             "spin.example" => loop {
