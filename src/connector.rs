@@ -6,13 +6,15 @@
 use crate::error::Error;
 use crate::http::{Request, Response, TransportError};
 use crate::machine::Machine;
+use crate::prevalence::{DomainPrevalence, DomainStatsAnswer, IpPrevalence, IpStatsAnswer};
 use crate::request::Proof;
-use crate::response::Kept;
+use crate::response::{Kept, Machines};
+use crate::routes::{self, Query, Route};
 use crate::secrets::Secrets;
 use crate::settings::{Auth, Endpoints, Settings};
-use crate::{domain, request, response};
+use crate::{domain, indicator, request, response};
 
-/// The most machines the service returns for one domain.
+/// The most machines the service returns for one query.
 pub const MACHINE_CAP: usize = 500;
 
 /// Severity of a log record.
@@ -38,14 +40,33 @@ pub trait Host {
     }
 }
 
-/// The answer to a lookup: the machines as typed records ([`Machine`], for
-/// `lookup`), or each as its JSON object text as the service sent it
+/// The answer to a domain lookup: the machines as typed records ([`Machine`],
+/// for `lookup`), or each as its JSON object text as the service sent it
 /// ([`String`], for `lookup-texts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup<M = Machine> {
     pub domain: String,
     pub machines: Vec<M>,
     pub cap_reached: bool,
+}
+
+/// The answer to any machine list ([`Lookup`] for every [`Query`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<M = Machine> {
+    /// The query as normalised and sent.
+    pub query: Query,
+    pub machines: Vec<M>,
+    pub cap_reached: bool,
+}
+
+impl<M> From<Lookup<M>> for Found<M> {
+    fn from(found: Lookup<M>) -> Self {
+        Found {
+            query: Query::Domain(found.domain),
+            machines: found.machines,
+            cap_reached: found.cap_reached,
+        }
+    }
 }
 
 /// A token and what it was granted for, so changed settings never reuse it.
@@ -86,6 +107,12 @@ impl<'h, H: Host> Exchange<'h, H> {
     fn log(&mut self, level: Level, event: &str, message: String) {
         self.host.log(level, event, &self.secrets.scrub(message));
     }
+
+    fn warn(&mut self, warnings: Vec<response::Warning>) {
+        for warning in warnings {
+            self.log(Level::Warn, warning.event, warning.message);
+        }
+    }
 }
 
 impl Connector {
@@ -110,72 +137,158 @@ impl Connector {
         self.lookup_as(settings, domain, host)
     }
 
-    /// The lookup, keeping what `M` says of each machine.
+    /// The domain lookup, keeping what `M` says of each machine.
     pub fn lookup_as<M: Kept>(
         &mut self,
         settings: &Settings,
         domain: &str,
         host: &mut impl Host,
     ) -> Result<Lookup<M>, Error> {
+        let found = self.query_as::<M>(settings, &Query::Domain(domain.to_owned()), host)?;
+        let Query::Domain(domain) = found.query else {
+            unreachable!("a domain query stays one")
+        };
+        Ok(Lookup {
+            domain,
+            machines: found.machines,
+            cap_reached: found.cap_reached,
+        })
+    }
+
+    /// Any machine list, keeping what `M` says of each machine. A
+    /// [`Query::Machine`] finds at most one (none for a `404`).
+    pub fn query_as<M: Kept>(
+        &mut self,
+        settings: &Settings,
+        query: &Query,
+        host: &mut impl Host,
+    ) -> Result<Found<M>, Error> {
+        self.exchange(settings, host, |connector, exchange| {
+            let query = query.normalized()?;
+            let route = query.route();
+            let found =
+                connector.get(settings, &route, exchange, |answer, secrets| match query {
+                    Query::Machine(_) => response::one_machine::<M>(answer, secrets),
+                    _ => response::read_answer::<M>(answer, secrets),
+                })?;
+            let Machines { machines, warnings } = found;
+            exchange.warn(warnings);
+            let cap_reached = machines.len() >= MACHINE_CAP;
+            if cap_reached {
+                exchange.log(
+                    Level::Warn,
+                    "result-cap-reached",
+                    format!(
+                        "{}: {} machines, the service's cap; there may be more",
+                        query.describe(),
+                        machines.len()
+                    ),
+                );
+            }
+            Ok(Found {
+                query,
+                machines,
+                cap_reached,
+            })
+        })
+    }
+
+    /// How many machines of the organisation saw `domain` in the window.
+    pub fn domain_stats(
+        &mut self,
+        settings: &Settings,
+        domain: &str,
+        look_back_hours: Option<u32>,
+        host: &mut impl Host,
+    ) -> Result<DomainPrevalence, Error> {
+        self.exchange(settings, host, |connector, exchange| {
+            let domain = domain::normalize(domain).map_err(Error::InvalidDomain)?;
+            let hours = indicator::look_back_hours(look_back_hours)?;
+            let route = routes::domain_stats(&domain, hours);
+            let (sent, warnings) = connector.get(
+                settings,
+                &route,
+                exchange,
+                response::record::<DomainStatsAnswer>,
+            )?;
+            exchange.warn(warnings);
+            Ok(DomainPrevalence::of(domain, hours, sent))
+        })
+    }
+
+    /// How many machines of the organisation saw `ip` in the window.
+    pub fn ip_stats(
+        &mut self,
+        settings: &Settings,
+        ip: &str,
+        look_back_hours: Option<u32>,
+        host: &mut impl Host,
+    ) -> Result<IpPrevalence, Error> {
+        self.exchange(settings, host, |connector, exchange| {
+            let ip = indicator::ip(ip)?;
+            let hours = indicator::look_back_hours(look_back_hours)?;
+            let route = routes::ip_stats(&ip, hours);
+            let (sent, warnings) = connector.get(
+                settings,
+                &route,
+                exchange,
+                response::record::<IpStatsAnswer>,
+            )?;
+            exchange.warn(warnings);
+            Ok(IpPrevalence::of(ip, hours, sent))
+        })
+    }
+
+    /// Runs one lookup with the secrets it must keep out of what comes back,
+    /// scrubbed from its error too.
+    fn exchange<H: Host, T>(
+        &mut self,
+        settings: &Settings,
+        host: &mut H,
+        lookup: impl FnOnce(&mut Self, &mut Exchange<H>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut secrets = Secrets::of(&settings.auth);
         if let Some(kept) = &self.token {
             secrets.add(&kept.access_token);
         }
         let mut exchange = Exchange { host, secrets };
-        let found = self.lookup_with(settings, domain, &mut exchange);
+        let found = lookup(self, &mut exchange);
         found.map_err(|e| exchange.secrets.scrub_error(e))
     }
 
-    fn lookup_with<M: Kept, H: Host>(
+    /// The one authenticated GET every route shares: settings checked, a
+    /// token when the settings say so (refreshed once after a `401`), the
+    /// answer scrubbed of secrets and then read by `read`. `route.lookup`
+    /// names the lookup for what a refusal should say (the roles it needs).
+    fn get<H: Host, T>(
         &mut self,
         settings: &Settings,
-        domain: &str,
+        route: &Route,
         exchange: &mut Exchange<H>,
-    ) -> Result<Lookup<M>, Error> {
-        let domain = domain::normalize(domain).map_err(Error::InvalidDomain)?;
+        read: impl FnOnce(&Response, &Secrets) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let endpoints = settings.cloud.endpoints().map_err(Error::InvalidSettings)?;
         settings.auth.check().map_err(Error::InvalidSettings)?;
-
         let mut answer = match &settings.auth {
-            Auth::HostManaged => exchange.send(&request::machines(&endpoints, &domain, None))?,
+            Auth::HostManaged => exchange.send(&request::get(&endpoints, &route.path, None))?,
             Auth::BearerToken(token) => {
-                exchange.send(&request::machines(&endpoints, &domain, Some(token)))?
+                exchange.send(&request::get(&endpoints, &route.path, Some(token)))?
             }
             Auth::ClientCredentials(_) | Auth::ClientAssertion(_) => {
-                self.machines_with_credentials(&endpoints, &settings.auth, &domain, exchange)?
+                self.get_with_credentials(&endpoints, &settings.auth, &route.path, exchange)?
             }
         };
         exchange.secrets.scrub_bytes(&mut answer.body);
-        let found = response::read_answer::<M>(&answer, &exchange.secrets)?;
-        for warning in found.warnings {
-            exchange.log(Level::Warn, warning.event, warning.message);
-        }
-        let machines = found.machines;
-        let cap_reached = machines.len() >= MACHINE_CAP;
-        if cap_reached {
-            exchange.log(
-                Level::Warn,
-                "result-cap-reached",
-                format!(
-                    "{domain}: {} machines, the service's cap; there may be more",
-                    machines.len()
-                ),
-            );
-        }
-        Ok(Lookup {
-            domain,
-            machines,
-            cap_reached,
-        })
+        read(&answer, &exchange.secrets)
     }
 
     /// The GET with a token, fetching a fresh token once if a kept one is
     /// refused. A token the API refuses is never kept.
-    fn machines_with_credentials<H: Host>(
+    fn get_with_credentials<H: Host>(
         &mut self,
         endpoints: &Endpoints,
         grant: &Auth,
-        domain: &str,
+        path: &str,
         exchange: &mut Exchange<H>,
     ) -> Result<Response, Error> {
         let kept = self
@@ -187,7 +300,7 @@ impl Connector {
             Some(token) => (token, true),
             None => (self.fetch_token(endpoints, grant, exchange)?, false),
         };
-        let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
+        let answer = exchange.send(&request::get(endpoints, path, Some(&token)))?;
         if answer.status != 401 {
             return Ok(answer);
         }
@@ -202,7 +315,7 @@ impl Connector {
             "the API refused the kept token; fetching a fresh one".into(),
         );
         let token = self.fetch_token(endpoints, grant, exchange)?;
-        let answer = exchange.send(&request::machines(endpoints, domain, Some(&token)))?;
+        let answer = exchange.send(&request::get(endpoints, path, Some(&token)))?;
         if answer.status == 401 {
             self.token = None;
         }

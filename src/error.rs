@@ -43,6 +43,12 @@ pub struct InvalidResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     InvalidDomain(String),
+    InvalidFileHash(String),
+    InvalidUserName(String),
+    InvalidIp(String),
+    InvalidTime(String),
+    InvalidMachineId(String),
+    InvalidLookBack(String),
     InvalidSettings(String),
     Unauthorized(ServiceError),
     Forbidden(ServiceError),
@@ -54,10 +60,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the caller's input was refused before any request.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidDomain(_)
+                | Error::InvalidFileHash(_)
+                | Error::InvalidUserName(_)
+                | Error::InvalidIp(_)
+                | Error::InvalidTime(_)
+                | Error::InvalidMachineId(_)
+                | Error::InvalidLookBack(_)
+        )
+    }
+
     /// A stable name for the case, as used in log records and CLI output.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::InvalidDomain(_) => "invalid-domain",
+            Error::InvalidFileHash(_) => "invalid-file-hash",
+            Error::InvalidUserName(_) => "invalid-user-name",
+            Error::InvalidIp(_) => "invalid-ip",
+            Error::InvalidTime(_) => "invalid-time",
+            Error::InvalidMachineId(_) => "invalid-machine-id",
+            Error::InvalidLookBack(_) => "invalid-look-back",
             Error::InvalidSettings(_) => "invalid-settings",
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
@@ -103,6 +129,12 @@ impl fmt::Display for Error {
         write!(f, "{}: ", self.kind())?;
         match self {
             Error::InvalidDomain(why) | Error::InvalidSettings(why) => f.write_str(why),
+            Error::InvalidFileHash(why)
+            | Error::InvalidUserName(why)
+            | Error::InvalidIp(why)
+            | Error::InvalidTime(why)
+            | Error::InvalidMachineId(why)
+            | Error::InvalidLookBack(why) => f.write_str(why),
             Error::Unauthorized(e) | Error::Forbidden(e) | Error::ApiError(e) => write!(f, "{e}"),
             Error::RateLimited(later) | Error::ServiceUnavailable(later) => {
                 write!(f, "{}", later.details)?;
@@ -142,6 +174,12 @@ macro_rules! error_from_wit {
                 fn from(e: wit::Error) -> Self {
                     match e {
                         wit::Error::InvalidDomain(why) => core::Error::InvalidDomain(why),
+                        wit::Error::InvalidFileHash(why) => core::Error::InvalidFileHash(why),
+                        wit::Error::InvalidUserName(why) => core::Error::InvalidUserName(why),
+                        wit::Error::InvalidIp(why) => core::Error::InvalidIp(why),
+                        wit::Error::InvalidTime(why) => core::Error::InvalidTime(why),
+                        wit::Error::InvalidMachineId(why) => core::Error::InvalidMachineId(why),
+                        wit::Error::InvalidLookBack(why) => core::Error::InvalidLookBack(why),
                         wit::Error::InvalidSettings(why) => core::Error::InvalidSettings(why),
                         wit::Error::Unauthorized(d) => core::Error::Unauthorized(d.into()),
                         wit::Error::Forbidden(d) => core::Error::Forbidden(d.into()),

@@ -14,7 +14,6 @@ pub mod ocsf;
 mod remainder;
 mod time;
 
-use crate::connector::Lookup;
 use crate::machine::{IpAddress, Machine, OnboardingStatus, VmMetadata};
 
 use address::{ip, mac, machine_ips, split_dns_name};
@@ -49,12 +48,24 @@ fn event_size(sent: &str) -> usize {
 /// The machines of a `lookup-texts` answer, each read back from its text
 /// (as an answer's machines are read) and paired with it: the events map
 /// the typed values and keep the sent ones.
-fn machines_of(found: &Lookup<String>) -> Result<Vec<(Machine, &str)>, String> {
-    let machines = crate::response::machines_from_texts(&found.machines)?;
+fn machines_of(texts: &[String]) -> Result<Vec<(Machine, &str)>, String> {
+    let machines = crate::response::machines_from_texts(texts)?;
     Ok(machines
         .into_iter()
-        .zip(found.machines.iter().map(String::as_str))
+        .zip(texts.iter().map(String::as_str))
         .collect())
+}
+
+/// The OCSF event's message: what the machine has to do with the query.
+fn message(machine: &str, query: &crate::routes::Query) -> String {
+    use crate::routes::Query;
+    match query {
+        Query::Domain(domain) => format!("{machine} communicated with {domain}"),
+        Query::File(sha1) => format!("{machine} saw the file with SHA-1 {sha1}"),
+        Query::User(user) => format!("{user} signed in to {machine}"),
+        Query::Ip { ip, at } => format!("{machine} was seen with {ip} at about {at}"),
+        Query::Machine(_) => format!("{machine}, looked up by id"),
+    }
 }
 
 /// A text the service gave: present and not empty. An empty string is never

@@ -13,13 +13,16 @@ pub mod environment;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod indicator;
 pub mod lenient;
 pub mod log_line;
 pub mod machine;
 pub mod output;
 pub mod permissions;
+pub mod prevalence;
 pub mod request;
 pub mod response;
+pub mod routes;
 pub mod secrets;
 pub mod settings;
 mod text;
@@ -27,9 +30,10 @@ mod text;
 #[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod bindings;
 
-pub use connector::{Connector, Host, Level, Lookup, MACHINE_CAP};
+pub use connector::{Connector, Found, Host, Level, Lookup, MACHINE_CAP};
 pub use error::Error;
 pub use machine::Machine;
+pub use routes::Query;
 pub use settings::Settings;
 
 /// The component's allocator (see `Cargo.toml`). Only the component has it:

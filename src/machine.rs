@@ -201,6 +201,9 @@ macro_rules! record {
     };
 }
 
+// The prevalence answers are records of the service's too.
+pub(crate) use {reader, record};
+
 record! {
     /// One entry of `ipAddresses`.
     pub struct IpAddress {

@@ -55,7 +55,8 @@ pub const EXIT_RATE_LIMITED: u8 = 4;
 /// The exit status for a lookup's error.
 pub fn exit_status(e: &Error) -> u8 {
     match e {
-        Error::InvalidDomain(_) | Error::InvalidSettings(_) => EXIT_INPUT,
+        Error::InvalidSettings(_) => EXIT_INPUT,
+        e if e.is_invalid_input() => EXIT_INPUT,
         Error::Unauthorized(_) | Error::Forbidden(_) => EXIT_AUTH,
         Error::RateLimited(_) => EXIT_RATE_LIMITED,
         _ => EXIT_OTHER,

@@ -6,13 +6,23 @@ use crate::settings::Endpoints;
 /// `GET {api}/api/domains/{domain}/machines`. `domain` must come from
 /// [`crate::domain::normalize`], which guarantees it is a single path segment.
 pub fn machines(endpoints: &Endpoints, domain: &str, bearer: Option<&str>) -> Request {
+    get(
+        endpoints,
+        &format!("/api/domains/{domain}/machines"),
+        bearer,
+    )
+}
+
+/// `GET {api}{path}`: `path` (with its query) from [`crate::routes`], which
+/// percent-encodes every value in it.
+pub fn get(endpoints: &Endpoints, path: &str, bearer: Option<&str>) -> Request {
     let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
     if let Some(token) = bearer {
         headers.push(("authorization".to_owned(), format!("Bearer {token}")));
     }
     Request {
         method: Method::Get,
-        url: format!("{}/api/domains/{domain}/machines", endpoints.api_base),
+        url: format!("{}{path}", endpoints.api_base),
         headers,
         body: None,
     }

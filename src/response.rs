@@ -1,10 +1,12 @@
 //! Reading the service's answers: machines, tokens, and every kind of error.
 
 mod invalid;
+mod object;
 mod status;
 mod token;
 
 pub use invalid::excerpt;
+pub use object::{one_machine, record};
 pub use status::{MAX_RETRY_AFTER, retry_after_seconds};
 pub use token::{MAX_TOKEN_LEN, access_token};
 
@@ -96,21 +98,7 @@ pub fn read_answer<M: Kept>(response: &Response, secrets: &Secrets) -> Result<Ma
         404 => return Ok(not_found(response)),
         _ => return Err(error_answer(Service::Api, response)),
     }
-    if response.body.len() > MAX_BODY_BYTES {
-        let reason = format!(
-            "the body is {} bytes; no answer of the service is larger than {MAX_BODY_BYTES}",
-            response.body.len()
-        );
-        return Err(invalid(Service::Api, response, reason));
-    }
-    // A clearer reason than the parser's for a body that is not text at all.
-    let text = match std::str::from_utf8(&response.body) {
-        Ok(text) => text,
-        Err(e) => {
-            let reason = format!("the body is not UTF-8 (at byte {})", e.valid_up_to());
-            return Err(invalid(Service::Api, response, reason));
-        }
-    };
+    let text = object::body_text(response)?;
     // Directly when every machine is as modelled (the usual answer, read in
     // one pass); otherwise again, leniently, value by value.
     let mut warnings = Vec::new();

@@ -164,6 +164,13 @@ impl Secrets {
         };
         match e {
             E::InvalidDomain(_) | E::InvalidSettings(_) => e,
+            // The caller's own input, refused before anything was sent.
+            E::InvalidFileHash(_)
+            | E::InvalidUserName(_)
+            | E::InvalidIp(_)
+            | E::InvalidTime(_)
+            | E::InvalidMachineId(_)
+            | E::InvalidLookBack(_) => e,
             E::Unauthorized(d) => E::Unauthorized(details(d)),
             E::Forbidden(d) => E::Forbidden(details(d)),
             E::ApiError(d) => E::ApiError(details(d)),

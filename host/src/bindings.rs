@@ -10,7 +10,7 @@ wasmtime::component::bindgen!({
 
 pub use mde::connector::http::{Body, Method, Request, Response, TransportError};
 pub use mde::connector::log::Level;
-pub use mde::connector::types::{IpAddress, VmMetadata};
+pub use mde::connector::types::{IpAddress, Machine, VmMetadata};
 
 impl Body {
     /// The body's bytes, however the transport gave them.

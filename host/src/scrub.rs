@@ -60,6 +60,12 @@ pub fn scrub_error(secrets: &Secrets, error: &mut Error) {
     let later = |r: &mut RetryLater| details(&mut r.details);
     match error {
         Error::InvalidDomain(s) | Error::InvalidSettings(s) => scrub(s),
+        Error::InvalidFileHash(s)
+        | Error::InvalidUserName(s)
+        | Error::InvalidIp(s)
+        | Error::InvalidTime(s)
+        | Error::InvalidMachineId(s)
+        | Error::InvalidLookBack(s) => scrub(s),
         Error::Unauthorized(e) | Error::Forbidden(e) | Error::ApiError(e) => details(e),
         Error::RateLimited(r) | Error::ServiceUnavailable(r) => later(r),
         Error::Transport(t) => scrub_transport_error(secrets, t),

@@ -7,8 +7,9 @@ use super::{
     Mapped, OsFamily, PRODUCT, Remainder, VENDOR, cloud_vm, given, has_sensor, ip, mac,
     machine_ips, machines_of, observed, os_family, split_dns_name,
 };
-use crate::connector::Lookup;
+use crate::connector::{Found, Lookup};
 use crate::machine::Machine;
+use crate::routes::Query;
 use serde::Serialize;
 
 /// The ECS version these documents follow.
@@ -17,10 +18,20 @@ pub const ECS_VERSION: &str = "9.5.0-dev";
 /// One ECS document per machine of `found`, as JSON text, or why
 /// `observed_at` cannot be the documents' `@timestamp`.
 pub fn documents(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
-    let machines = machines_of(found)?;
+    let query = Query::Domain(found.domain.clone());
+    documents_of(&query, &found.machines, observed_at)
+}
+
+/// [`documents`] for any machine list, its query kept under `mde`.
+pub fn query_documents(found: &Found<String>, observed_at: u64) -> Result<Vec<String>, String> {
+    documents_of(&found.query, &found.machines, observed_at)
+}
+
+fn documents_of(query: &Query, texts: &[String], observed_at: u64) -> Result<Vec<String>, String> {
+    let machines = machines_of(texts)?;
     let (_, timestamp) = observed(observed_at)?;
     map_within_memory(&machines, |m, sent, out| {
-        write_json(out, &document(&found.domain, &timestamp, m, sent))
+        write_json(out, &document(query, &timestamp, m, sent))
     })
 }
 
@@ -148,7 +159,7 @@ struct Related<'a> {
 /// The ECS document for one machine, `m` read from `sent`, observed at
 /// `timestamp` (RFC 3339).
 pub fn document<'a>(
-    domain: &'a str,
+    query: &'a Query,
     timestamp: &'a str,
     m: &'a Machine,
     sent: &'a str,
@@ -265,7 +276,7 @@ pub fn document<'a>(
             hosts,
         },
         mde: Remainder {
-            domain,
+            query,
             sent,
             mapped: mapped.0,
         },
@@ -321,7 +332,8 @@ mod tests {
     /// The document of `m`, sent as the typed record writes it.
     fn json_of(m: &Machine) -> Value {
         let sent = serde_json::to_string(m).unwrap();
-        let document = document("contoso.com", "2025-11-24T16:00:00.123Z", m, &sent);
+        let query = Query::Domain("contoso.com".into());
+        let document = document(&query, "2025-11-24T16:00:00.123Z", m, &sent);
         serde_json::from_str(&crate::events::to_json(&document, 0)).unwrap()
     }
 

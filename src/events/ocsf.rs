@@ -8,8 +8,9 @@ use super::{
     interface_type, ip, is_server_platform, mac, machines_of, observed, os_family,
     parse_rfc3339_ms, split_dns_name,
 };
-use crate::connector::Lookup;
+use crate::connector::{Found, Lookup};
 use crate::machine::{IpAddress, Machine, RiskScore};
+use crate::routes::Query;
 use serde::Serialize;
 
 /// The OCSF version these events follow.
@@ -23,10 +24,20 @@ const ACTIVITY_COLLECT: u32 = 2;
 /// One OCSF event per machine of `found`, as JSON text, or why a text is
 /// not a machine's JSON object or `observed_at` cannot be the events' time.
 pub fn inventory(found: &Lookup<String>, observed_at: u64) -> Result<Vec<String>, String> {
-    let machines = machines_of(found)?;
+    let query = Query::Domain(found.domain.clone());
+    inventory_of(&query, &found.machines, observed_at)
+}
+
+/// [`inventory`] for any machine list, its query kept in `unmapped`.
+pub fn query_inventory(found: &Found<String>, observed_at: u64) -> Result<Vec<String>, String> {
+    inventory_of(&found.query, &found.machines, observed_at)
+}
+
+fn inventory_of(query: &Query, texts: &[String], observed_at: u64) -> Result<Vec<String>, String> {
+    let machines = machines_of(texts)?;
     let observed = observed(observed_at)?;
     map_within_memory(&machines, |m, sent, out| {
-        write_json(out, &event(&found.domain, &observed, m, sent))
+        write_json(out, &event(query, &observed, m, sent))
     })
 }
 
@@ -171,7 +182,7 @@ struct Account<'a> {
 /// The OCSF event for one machine, `m` read from `sent`, observed at
 /// `observed` (milliseconds and text).
 pub fn event<'a>(
-    domain: &'a str,
+    query: &'a Query,
     observed: &'a (i64, String),
     m: &'a Machine,
     sent: &'a str,
@@ -282,7 +293,7 @@ pub fn event<'a>(
         time: *time,
         time_dt,
         timezone_offset: 0,
-        message: format!("{} communicated with {domain}", dns_name.unwrap_or(&m.id)),
+        message: super::message(dns_name.unwrap_or(&m.id), query),
         metadata: Metadata {
             product: Product {
                 name: PRODUCT,
@@ -294,7 +305,7 @@ pub fn event<'a>(
         device,
         cloud,
         unmapped: Remainder {
-            domain,
+            query,
             sent,
             mapped: mapped.0,
         },
@@ -433,7 +444,7 @@ mod tests {
         let observed = super::observed(1_764_000_000_123).unwrap();
         let sent = serde_json::to_string(m).unwrap();
         serde_json::from_str(&crate::events::to_json(
-            &event("contoso.com", &observed, m, &sent),
+            &event(&Query::Domain("contoso.com".into()), &observed, m, &sent),
             0,
         ))
         .unwrap()

@@ -2,13 +2,22 @@
 
 use crate::lenient::{Key, Record};
 use crate::machine::Machine;
+use crate::routes::Query;
 use serde::de::{self, Deserializer as _, MapAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use std::fmt;
 
-/// The member naming the queried domain.
-const QUERIED_DOMAIN: &str = "queriedDomain";
+/// The members naming what was queried. A member the service itself sends
+/// under one of these names is kept as `<name>_sent`.
+const QUERIED: [&str; 6] = [
+    "queriedDomain",
+    "queriedFile",
+    "queriedUser",
+    "queriedIp",
+    "queriedAt",
+    "queriedMachine",
+];
 
 /// OCSF's `unmapped`, ECS's `mde`: the domain that was queried, then every
 /// member the service sent for the machine that the event does not hold
@@ -16,7 +25,7 @@ const QUERIED_DOMAIN: &str = "queriedDomain";
 /// names. A modelled member sent as `null` is absent, as in the typed
 /// record. Nothing the service sent is left out of an event.
 pub struct Remainder<'a> {
-    pub domain: &'a str,
+    pub query: &'a Query,
     /// The machine's JSON object as the service sent it (a `lookup-texts` text).
     pub sent: &'a str,
     /// The members the event holds elsewhere, whole (bits of [`Machine::bit`]).
@@ -26,7 +35,16 @@ pub struct Remainder<'a> {
 impl Serialize for Remainder<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry(QUERIED_DOMAIN, self.domain)?;
+        match self.query {
+            Query::Domain(domain) => map.serialize_entry("queriedDomain", domain)?,
+            Query::File(sha1) => map.serialize_entry("queriedFile", sha1)?,
+            Query::User(name) => map.serialize_entry("queriedUser", name)?,
+            Query::Ip { ip, at } => {
+                map.serialize_entry("queriedIp", ip)?;
+                map.serialize_entry("queriedAt", at)?;
+            }
+            Query::Machine(id) => map.serialize_entry("queriedMachine", id)?,
+        }
         let mut members = Members {
             map: &mut map,
             mapped: self.mapped,
@@ -64,9 +82,9 @@ impl<'de, M: SerializeMap> Visitor<'de> for &mut Members<'_, M> {
             {
                 continue;
             }
-            let written = if name == QUERIED_DOMAIN {
+            let written = if QUERIED.contains(&&*name) {
                 // The service's own member of that name keeps its value beside ours.
-                self.map.serialize_entry("queriedDomain_sent", raw)
+                self.map.serialize_entry(&format!("{name}_sent"), raw)
             } else {
                 self.map.serialize_entry(&*name, raw)
             };
@@ -106,8 +124,9 @@ mod tests {
 
     #[test]
     fn the_remainder_keeps_each_member_as_the_text_has_it() {
+        let query = Query::Domain("contoso.com".into());
         let remainder = Remainder {
-            domain: "contoso.com",
+            query: &query,
             sent: r#"{"id":"a","onboardingStatus":"onboarded","rbacGroupId":140,"osVersion":null,"queriedDomain":"x","newField":null,"osBuild":2.50}"#,
             mapped: Machine::bit("id") | Machine::bit("osBuild"),
         };

@@ -124,6 +124,13 @@ pub type Redact<'a> = dyn Fn(&str) -> String + 'a;
 pub fn status_of(e: &Error) -> (u16, Option<u64>) {
     match e {
         Error::InvalidDomain(_) => (400, None),
+        // The other lookups' inputs (issue 25), refused before any request.
+        Error::InvalidFileHash(_)
+        | Error::InvalidUserName(_)
+        | Error::InvalidIp(_)
+        | Error::InvalidTime(_)
+        | Error::InvalidMachineId(_)
+        | Error::InvalidLookBack(_) => (400, None),
         Error::ApiError(d) if d.code.as_deref() == Some("InvalidDomainName") => (400, None),
         Error::InvalidSettings(_) => (500, None),
         Error::RateLimited(limit) => (

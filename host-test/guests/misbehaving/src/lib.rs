@@ -13,7 +13,7 @@ wit_bindgen::generate!({ world: "connector", path: "../../../wit" });
 use mde::connector::http::{Body, Method, Request};
 use mde::connector::log::Level;
 use mde::connector::settings::Auth;
-use mde::connector::types::{InvalidResponse, Service};
+use mde::connector::types::{InvalidResponse, IpAt, Service};
 
 struct Misbehaving;
 export!(Misbehaving);
@@ -38,7 +38,7 @@ impl Guest for Misbehaving {
         Err(Error::InvalidSettings(format!("holding {}", held_secret())))
     }
 
-    fn domain_machines(domain: String) -> Result<Vec<Machine>, Error> {
+    fn domain_machines(domain: String) -> Result<Vec<MachineRecord>, Error> {
         match domain.as_str() {
             "spin.example" => loop {
                 std::hint::black_box(&domain);
@@ -105,6 +105,74 @@ impl Guest for Misbehaving {
             cap_reached: false,
         })
     }
+
+    // The other lookups misbehave as the domain lookup does for their input.
+    fn file_machines(sha1: String) -> Result<Vec<MachineRecord>, Error> {
+        Self::domain_machines(sha1)
+    }
+
+    fn user_machines(name: String) -> Result<Vec<MachineRecord>, Error> {
+        Self::domain_machines(name)
+    }
+
+    fn ip_machines(ip: String, _at: String) -> Result<Vec<MachineRecord>, Error> {
+        Self::domain_machines(ip)
+    }
+
+    fn machine(id: String) -> Result<Option<MachineRecord>, Error> {
+        Ok(Self::domain_machines(id)?.into_iter().next())
+    }
+
+    fn lookup_query(query: Query) -> Result<QueryResult, Error> {
+        Ok(QueryResult {
+            machines: Self::domain_machines(input_of(&query))?,
+            query,
+            cap_reached: false,
+        })
+    }
+
+    fn lookup_query_texts(query: Query) -> Result<QueryTextsResult, Error> {
+        let found = Self::lookup_texts(input_of(&query))?;
+        Ok(QueryTextsResult {
+            query,
+            machines: found.machines,
+            cap_reached: false,
+        })
+    }
+
+    fn domain_stats(domain: String, hours: Option<u32>) -> Result<DomainPrevalence, Error> {
+        Self::domain_machines(domain.clone())?;
+        Ok(DomainPrevalence {
+            domain,
+            look_back_hours: hours,
+            host: None,
+            organization_prevalence: Some(0),
+            org_first_seen: None,
+            org_last_seen: None,
+            unmodelled: None,
+        })
+    }
+
+    fn ip_stats(ip: String, hours: Option<u32>) -> Result<IpPrevalence, Error> {
+        Self::domain_machines(ip.clone())?;
+        Ok(IpPrevalence {
+            ip,
+            look_back_hours: hours,
+            ip_address: None,
+            organization_prevalence: Some(0),
+            org_first_seen: None,
+            org_last_seen: None,
+            unmodelled: None,
+        })
+    }
+}
+
+/// The text a query carries (an `ip`'s address).
+fn input_of(query: &Query) -> String {
+    match query {
+        Query::Domain(s) | Query::File(s) | Query::User(s) | Query::Machine(s) => s.clone(),
+        Query::Ip(IpAt { ip, .. }) => ip.clone(),
+    }
 }
 
 impl exports::mde::connector::events::Guest for Misbehaving {
@@ -115,6 +183,20 @@ impl exports::mde::connector::events::Guest for Misbehaving {
 
     /// The secret it holds, in the error.
     fn ecs_documents(_found: LookupTextsResult, _observed_at: u64) -> Result<Vec<String>, String> {
+        Err(held_secret())
+    }
+
+    fn query_ocsf_inventory(
+        _found: QueryTextsResult,
+        _observed_at: u64,
+    ) -> Result<Vec<String>, String> {
+        Ok(vec![held_secret()])
+    }
+
+    fn query_ecs_documents(
+        _found: QueryTextsResult,
+        _observed_at: u64,
+    ) -> Result<Vec<String>, String> {
         Err(held_secret())
     }
 }

@@ -1,0 +1,155 @@
+//! How common a domain or an IP address is in the organisation: the answers
+//! of `GET /api/domains/{domain}/stats` and `GET /api/ips/{ip}/stats`, read
+//! leniently as machines are (unknown members kept as sent).
+
+use crate::lenient::{Field, Kind, Read, Reading, Record, Typed, index_of, serialize_record};
+use crate::machine::{reader, record};
+use serde::de::Deserializer;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+record! {
+    /// The domain answer as sent.
+    pub struct DomainStatsAnswer {
+        host: Option<String> = "host",
+        organization_prevalence: Option<i64> = "organizationPrevalence",
+        org_prevalence: Option<i64> = "orgPrevalence",
+        org_first_seen: Option<String> = "orgFirstSeen",
+        org_last_seen: Option<String> = "orgLastSeen",
+    }
+    required: []
+}
+
+record! {
+    /// The IP answer as sent.
+    pub struct IpStatsAnswer {
+        ip_address: Option<String> = "ipAddress",
+        organization_prevalence: Option<i64> = "organizationPrevalence",
+        org_prevalence: Option<i64> = "orgPrevalence",
+        org_first_seen: Option<String> = "orgFirstSeen",
+        org_last_seen: Option<String> = "orgLastSeen",
+    }
+    required: []
+}
+
+/// The WIT's `domain-prevalence`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainPrevalence {
+    /// The domain as queried (normalised).
+    pub domain: String,
+    pub look_back_hours: Option<u32>,
+    pub host: Option<String>,
+    /// `organizationPrevalence`, or `orgPrevalence` when only that was sent.
+    pub organization_prevalence: Option<i64>,
+    pub org_first_seen: Option<String>,
+    pub org_last_seen: Option<String>,
+    pub unmodelled: Option<String>,
+}
+
+/// The WIT's `ip-prevalence`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpPrevalence {
+    /// The address as queried (canonical).
+    pub ip: String,
+    pub look_back_hours: Option<u32>,
+    pub ip_address: Option<String>,
+    pub organization_prevalence: Option<i64>,
+    pub org_first_seen: Option<String>,
+    pub org_last_seen: Option<String>,
+    pub unmodelled: Option<String>,
+}
+
+impl DomainPrevalence {
+    pub fn of(domain: String, look_back_hours: Option<u32>, sent: DomainStatsAnswer) -> Self {
+        let (organization_prevalence, unmodelled) = one_prevalence(
+            sent.organization_prevalence,
+            sent.org_prevalence,
+            sent.unmodelled,
+        );
+        DomainPrevalence {
+            domain,
+            look_back_hours,
+            host: sent.host,
+            organization_prevalence,
+            org_first_seen: sent.org_first_seen,
+            org_last_seen: sent.org_last_seen,
+            unmodelled,
+        }
+    }
+}
+
+impl IpPrevalence {
+    pub fn of(ip: String, look_back_hours: Option<u32>, sent: IpStatsAnswer) -> Self {
+        let (organization_prevalence, unmodelled) = one_prevalence(
+            sent.organization_prevalence,
+            sent.org_prevalence,
+            sent.unmodelled,
+        );
+        IpPrevalence {
+            ip,
+            look_back_hours,
+            ip_address: sent.ip_address,
+            organization_prevalence,
+            org_first_seen: sent.org_first_seen,
+            org_last_seen: sent.org_last_seen,
+            unmodelled,
+        }
+    }
+}
+
+/// The prevalence under either name; when both were sent, `orgPrevalence`
+/// is kept in `unmodelled`, so nothing sent is lost.
+fn one_prevalence(
+    organization: Option<i64>,
+    org: Option<i64>,
+    unmodelled: Option<String>,
+) -> (Option<i64>, Option<String>) {
+    match (organization, org) {
+        (Some(kept), Some(other)) => {
+            let member = format!("\"orgPrevalence\":{other}");
+            let unmodelled = match unmodelled.as_deref().and_then(|u| u.strip_suffix('}')) {
+                Some(head) if head.len() > 1 => format!("{head},{member}}}"),
+                _ => format!("{{{member}}}"),
+            };
+            (Some(kept), Some(unmodelled))
+        }
+        (kept, other) => (kept.or(other), unmodelled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Response;
+    use crate::response::record as read;
+    use crate::secrets::Secrets;
+
+    fn domain(body: &str) -> DomainPrevalence {
+        let answer = Response {
+            status: 200,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        };
+        let (sent, _) = read::<DomainStatsAnswer>(&answer, &Secrets::default()).unwrap();
+        DomainPrevalence::of("contoso.com".into(), None, sent)
+    }
+
+    #[test]
+    fn either_name_of_the_prevalence_is_read_and_nothing_is_lost() {
+        let doc = r#"{"@odata.context":"x","host":"example.com","orgPrevalence":"4070","orgFirstSeen":"2017-07-30T13:23:48Z","orgLastSeen":null}"#;
+        let p = domain(doc);
+        assert_eq!(p.organization_prevalence, Some(4070));
+        assert_eq!(p.host.as_deref(), Some("example.com"));
+        assert_eq!(p.org_last_seen, None);
+        assert_eq!(p.unmodelled.as_deref(), Some(r#"{"@odata.context":"x"}"#));
+        let both = domain(r#"{"organizationPrevalence":3,"orgPrevalence":4}"#);
+        assert_eq!(both.organization_prevalence, Some(3));
+        assert_eq!(both.unmodelled.as_deref(), Some(r#"{"orgPrevalence":4}"#));
+        let odd = domain(r#"{"organizationPrevalence":"many","newField":[1]}"#);
+        assert_eq!(odd.organization_prevalence, None);
+        let kept: serde_json::Value =
+            serde_json::from_str(odd.unmodelled.as_deref().unwrap()).unwrap();
+        assert_eq!(kept["organizationPrevalence"], "many");
+        assert_eq!(kept["newField"][0], 1);
+    }
+}
