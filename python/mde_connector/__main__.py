@@ -150,7 +150,8 @@ def connector_from_env(args, environ) -> Connector:
         return value
 
     if environ.get("MDE_TOKEN") and any(
-        environ.get(n) for n in ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET")
+        environ.get(n)
+        for n in ("MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET", "MDE_CLIENT_CERTIFICATE")
     ):
         # Whatever their bytes: one or the other, as the Rust CLI reads them.
         raise UsageError(
@@ -178,7 +179,10 @@ def connector_from_env(args, environ) -> Connector:
     if token is not None:
         credentials["token"] = token
     else:
-        if all(v is not None for v in given):
+        held = held_credentials(var, secret_set=given[2] is not None)
+        if held:
+            credentials = held
+        elif all(v is not None for v in given):
             credentials = dict(zip(("tenant_id", "client_id", "client_secret"), given))
         elif any(v is not None for v in given):
             raise UsageError(
@@ -186,7 +190,8 @@ def connector_from_env(args, environ) -> Connector:
             )
         elif args.live:
             raise UsageError(
-                "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET"
+                "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET "
+                "(or MDE_CLIENT_CERTIFICATE), or AZURE_FEDERATED_TOKEN_FILE"
             )
     transport = None
     if not args.live and args.replay is None:
@@ -214,6 +219,29 @@ def connector_from_env(args, environ) -> Connector:
         transport=transport,
         allow_loopback_http=args.allow_loopback_http,
     )
+
+
+def held_credentials(var, secret_set: bool) -> dict:
+    """A certificate (MDE_CLIENT_CERTIFICATE, with MDE_TENANT_ID and
+    MDE_CLIENT_ID) or, when no MDE_ credential is set, a federated token file
+    (AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, AZURE_CLIENT_ID, as a
+    Kubernetes pod with workload identity has them): the host signs, the
+    component never sees the key."""
+    certificate = var("MDE_CLIENT_CERTIFICATE")
+    if certificate is not None:
+        if secret_set:
+            raise UsageError("both MDE_CLIENT_SECRET and MDE_CLIENT_CERTIFICATE are set: set one")
+        ids = [var("MDE_TENANT_ID"), var("MDE_CLIENT_ID")]
+        if None in ids:
+            raise UsageError("MDE_CLIENT_CERTIFICATE needs MDE_TENANT_ID and MDE_CLIENT_ID")
+        return {"tenant_id": ids[0], "client_id": ids[1], "client_certificate": certificate}
+    federated = var("AZURE_FEDERATED_TOKEN_FILE")
+    if federated is None or secret_set or var("MDE_TENANT_ID") or var("MDE_CLIENT_ID"):
+        return {}
+    ids = [var("AZURE_TENANT_ID"), var("AZURE_CLIENT_ID")]
+    if None in ids:
+        raise UsageError("AZURE_FEDERATED_TOKEN_FILE needs AZURE_TENANT_ID and AZURE_CLIENT_ID")
+    return {"tenant_id": ids[0], "client_id": ids[1], "federated_token_file": federated}
 
 
 def credentials_without_live(credentials: dict) -> str:

@@ -119,3 +119,68 @@ def install() -> bool:
         setattr(cls, name, _asked_once(getattr(cls, name), name))
     _types.ListType.convert_to_c = bulk_convert_to_c(ffi, layout, current)
     return True
+
+
+# The other lookups' values (issue 25), both ways: the one place their WIT
+# shapes meet Python's.
+
+#: The `query` variant's cases, by the lookup each one is.
+QUERY_KINDS = {
+    "domain-machines": "domain",
+    "file-machines": "file",
+    "user-machines": "user",
+    "ip-machines": "ip",
+    "machine": "machine",
+}
+
+
+def wit_query(kind: str, value: str, at: Optional[str] = None):
+    """The WIT `query` for a lookup: `Variant("file", sha1)`, or for `ip`
+    an `ip-at` record."""
+    from wasmtime.component import Record, Variant
+
+    if kind != "ip":
+        return Variant(kind, value)
+    record = Record()
+    record.ip = value
+    record.at = at
+    return Variant("ip", record)
+
+
+def query_of(wit):
+    """(kind, input, at) of a WIT `query`, as the component normalised it."""
+    if wit.tag == "ip":
+        return wit.tag, wit.payload.ip, wit.payload.at
+    return wit.tag, wit.payload, None
+
+
+def wit_query_texts(kind: str, query: str, at: Optional[str], texts, cap_reached: bool):
+    """A `query-texts-result`, for the events of a `QueryResult`."""
+    from wasmtime.component import Record
+
+    record = Record()
+    record.query = wit_query(kind, query, at)
+    record.machines = list(texts)
+    setattr(record, "cap-reached", cap_reached)
+    return record
+
+
+def prevalence(lookup: str, wit, scrub: Callable[[str], str], loads: Callable):
+    """A `domain-prevalence` or `ip-prevalence` record as a `Prevalence`,
+    every text scrubbed."""
+    from .results import Prevalence
+
+    def text(value):
+        return None if value is None else scrub(value)
+
+    unmodelled = text(wit.unmodelled)
+    return Prevalence(
+        lookup=lookup,
+        query=wit.domain if lookup == "domain-stats" else wit.ip,
+        look_back_hours=getattr(wit, "look-back-hours"),
+        organization_prevalence=getattr(wit, "organization-prevalence"),
+        org_first_seen=text(getattr(wit, "org-first-seen")),
+        org_last_seen=text(getattr(wit, "org-last-seen")),
+        sent_as=text(wit.host if lookup == "domain-stats" else getattr(wit, "ip-address")),
+        unmodelled=None if unmodelled is None else loads(unmodelled),
+    )

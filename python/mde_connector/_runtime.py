@@ -271,8 +271,11 @@ class Sandbox:
         settings: Callable[[], Record],
         backend,
         secrets: Secrets,
+        client_assertion: Optional[Callable] = None,
     ):
         self.component = load_component(component)
+        #: The answer to `settings.client-assertion`: the host's signer.
+        self.client_assertion = client_assertion
         self.settings = settings
         self.backend = backend
         self.secrets = secrets
@@ -291,6 +294,7 @@ class Sandbox:
                 http.add_func("send", self._send)
             with root.add_instance(f"mde:connector/settings@{WIT_VERSION}") as settings:
                 settings.add_func("get", lambda _store: self.settings())
+                settings.add_func("client-assertion", self._client_assertion)
             with root.add_instance(f"mde:connector/log@{WIT_VERSION}") as log_sink:
                 log_sink.add_func("emit", self._emit)
         return linker
@@ -316,6 +320,15 @@ class Sandbox:
         if request.method == "post":
             self.secrets.add_token_answer(response.body)
         return _wit_response(response)
+
+    def _client_assertion(self, store, audience: str):
+        if self.client_assertion is None:
+            return Variant(
+                "err",
+                "this connector has no client certificate or federated token: give "
+                "client_certificate= or federated_token_file=",
+            )
+        return self.client_assertion(store, audience)
 
     def _emit(self, _store, level: str, event: str, message: str) -> None:
         message = self.secrets.scrub(message)

@@ -12,9 +12,11 @@ from typing import Any, Dict, List, Optional, Union
 
 from wasmtime.component import Record, Variant
 
-from . import errors
+from . import _conversions, credentials, errors
 from ._policy_file import CLOUD_ENDPOINTS, CUSTOM_CLOUD, MAX_DOMAIN_BYTES
 from ._runtime import BUNDLED_COMPONENT, Sandbox, Secrets
+from .pivots import Pivots
+from .results import QueryResult
 from .cache import DEFAULT_ENTRIES, ResultCache, checked_entries, checked_ttl
 from .policy import (
     PROCESS_BUDGETS,
@@ -62,7 +64,7 @@ class LookupResult:
     cache_age: Optional[float] = None
 
 
-class Connector:
+class Connector(Pivots):
     """Microsoft Defender for Endpoint's `GET /api/domains/{domain}/machines`,
     run by the mde-connector component in a wasmtime sandbox.
 
@@ -105,6 +107,8 @@ class Connector:
         client_id: Optional[str] = None,
         client_secret: Optional[str] = None,
         token: Optional[str] = None,
+        client_certificate: Union[None, str, "os.PathLike[str]"] = None,
+        federated_token_file: Union[None, str, "os.PathLike[str]"] = None,
         api_base: Optional[str] = None,
         login_host: Optional[str] = None,
         scope: Optional[str] = None,
@@ -137,7 +141,12 @@ class Connector:
         if isinstance(replay, (str, os.PathLike)):
             replay = Replay.from_file(replay)
         wit_cloud, hosts = _cloud(cloud, api_base, login_host, scope)
-        wit_auth, budget = _auth(tenant_id, client_id, client_secret, token, replay)
+        credential = credentials.of(tenant_id, client_id, client_certificate, federated_token_file)
+        if credential is not None:
+            # Signed by the host: the component gets the assertion, never the key.
+            wit_auth, budget = credentials.wit_auth(tenant_id, client_id, client_secret, token)
+        else:
+            wit_auth, budget = _auth(tenant_id, client_id, client_secret, token, replay)
         self._config = Record()
         self._config.cloud = wit_cloud
         self._config.auth = wit_auth
@@ -165,6 +174,9 @@ class Connector:
             lambda: self._config,
             backend,
             self._secrets,
+            credentials.assertion_source(
+                credential, client_id, _origin_or_none(hosts[1]), self._secrets
+            ),
         )
         self._lock = threading.Lock()
         self._cache_ttl = checked_ttl(cache_ttl)
@@ -270,12 +282,21 @@ class Connector:
         return self._events("ecs-documents", found, observed_at)
 
     def _events(self, export: str, found: LookupResult, observed_at) -> List[str]:
-        if not isinstance(found, LookupResult):
-            raise TypeError(f"found must be a LookupResult, not {type(found).__name__}")
-        texts = Record()
-        texts.domain = found.domain
-        texts.machines = found.machines_json
-        setattr(texts, "cap-reached", found.cap_reached)
+        if isinstance(found, QueryResult):
+            # Any machine list: its query is kept in the events.
+            export = "query-" + export
+            texts = _conversions.wit_query_texts(
+                found.kind, found.query, found.at, found.machines_json, found.cap_reached
+            )
+        elif isinstance(found, LookupResult):
+            texts = Record()
+            texts.domain = found.domain
+            texts.machines = found.machines_json
+            setattr(texts, "cap-reached", found.cap_reached)
+        else:
+            raise TypeError(
+                f"found must be a LookupResult or a QueryResult, not {type(found).__name__}"
+            )
         with self._lock:
             answer = self._sandbox.call(
                 export, texts, _epoch_ms(observed_at), interface="events"
@@ -389,13 +410,13 @@ def _auth(tenant_id, client_id, client_secret, token, replay):
     if token is not None:
         if any(v is not None for v in credentials):
             raise errors.InvalidSettings("give a token or client credentials, not both")
-        return token, "bearer"
+        return Variant("bearer-token", token), "bearer"
     if all(v is not None for v in credentials):
         record = Record()
         setattr(record, "tenant-id", tenant_id)
         setattr(record, "client-id", client_id)
         setattr(record, "client-secret", client_secret)
-        return record, budget_key(tenant_id, client_id)
+        return Variant("client-credentials", record), budget_key(tenant_id, client_id)
     if any(v is not None for v in credentials):
         raise errors.InvalidSettings(
             "client credentials need all of tenant_id, client_id and client_secret"
@@ -403,7 +424,7 @@ def _auth(tenant_id, client_id, client_secret, token, replay):
     if replay is None:
         raise errors.InvalidSettings("give token=, or tenant_id=, client_id= and client_secret=")
     # A replay holds only the API's answers: the host manages authentication.
-    return None, "bearer"
+    return Variant("host-managed", None), "bearer"
 
 
 def _origin_or_none(url: str) -> Optional[Origin]:

@@ -14,9 +14,12 @@ import re
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Optional, Union
+
+from wasmtime.component import Record, Variant
 
 from . import errors
+from .policy import Origin, budget_key
 
 #: How long an assertion is valid: the identity platform takes at most 10 minutes.
 ASSERTION_LIFETIME = 600
@@ -24,9 +27,7 @@ ASSERTION_LIFETIME = 600
 #: What to install for certificate credentials.
 CERTIFICATE_EXTRA = 'pip install "mde-connector[certificate]"'
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL
-)
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 _KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY")
 
 
@@ -149,3 +150,65 @@ class FederatedTokenFile:
             raise errors.InvalidSettings(f"the federated token file {self.path} is empty")
         return token
 
+
+def of(tenant_id, client_id, client_certificate, federated_token_file):
+    """The credential the host signs with, from a `Connector`'s arguments,
+    or None when neither `client_certificate` nor `federated_token_file` is given."""
+    if client_certificate is not None and federated_token_file is not None:
+        raise errors.InvalidSettings("give client_certificate= or federated_token_file=, not both")
+    if client_certificate is None and federated_token_file is None:
+        return None
+    if tenant_id is None or client_id is None:
+        given = "client_certificate" if client_certificate is not None else "federated_token_file"
+        raise errors.InvalidSettings(f"{given}= needs tenant_id= and client_id= too")
+    if client_certificate is not None:
+        return CertificateCredential(client_certificate)
+    return FederatedTokenFile(federated_token_file)
+
+
+def wit_auth(tenant_id: str, client_id: str, client_secret, token):
+    """The WIT `auth` for assertions (`client-assertion`), and whose budget
+    the calls count against."""
+    if client_secret is not None or token is not None:
+        raise errors.InvalidSettings(
+            "a client certificate or federated token replaces client_secret= and token=: "
+            "give one credential"
+        )
+    record = Record()
+    setattr(record, "tenant-id", tenant_id)
+    setattr(record, "client-id", client_id)
+    return Variant("client-assertion", record), budget_key(tenant_id, client_id)
+
+
+def assertion_source(credential, client_id: str, login: Optional[Origin], secrets) -> Callable:
+    """The host's answer to the component's `settings.client-assertion`:
+    `audience` -> `Variant("ok", assertion)` or `Variant("err", why)`. Only
+    the configured login origin's URLs are signed for, so an assertion is
+    good nowhere else; each one is a secret from then on (scrubbed from
+    whatever the network says)."""
+
+    def answer(_store, audience: str):
+        if credential is None:
+            return Variant(
+                "err",
+                "the host has no client certificate or federated token configured "
+                "(client_certificate= or federated_token_file=; the command's "
+                "MDE_CLIENT_CERTIFICATE or AZURE_FEDERATED_TOKEN_FILE)",
+            )
+        try:
+            target = Origin.parse(audience)
+        except ValueError:
+            target = None
+        if login is None or target != login:
+            return Variant(
+                "err",
+                f"the host signs assertions for its login origin {login} only, not {audience!r}",
+            )
+        try:
+            assertion = credential.assertion(audience, client_id)
+        except errors.InvalidSettings as e:
+            return Variant("err", e.reason)
+        secrets.add(assertion)
+        return Variant("ok", assertion)
+
+    return answer

@@ -203,7 +203,9 @@ def plain_http_refused(origin: Origin) -> str:
             f"{origin} is plain http: the host allows it to loopback addresses only with "
             "allow_loopback_http=True (the command's --allow-loopback-http)"
         )
-    return f"{origin} is plain http: the host allows plain http to loopback addresses only; use https"
+    return (
+        f"{origin} is plain http: the host allows plain http to loopback addresses only; use https"
+    )
 
 
 class Gateway:

@@ -69,7 +69,7 @@ def misbehaving_guest():
 @pytest.fixture
 def clean_env():
     """The environment without credentials, cloud settings or proxies."""
-    drop = {"MDE_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
+    drop = {"MDE_", "AZURE_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
     return {
         k: v
         for k, v in os.environ.items()

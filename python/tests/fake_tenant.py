@@ -52,6 +52,11 @@ class FakeTenant:
         #: `gzip`, `deflate` (zlib), `raw-deflate` or None.
         self.encoding = None
         self._tls = tls
+        #: A `fake_identity.FakeIdentityPlatform` that checks client
+        #: assertions (`trust_certificate`); none: assertions are refused.
+        self.identity = None
+        #: Every client assertion received, in order.
+        self.assertions = []
         self._released = threading.Event()
         self._server = None
 
@@ -111,6 +116,28 @@ class FakeTenant:
             "client_id": CLIENT_ID,
             "client_secret": self.client_secret,
         }
+
+    def trust_certificate(self, certificate_pem: bytes):
+        """Accept client assertions signed with this certificate's key, as
+        the identity platform does once it is registered."""
+        from fake_identity import FakeIdentityPlatform
+
+        audience = f"{self.origin}/{TENANT_ID}/oauth2/v2.0/token"
+        self.identity = FakeIdentityPlatform(certificate_pem, audience, CLIENT_ID)
+        return self.identity
+
+    def _assertion_refusal(self, form):
+        from fake_identity import ASSERTION_TYPE
+
+        assertion = form.get("client_assertion", [""])[0]
+        self.assertions.append(assertion)
+        if form.get("client_assertion_type") != [ASSERTION_TYPE] or "client_secret" in form:
+            return "not a jwt-bearer client assertion alone"
+        if [c.lower() for c in form.get("client_id", [])] != [CLIENT_ID]:
+            return "another client"
+        if form.get("scope") != [SCOPE] or form.get("grant_type") != ["client_credentials"]:
+            return "another scope or grant"
+        return self.identity.refusal(assertion)
 
     # Switches.
 
@@ -183,6 +210,11 @@ class FakeTenant:
                 and form.get("client_secret") == [self.client_secret]
                 and form.get("scope") == [SCOPE]
             )
+            if "client_assertion" in form and self.identity is not None:
+                refusal = self._assertion_refusal(form)
+                if refusal is not None:
+                    return 401, json_type, json.dumps(self.identity.answer(refusal))
+                good = True
             if not good:
                 return (
                     401,

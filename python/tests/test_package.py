@@ -128,9 +128,12 @@ def test_a_wheel_carries_the_component_and_depends_on_wasmtime_50(package_copy, 
         metadata = next(n for n in archive.namelist() if n.endswith("METADATA"))
         lines = archive.read(metadata).decode().splitlines()
     requires = [line for line in lines if line.startswith("Requires-Dist:")]
+    # cryptography only with the certificate extra (and for the tests).
     assert requires == [
         "Requires-Dist: wasmtime<51,>=50",
         'Requires-Dist: pytest>=7; extra == "test"',
+        'Requires-Dist: cryptography>=41; extra == "test"',
+        'Requires-Dist: cryptography>=41; extra == "certificate"',
     ]
     assert "License-Expression: Apache-2.0" in lines
 
