@@ -3,11 +3,8 @@
 //! for the proxy component, `serve` and the cache's keys.
 
 use mde_connector::permissions::Lookup;
-use std::net::IpAddr;
-
-/// The service's default look-back for prevalence, in hours (30 days), and
-/// the most it takes.
-pub const MAX_LOOK_BACK_HOURS: u16 = 720;
+use mde_connector::routes;
+use mde_connector::{domain, indicator};
 
 /// A lookup and its input, percent-decoded once, as the caller wrote it: the
 /// connector validates it (and refuses it with its own `invalid-...` error).
@@ -26,12 +23,12 @@ pub enum Query {
     /// `GET /domains/{domain}/stats?lookBackHours=N`; none: the service's default.
     DomainStats {
         domain: String,
-        look_back_hours: Option<u16>,
+        look_back_hours: Option<u32>,
     },
     /// `GET /ips/{ip}/stats?lookBackHours=N`
     IpStats {
         ip: String,
-        look_back_hours: Option<u16>,
+        look_back_hours: Option<u32>,
     },
 }
 
@@ -72,62 +69,51 @@ impl Query {
         )
     }
 
-    /// The lookup's name and its input as the connector would send it, so
-    /// that spellings of one question share a cache entry: `None` when the
-    /// input is one the connector refuses (nothing is sent, and its error is
-    /// never kept), or when the answer depends on a time the host fills in
-    /// (`ip-machines` without `at`).
+    /// The lookup's name and its input as the connector normalises it
+    /// (the core's own checks), so that spellings of one question share a
+    /// cache entry: `None` when the input is one the connector refuses
+    /// (nothing is sent, and its error is never kept), or when the answer
+    /// depends on a time the host fills in (`ip-machines` without `at`).
     pub fn normalized(&self) -> Option<String> {
         let input = match self {
-            Query::DomainMachines { domain } => mde_connector::domain::normalize(domain).ok()?,
             Query::DomainStats {
                 domain,
                 look_back_hours,
             } => format!(
                 "{} {}",
-                mde_connector::domain::normalize(domain).ok()?,
+                domain::normalize(domain).ok()?,
                 hours(*look_back_hours)?
             ),
-            Query::FileMachines { sha1 } => hex40(sha1)?,
-            // Account names and computer names are compared as given: the
-            // service decides what matches.
-            Query::UserMachines { name } => plain(name)?.to_owned(),
-            Query::Machine { id } => hex40(id).or_else(|| plain(id).map(str::to_owned))?,
-            Query::IpMachines { ip, at } => format!("{} {}", address(ip)?, plain(at.as_deref()?)?),
             Query::IpStats {
                 ip,
                 look_back_hours,
-            } => format!("{} {}", address(ip)?, hours(*look_back_hours)?),
+            } => format!("{} {}", indicator::ip(ip).ok()?, hours(*look_back_hours)?),
+            list => list.machines_query()?.normalized().ok()?.describe(),
         };
         Some(format!("{} {input}", self.lookup().name()))
     }
+
+    /// The core's query for a machine list (`None` for a prevalence, and for
+    /// `ip-machines` until the host has filled in its time).
+    pub fn machines_query(&self) -> Option<routes::Query> {
+        Some(match self {
+            Query::DomainMachines { domain } => routes::Query::Domain(domain.clone()),
+            Query::FileMachines { sha1 } => routes::Query::File(sha1.clone()),
+            Query::UserMachines { name } => routes::Query::User(name.clone()),
+            Query::IpMachines { ip, at } => routes::Query::Ip {
+                ip: ip.clone(),
+                at: at.clone()?,
+            },
+            Query::Machine { id } => routes::Query::Machine(id.clone()),
+            Query::DomainStats { .. } | Query::IpStats { .. } => return None,
+        })
+    }
 }
 
-/// 40 hex digits, lower-case.
-fn hex40(text: &str) -> Option<String> {
-    let text = text.trim();
-    (text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| text.to_ascii_lowercase())
-}
-
-/// A value with nothing the connector refuses in a path segment, trimmed.
-fn plain(text: &str) -> Option<&str> {
-    let text = text.trim();
-    let refused = text.is_empty()
-        || text.contains(['/', '?', '#', '%', ' '])
-        || text.contains("..")
-        || text.chars().any(char::is_control);
-    (!refused).then_some(text)
-}
-
-/// An IP address in its canonical text (`::0001` and `::1` are one).
-fn address(text: &str) -> Option<String> {
-    text.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
-}
-
-fn hours(look_back_hours: Option<u16>) -> Option<u16> {
-    let hours = look_back_hours.unwrap_or(MAX_LOOK_BACK_HOURS);
-    (1..=MAX_LOOK_BACK_HOURS).contains(&hours).then_some(hours)
+/// The window as the service is asked it (its default, 720, when none).
+fn hours(look_back_hours: Option<u32>) -> Option<u32> {
+    let hours = indicator::look_back_hours(look_back_hours).ok()?;
+    Some(hours.unwrap_or(indicator::MAX_LOOK_BACK_HOURS))
 }
 
 #[cfg(test)]
@@ -163,7 +149,7 @@ mod tests {
         );
         assert_eq!(
             key(Query::FileMachines { sha1 }).as_deref(),
-            Some(format!("file-machines {}", "a".repeat(40)).as_str())
+            Some(format!("file-machines file {}", "a".repeat(40)).as_str())
         );
         let stats = |ip: &str, hours| Query::IpStats {
             ip: ip.into(),
@@ -200,9 +186,6 @@ mod tests {
             },
             Query::UserMachines { name: "a/b".into() },
             Query::UserMachines { name: "..".into() },
-            Query::UserMachines {
-                name: "a%2F".into(),
-            },
             Query::Machine { id: "a?b".into() },
             Query::Machine {
                 id: "a\u{7}".into(),
@@ -231,7 +214,7 @@ mod tests {
                 at: Some("2026-12-01T10:00:00Z".into())
             })
             .as_deref(),
-            Some("ip-machines 10.0.0.1 2026-12-01T10:00:00Z")
+            Some("ip-machines ip 10.0.0.1 at 2026-12-01T10:00:00Z")
         );
     }
 }
