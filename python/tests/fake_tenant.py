@@ -55,6 +55,9 @@ class FakeTenant:
         #: A `fake_identity.FakeIdentityPlatform` that checks client
         #: assertions (`trust_certificate`); none: assertions are refused.
         self.identity = None
+        #: The other routes' answers (issue 25), by the request's exact path
+        #: and query as sent: (status, JSON body).
+        self.answers = {}
         #: Every client assertion received, in order.
         self.assertions = []
         self._released = threading.Event()
@@ -265,6 +268,13 @@ class FakeTenant:
                     }
                 ),
             )
+        if method == "GET" and path in self.answers:
+            # The other routes (issue 25): answers by exact path and query.
+            authorization = headers.get("authorization", "")
+            if authorization.removeprefix("Bearer ") not in self.valid_tokens:
+                return 401, json_type, json.dumps({"error": {"code": "Unauthorized"}})
+            status, answer = self.answers[path]
+            return status, json_type, json.dumps(answer)
         return (
             404,
             json_type,
