@@ -10,7 +10,7 @@ use crate::request::Proof;
 use crate::response::Kept;
 use crate::secrets::Secrets;
 use crate::settings::{Auth, Endpoints, Settings};
-use crate::{domain, request, response};
+use crate::{domain, hints, permissions, request, response};
 
 /// The most machines the service returns for one domain.
 pub const MACHINE_CAP: usize = 500;
@@ -67,11 +67,33 @@ pub struct Connector {
 pub(crate) struct Exchange<'h, H> {
     host: &'h mut H,
     pub(crate) secrets: Secrets,
+    /// The last bearer token sent, for the hint of a `401` (its audience).
+    pub(crate) sent_token: Option<String>,
 }
 
 impl<'h, H: Host> Exchange<'h, H> {
     pub(crate) fn new(host: &'h mut H, secrets: Secrets) -> Self {
-        Exchange { host, secrets }
+        Exchange {
+            host,
+            secrets,
+            sent_token: None,
+        }
+    }
+
+    /// `e` with what to fix (see [`hints`]), scrubbed of every secret.
+    pub(crate) fn finish_error(
+        &self,
+        e: Error,
+        lookup: permissions::Lookup,
+        settings: &Settings,
+    ) -> Error {
+        let endpoints = settings.cloud.endpoints().ok();
+        let context = hints::Context {
+            lookup,
+            token: self.sent_token.as_deref(),
+            endpoints: endpoints.as_ref(),
+        };
+        self.secrets.scrub_error(hints::annotate(e, &context))
     }
 
     fn send(&mut self, request: &Request) -> Result<Response, Error> {
@@ -80,6 +102,9 @@ impl<'h, H: Host> Exchange<'h, H> {
             "request",
             &format!("{} {}", request.method.as_str(), request.url),
         );
+        if let Some((_, value)) = request.headers.iter().find(|(n, _)| n == "authorization") {
+            self.sent_token = value.strip_prefix("Bearer ").map(str::to_owned);
+        }
         self.host.send(request).map_err(Error::Transport)
     }
 
@@ -121,9 +146,9 @@ impl Connector {
         if let Some(kept) = &self.token {
             secrets.add(&kept.access_token);
         }
-        let mut exchange = Exchange { host, secrets };
+        let mut exchange = Exchange::new(host, secrets);
         let found = self.lookup_with(settings, domain, &mut exchange);
-        found.map_err(|e| exchange.secrets.scrub_error(e))
+        found.map_err(|e| exchange.finish_error(e, permissions::Lookup::DomainMachines, settings))
     }
 
     fn lookup_with<M: Kept, H: Host>(
