@@ -296,7 +296,6 @@ fn the_fake_identity_platform_checks_every_part_of_an_assertion() {
     let (_, other_signature) = good.rsplit_once('.').unwrap();
     let forged = format!("{signed}.{other_signature}");
     assert!(refused(&mut identity, &forged, CLIENT_ID).contains("signature does not match"));
-    for e in [refused(&mut identity, "a.b", CLIENT_ID)] {
-        assert!(e.starts_with("AADSTS700027"), "{e}");
-    }
+    let e = refused(&mut identity, "a.b", CLIENT_ID);
+    assert!(e.starts_with("AADSTS700027"), "{e}");
 }
