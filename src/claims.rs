@@ -113,6 +113,22 @@ pub fn base64url(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Base64url without padding, as JWTs write their parts.
+pub fn base64url_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
 /// The cloud whose API a token's `aud` names, by the `--cloud` name
 /// (`commercial`, `gcc`, `gcc-high`); `None` for an audience that is no
 /// Defender for Endpoint API's. GCC High and DoD share one audience:
@@ -147,24 +163,9 @@ pub(crate) mod tests {
     pub(crate) fn jwt(payload: &str) -> String {
         format!(
             "{}.{}.c2ln",
-            encode(br#"{"alg":"none","typ":"JWT"}"#),
-            encode(payload.as_bytes())
+            base64url_encode(br#"{"alg":"none","typ":"JWT"}"#),
+            base64url_encode(payload.as_bytes())
         )
-    }
-
-    fn encode(bytes: &[u8]) -> String {
-        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-            for i in 0..=chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            }
-        }
-        out
     }
 
     #[test]
@@ -182,6 +183,14 @@ pub(crate) mod tests {
         assert_eq!(claims.app_id.as_deref(), Some("app-2"));
         assert_eq!(claims.audience.as_deref(), Some("x"));
         assert!(claims.roles.is_empty());
+    }
+
+    #[test]
+    fn base64url_round_trips() {
+        for bytes in [&b""[..], b"f", b"fo", b"foo", b"\xff\xfe\xfd\x00"] {
+            assert_eq!(base64url(&base64url_encode(bytes)).unwrap(), bytes);
+        }
+        assert_eq!(base64url_encode(b"\xfb\xff"), "-_8");
     }
 
     #[test]

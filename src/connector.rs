@@ -12,7 +12,7 @@ use crate::response::{Kept, Machines};
 use crate::routes::{self, Query, Route};
 use crate::secrets::Secrets;
 use crate::settings::{Auth, Endpoints, Settings};
-use crate::{domain, indicator, request, response};
+use crate::{domain, hints, indicator, permissions, request, response};
 
 /// The most machines the service returns for one query.
 pub const MACHINE_CAP: usize = 500;
@@ -88,11 +88,33 @@ pub struct Connector {
 pub(crate) struct Exchange<'h, H> {
     host: &'h mut H,
     pub(crate) secrets: Secrets,
+    /// The last bearer token sent, for the hint of a `401` (its audience).
+    pub(crate) sent_token: Option<String>,
 }
 
 impl<'h, H: Host> Exchange<'h, H> {
     pub(crate) fn new(host: &'h mut H, secrets: Secrets) -> Self {
-        Exchange { host, secrets }
+        Exchange {
+            host,
+            secrets,
+            sent_token: None,
+        }
+    }
+
+    /// `e` with what to fix (see [`hints`]), scrubbed of every secret.
+    pub(crate) fn finish_error(
+        &self,
+        e: Error,
+        lookup: permissions::Lookup,
+        settings: &Settings,
+    ) -> Error {
+        let endpoints = settings.cloud.endpoints().ok();
+        let context = hints::Context {
+            lookup,
+            token: self.sent_token.as_deref(),
+            endpoints: endpoints.as_ref(),
+        };
+        self.secrets.scrub_error(hints::annotate(e, &context))
     }
 
     fn send(&mut self, request: &Request) -> Result<Response, Error> {
@@ -101,6 +123,9 @@ impl<'h, H: Host> Exchange<'h, H> {
             "request",
             &format!("{} {}", request.method.as_str(), request.url),
         );
+        if let Some((_, value)) = request.headers.iter().find(|(n, _)| n == "authorization") {
+            self.sent_token = value.strip_prefix("Bearer ").map(str::to_owned);
+        }
         self.host.send(request).map_err(Error::Transport)
     }
 
@@ -163,7 +188,7 @@ impl Connector {
         query: &Query,
         host: &mut impl Host,
     ) -> Result<Found<M>, Error> {
-        self.exchange(settings, host, |connector, exchange| {
+        self.exchange(settings, query.lookup(), host, |connector, exchange| {
             let query = query.normalized()?;
             let route = query.route();
             let found =
@@ -201,19 +226,24 @@ impl Connector {
         look_back_hours: Option<u32>,
         host: &mut impl Host,
     ) -> Result<DomainPrevalence, Error> {
-        self.exchange(settings, host, |connector, exchange| {
-            let domain = domain::normalize(domain).map_err(Error::InvalidDomain)?;
-            let hours = indicator::look_back_hours(look_back_hours)?;
-            let route = routes::domain_stats(&domain, hours);
-            let (sent, warnings) = connector.get(
-                settings,
-                &route,
-                exchange,
-                response::record::<DomainStatsAnswer>,
-            )?;
-            exchange.warn(warnings);
-            Ok(DomainPrevalence::of(domain, hours, sent))
-        })
+        self.exchange(
+            settings,
+            permissions::Lookup::DomainStats,
+            host,
+            |connector, exchange| {
+                let domain = domain::normalize(domain).map_err(Error::InvalidDomain)?;
+                let hours = indicator::look_back_hours(look_back_hours)?;
+                let route = routes::domain_stats(&domain, hours);
+                let (sent, warnings) = connector.get(
+                    settings,
+                    &route,
+                    exchange,
+                    response::record::<DomainStatsAnswer>,
+                )?;
+                exchange.warn(warnings);
+                Ok(DomainPrevalence::of(domain, hours, sent))
+            },
+        )
     }
 
     /// How many machines of the organisation saw `ip` in the window.
@@ -224,19 +254,24 @@ impl Connector {
         look_back_hours: Option<u32>,
         host: &mut impl Host,
     ) -> Result<IpPrevalence, Error> {
-        self.exchange(settings, host, |connector, exchange| {
-            let ip = indicator::ip(ip)?;
-            let hours = indicator::look_back_hours(look_back_hours)?;
-            let route = routes::ip_stats(&ip, hours);
-            let (sent, warnings) = connector.get(
-                settings,
-                &route,
-                exchange,
-                response::record::<IpStatsAnswer>,
-            )?;
-            exchange.warn(warnings);
-            Ok(IpPrevalence::of(ip, hours, sent))
-        })
+        self.exchange(
+            settings,
+            permissions::Lookup::IpStats,
+            host,
+            |connector, exchange| {
+                let ip = indicator::ip(ip)?;
+                let hours = indicator::look_back_hours(look_back_hours)?;
+                let route = routes::ip_stats(&ip, hours);
+                let (sent, warnings) = connector.get(
+                    settings,
+                    &route,
+                    exchange,
+                    response::record::<IpStatsAnswer>,
+                )?;
+                exchange.warn(warnings);
+                Ok(IpPrevalence::of(ip, hours, sent))
+            },
+        )
     }
 
     /// Runs one lookup with the secrets it must keep out of what comes back,
@@ -244,6 +279,7 @@ impl Connector {
     fn exchange<H: Host, T>(
         &mut self,
         settings: &Settings,
+        kind: permissions::Lookup,
         host: &mut H,
         lookup: impl FnOnce(&mut Self, &mut Exchange<H>) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -251,9 +287,9 @@ impl Connector {
         if let Some(kept) = &self.token {
             secrets.add(&kept.access_token);
         }
-        let mut exchange = Exchange { host, secrets };
+        let mut exchange = Exchange::new(host, secrets);
         let found = lookup(self, &mut exchange);
-        found.map_err(|e| exchange.secrets.scrub_error(e))
+        found.map_err(|e| exchange.finish_error(e, kind, settings))
     }
 
     /// The one authenticated GET every route shares: settings checked, a

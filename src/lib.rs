@@ -12,6 +12,7 @@ pub mod domain;
 pub mod environment;
 pub mod error;
 pub mod events;
+pub mod hints;
 pub mod http;
 pub mod indicator;
 pub mod lenient;

@@ -25,5 +25,5 @@ pub mod fake_server;
 pub mod raw;
 pub mod schema;
 
-pub use mde_connector_host::{fake_tenant, replay};
+pub use mde_connector_host::{fake_identity, fake_tenant, replay};
 pub mod unknown_fields;

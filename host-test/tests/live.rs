@@ -117,8 +117,10 @@ fn token_lookup_rate_limit_retry_and_success_over_real_http() {
         ]
     );
     assert_eq!(
-        fake.requests[1].header("authorization"),
-        Some("Bearer fake-access-token-1")
+        fake.requests[1]
+            .header("authorization")
+            .map(host_test::fake_tenant::token_name),
+        Some("Bearer fake-access-token-1".to_owned())
     );
     assert_eq!(fake.requests[1].header("accept"), Some("application/json"));
 }

@@ -42,6 +42,11 @@ pub struct FakeTenant {
     machines: BTreeMap<&'static str, Vec<Value>>,
     /// Every request received, in order.
     pub requests: Vec<Request>,
+    /// Certificates and federated tokens the demo application signs in with.
+    pub identity: crate::fake_identity::FakeIdentity,
+    /// The application roles its tokens carry (`roles`): `Machine.Read.All`
+    /// unless a test says otherwise. Without a machine role the API answers `403`.
+    pub roles: Vec<String>,
 }
 
 impl FakeTenant {
@@ -58,6 +63,8 @@ impl FakeTenant {
             scripted: Vec::new(),
             machines,
             requests: Vec::new(),
+            identity: crate::fake_identity::FakeIdentity::default(),
+            roles: vec!["Machine.Read.All".into()],
         }
     }
 
@@ -112,7 +119,14 @@ impl FakeTenant {
                 "AADSTS700016: Application was not found in the directory.",
             );
         }
-        if field("client_secret") != CLIENT_SECRET {
+        if field("client_assertion_type") == mde_connector::request::JWT_BEARER {
+            if let Err(description) =
+                self.identity
+                    .verify(field("client_assertion"), field("client_id"), &request.url)
+            {
+                return identity_error(401, "invalid_client", &description);
+            }
+        } else if field("client_secret") != CLIENT_SECRET {
             return identity_error(
                 401,
                 "invalid_client",
@@ -127,7 +141,7 @@ impl FakeTenant {
             );
         }
         self.tokens_issued += 1;
-        let token = format!("fake-access-token-{}", self.tokens_issued);
+        let token = self.jwt(field("scope"));
         self.tokens
             .insert(token.clone(), self.clock.now() + TOKEN_LIFETIME);
         json_response(
@@ -165,6 +179,16 @@ impl FakeTenant {
                 "Authorization token is missing, invalid or expired.",
             );
         }
+        if !mde_connector::permissions::Lookup::DomainMachines.permitted_by(&self.roles) {
+            return api_error(
+                403,
+                "Forbidden",
+                &format!(
+                    "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: {}.",
+                    self.roles.join(",")
+                ),
+            );
+        }
         if let Err(wait) = self.calls.try_acquire(now) {
             let mut answer = api_error(
                 429,
@@ -195,6 +219,44 @@ impl FakeTenant {
                 "value": value,
             }),
         )
+    }
+}
+
+impl FakeTenant {
+    /// A JWT-shaped token (unsigned: the fake checks tokens by value) with
+    /// the claims `check` reads; its last part names it
+    /// (`fake-access-token-N`), as [`token_name`] shows it.
+    fn jwt(&self, scope: &str) -> String {
+        use mde_connector::claims::base64url_encode;
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            + TOKEN_LIFETIME.as_secs();
+        let claims = json!({
+            "aud": scope.strip_suffix("/.default").unwrap_or(scope),
+            "tid": TENANT_ID,
+            "appid": CLIENT_ID,
+            "roles": self.roles,
+            "exp": expires,
+        });
+        format!(
+            "{}.{}.fake-access-token-{}",
+            base64url_encode(br#"{"alg":"none","typ":"JWT"}"#),
+            base64url_encode(claims.to_string().as_bytes()),
+            self.tokens_issued
+        )
+    }
+}
+
+/// A fake token (or an `Authorization` value holding one) by its name:
+/// `Bearer eyJ...fake-access-token-1` is `Bearer fake-access-token-1`.
+pub fn token_name(token: &str) -> String {
+    let (scheme, value) = token.split_once(' ').map_or(("", token), |(s, v)| (s, v));
+    let name = value.rsplit('.').next().unwrap_or(value);
+    if scheme.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{scheme} {name}")
     }
 }
 

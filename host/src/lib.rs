@@ -50,6 +50,8 @@ pub mod clock;
 pub mod convert;
 pub mod credentials;
 #[cfg(feature = "fake-tenant")]
+pub mod fake_identity;
+#[cfg(feature = "fake-tenant")]
 pub mod fake_tenant;
 pub mod gateway;
 pub mod live;

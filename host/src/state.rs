@@ -80,8 +80,9 @@ impl mde::connector::settings::Host for HostState {
     }
 
     fn client_assertion(&mut self, audience: String) -> Result<String, String> {
+        let client_id = self.settings.auth.application().map_or("", |(_, c)| c);
         let assertion = match &self.assertions {
-            Some(source) => source.assertion(&audience)?,
+            Some(source) => source.assertion(client_id, &audience)?,
             None => {
                 return Err("the host has no client certificate or federated token \
                             configured (--client-certificate FILE, MDE_CLIENT_CERTIFICATE, \

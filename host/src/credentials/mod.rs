@@ -3,15 +3,22 @@
 //! token file read afresh for each, and (as host-managed auth) a managed
 //! identity's tokens.
 
+mod certificate;
+mod federated;
+
+pub use certificate::{ASSERTION_LIFETIME_SECONDS, ClientCertificate};
+pub use federated::{FEDERATED_TOKEN_FILE, FederatedTokenFile};
+
 use crate::runtime::{Error, Instance, Runtime};
 use mde_connector::check::TokenReport;
 use std::sync::Arc;
 
 /// Where `settings.client-assertion` gets its answer.
 pub trait AssertionSource: Send + Sync {
-    /// A client assertion for `audience` (the token endpoint's URL). The
-    /// error says what is wrong and how to fix it, never a secret.
-    fn assertion(&self, audience: &str) -> Result<String, String>;
+    /// A client assertion of `client_id` for `audience` (the token
+    /// endpoint's URL). The error says what is wrong and how to fix it,
+    /// never a secret.
+    fn assertion(&self, client_id: &str, audience: &str) -> Result<String, String>;
 }
 
 impl Runtime {
