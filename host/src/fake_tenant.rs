@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod pivots;
+pub use pivots::{KNOWN_FILE, KNOWN_IP, KNOWN_USER};
+
 /// The demo application the fake tenant knows. Not a real secret.
 pub const TENANT_ID: &str = "8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b";
 pub const CLIENT_ID: &str = "4e7d9c2b-1a3f-4b5c-9d8e-7f6a5b4c3d2e";
@@ -77,14 +80,61 @@ impl FakeTenant {
     pub fn handle(&mut self, request: &Request) -> Response {
         self.requests.push(request.clone());
         let path = path_of(&request.url);
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (route, query) = path.split_once('?').unwrap_or((path, ""));
+        let segments: Vec<&str> = route.trim_start_matches('/').split('/').collect();
         match (request.method, segments.as_slice()) {
             (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => self.token(tenant, request),
             (Method::Get, ["api", "domains", domain, "machines"]) => {
                 self.domain_machines(domain, request)
             }
+            (Method::Get, ["api", ..]) if pivots::is_route(&segments) => {
+                match self.admit(request) {
+                    Some(refused) => refused,
+                    None => self.pivot(&segments, query),
+                }
+            }
             _ => api_error(404, "ResourceNotFound", &format!("No route for {path}")),
         }
+    }
+
+    /// A scripted failure, a missing or expired token, or the service's
+    /// rate limit, as the service answers them; `None` when the call may go on.
+    fn admit(&mut self, request: &Request) -> Option<Response> {
+        if let Some((status, retry_after)) = self.scripted.pop() {
+            let mut answer = api_error(status, "Scripted", "A failure the test asked for.");
+            if let Some(seconds) = retry_after {
+                answer
+                    .headers
+                    .push(("Retry-After".into(), seconds.to_string()));
+            }
+            return Some(answer);
+        }
+        let now = self.clock.now();
+        let token = request
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let valid = token
+            .and_then(|t| self.tokens.get(t))
+            .is_some_and(|expires| now < *expires);
+        if !valid {
+            return Some(api_error(
+                401,
+                "Unauthorized",
+                "Authorization token is missing, invalid or expired.",
+            ));
+        }
+        if let Err(wait) = self.calls.try_acquire(now) {
+            let mut answer = api_error(
+                429,
+                "TooManyRequests",
+                "Rate limit is exceeded. Try again later.",
+            );
+            answer
+                .headers
+                .push(("Retry-After".into(), wait.as_secs_f64().ceil().to_string()));
+            return Some(answer);
+        }
+        None
     }
 
     fn token(&mut self, tenant: &str, request: &Request) -> Response {
@@ -142,39 +192,8 @@ impl FakeTenant {
     }
 
     fn domain_machines(&mut self, domain: &str, request: &Request) -> Response {
-        if let Some((status, retry_after)) = self.scripted.pop() {
-            let mut answer = api_error(status, "Scripted", "A failure the test asked for.");
-            if let Some(seconds) = retry_after {
-                answer
-                    .headers
-                    .push(("Retry-After".into(), seconds.to_string()));
-            }
-            return answer;
-        }
-        let now = self.clock.now();
-        let token = request
-            .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let valid = token
-            .and_then(|t| self.tokens.get(t))
-            .is_some_and(|expires| now < *expires);
-        if !valid {
-            return api_error(
-                401,
-                "Unauthorized",
-                "Authorization token is missing, invalid or expired.",
-            );
-        }
-        if let Err(wait) = self.calls.try_acquire(now) {
-            let mut answer = api_error(
-                429,
-                "TooManyRequests",
-                "Rate limit is exceeded. Try again later.",
-            );
-            answer
-                .headers
-                .push(("Retry-After".into(), wait.as_secs_f64().ceil().to_string()));
-            return answer;
+        if let Some(refused) = self.admit(request) {
+            return refused;
         }
         if !is_domain_name(domain) {
             return api_error(
