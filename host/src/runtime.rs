@@ -30,7 +30,7 @@ pub use crate::bindings::{
     Response, TransportError, VmMetadata, mde,
 };
 pub use crate::state::{HostState, LogRecord, redacted};
-pub use pivots::{IP_LOOK_BACK_DAYS, ip_query, ip_time, now_ms};
+pub use pivots::{IP_LOOK_BACK_DAYS, format_time, ip_query, ip_time, now_ms};
 
 mod pivots;
 

@@ -22,6 +22,12 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Milliseconds since the Unix epoch as RFC 3339 UTC
+/// (`2024-09-22T08:00:00.000Z`); empty outside the years 0000 to 9999.
+pub fn format_time(ms: i64) -> String {
+    format_rfc3339_ms(ms).unwrap_or_default()
+}
+
 /// The time an `ip-machines` lookup asks about: `at`, checked against `now`
 /// (milliseconds since the Unix epoch), or `now` when `at` is absent. A time
 /// that is not RFC 3339 is passed on for the component to refuse with its
@@ -29,7 +35,7 @@ pub fn now_ms() -> i64 {
 /// refused here, as `invalid-time`.
 pub fn ip_time(at: Option<&str>, now: i64) -> Result<String, Error> {
     let Some(at) = at else {
-        return Ok(format_rfc3339_ms(now).unwrap_or_default());
+        return Ok(format_time(now));
     };
     let Some(ms) = parse_rfc3339_ms(at.trim()) else {
         return Ok(at.to_owned());
@@ -38,7 +44,7 @@ pub fn ip_time(at: Option<&str>, now: i64) -> Result<String, Error> {
         return Err(Error::InvalidTime(format!(
             "{:?} is in the future (now is {}); give a time within the last {IP_LOOK_BACK_DAYS} days",
             at.trim(),
-            format_rfc3339_ms(now).unwrap_or_default()
+            format_time(now)
         )));
     }
     if now - ms > IP_LOOK_BACK_DAYS * MS_PER_DAY {
