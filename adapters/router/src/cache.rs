@@ -32,12 +32,17 @@ pub const DEFAULT_ENTRIES: usize = 10_000;
 /// refuses: such a lookup sends nothing, and its error is not kept.
 pub fn key(api_base: &str, tenant: &str, client: &str, domain: &str) -> Option<String> {
     let domain = mde_connector::domain::normalize(domain).ok()?;
-    Some(format!(
-        "{} {} {} {domain}",
+    Some(format!("{} {domain}", identity(api_base, tenant, client)))
+}
+
+/// Whose answer: the API base, tenant and client, without case.
+fn identity(api_base: &str, tenant: &str, client: &str) -> String {
+    format!(
+        "{} {} {}",
         api_base.to_ascii_lowercase(),
         tenant.trim().to_ascii_lowercase(),
         client.trim().to_ascii_lowercase()
-    ))
+    )
 }
 
 /// [`key`] for the cloud and credentials of `settings`: one entry per
@@ -49,6 +54,28 @@ pub fn settings_key(settings: &Settings, domain: &str) -> Option<String> {
         Auth::BearerToken(_) | Auth::HostManaged => ("", ""),
     };
     key(&api_base, tenant, client, domain)
+}
+
+/// [`settings_key`] for any machine list (issue 25): the query as the
+/// connector normalises it, with its kind, so `FILE` and `file` hashes or
+/// `FE80::1` and `fe80::1` share an entry; a domain has its
+/// [`settings_key`]. `None` when the connector refuses the query.
+pub fn query_key(settings: &Settings, query: &mde_connector::Query) -> Option<String> {
+    use mde_connector::Query;
+    let subject = match query.normalized().ok()? {
+        Query::Domain(domain) => return settings_key(settings, &domain),
+        Query::File(sha1) => format!("file {sha1}"),
+        Query::User(name) => format!("user {name}"),
+        Query::Ip { ip, at } => format!("ip {ip} {at}"),
+        Query::Machine(id) => format!("machine {id}"),
+    };
+    // A domain has no space, so no two kinds share an entry.
+    let api_base = settings.cloud.endpoints().ok()?.api_base;
+    let (tenant, client) = match &settings.auth {
+        Auth::ClientCredentials(c) => (c.tenant_id.as_str(), c.client_id.as_str()),
+        Auth::BearerToken(_) | Auth::HostManaged => ("", ""),
+    };
+    Some(format!("{} {subject}", identity(&api_base, tenant, client)))
 }
 
 /// An answer served from the cache, and how old it is.
@@ -173,6 +200,41 @@ mod tests {
         assert_ne!(
             key("https://a", "t", "c", "contoso.com"),
             key("https://a", "t2", "c", "contoso.com")
+        );
+    }
+
+    #[test]
+    fn spellings_of_one_query_share_a_key_and_kinds_never_do() {
+        use mde_connector::Query;
+        let settings = Settings::default();
+        let k = |query: Query| query_key(&settings, &query);
+        let sha1 = "0991a395da64e1c5fbe8732ed11e6be064081d9f";
+        assert_eq!(
+            k(Query::File(sha1.into())),
+            k(Query::File(sha1.to_uppercase()))
+        );
+        let at = "2024-09-22T08:00:00Z";
+        let ip = |ip: &str| Query::Ip {
+            ip: ip.into(),
+            at: at.into(),
+        };
+        assert_eq!(k(ip("FE80::0:1")), k(ip("fe80::1")));
+        assert_ne!(
+            k(Query::User("a.b".into())),
+            k(Query::Machine("a.b".into()))
+        );
+        assert_ne!(k(Query::User("a.b".into())), k(Query::Domain("a.b".into())));
+        assert_eq!(
+            k(Query::Domain("Contoso.com".into())),
+            settings_key(&settings, "contoso.com")
+        );
+        assert_eq!(
+            k(Query::File("d41d8cd98f00b204e9800998ecf8427e".into())),
+            None
+        );
+        assert_eq!(
+            k(Query::User("user1".into())).as_deref(),
+            Some("https://api.security.microsoft.com   user user1")
         );
     }
 
