@@ -97,6 +97,77 @@ impl IpPrevalence {
     }
 }
 
+/// The members of a prevalence's JSON, in order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Written<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queried_domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queried_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    look_back_hours: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_address: Option<Option<&'a str>>,
+    organization_prevalence: Option<i64>,
+    org_first_seen: Option<&'a str>,
+    org_last_seen: Option<&'a str>,
+}
+
+impl DomainPrevalence {
+    /// The answer as one JSON object for output: the query
+    /// (`queriedDomain`, `lookBackHours` when given), then the service's
+    /// members under its names, absent ones as `null`, and what it sent
+    /// besides as sent.
+    pub fn to_json(&self) -> String {
+        let known = Written {
+            queried_domain: Some(&self.domain),
+            queried_ip: None,
+            look_back_hours: self.look_back_hours,
+            host: Some(self.host.as_deref()),
+            ip_address: None,
+            organization_prevalence: self.organization_prevalence,
+            org_first_seen: self.org_first_seen.as_deref(),
+            org_last_seen: self.org_last_seen.as_deref(),
+        };
+        with_unmodelled(&known, self.unmodelled.as_deref())
+    }
+}
+
+impl IpPrevalence {
+    /// As [`DomainPrevalence::to_json`], the query as `queriedIp`.
+    pub fn to_json(&self) -> String {
+        let known = Written {
+            queried_domain: None,
+            queried_ip: Some(&self.ip),
+            look_back_hours: self.look_back_hours,
+            host: None,
+            ip_address: Some(self.ip_address.as_deref()),
+            organization_prevalence: self.organization_prevalence,
+            org_first_seen: self.org_first_seen.as_deref(),
+            org_last_seen: self.org_last_seen.as_deref(),
+        };
+        with_unmodelled(&known, self.unmodelled.as_deref())
+    }
+}
+
+/// `known`'s members followed by those of `unmodelled`, a JSON object text
+/// the reader wrote.
+fn with_unmodelled(known: &Written, unmodelled: Option<&str>) -> String {
+    // Strings and numbers only: serialising cannot fail.
+    let known = serde_json::to_string(known).unwrap_or_default();
+    let extra = unmodelled
+        .and_then(|u| u.strip_prefix('{'))
+        .and_then(|u| u.strip_suffix('}'))
+        .filter(|u| !u.trim().is_empty());
+    match (known.strip_suffix('}'), extra) {
+        (Some(head), Some(extra)) => format!("{head},{extra}}}"),
+        _ => known,
+    }
+}
+
 /// The prevalence under either name; when both were sent, `orgPrevalence`
 /// is kept in `unmodelled`, so nothing sent is lost.
 fn one_prevalence(
@@ -151,5 +222,20 @@ mod tests {
             serde_json::from_str(odd.unmodelled.as_deref().unwrap()).unwrap();
         assert_eq!(kept["organizationPrevalence"], "many");
         assert_eq!(kept["newField"][0], 1);
+    }
+
+    #[test]
+    fn the_json_holds_the_query_the_answer_and_what_else_was_sent() {
+        let mut p = domain(
+            r#"{"@odata.context":"x","host":"contoso.com","orgPrevalence":"7","orgFirstSeen":null}"#,
+        );
+        assert_eq!(
+            p.to_json(),
+            r#"{"queriedDomain":"contoso.com","host":"contoso.com","organizationPrevalence":7,"orgFirstSeen":null,"orgLastSeen":null,"@odata.context":"x"}"#
+        );
+        p.look_back_hours = Some(48);
+        p.unmodelled = None;
+        let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+        assert_eq!(json["lookBackHours"], 48);
     }
 }

@@ -137,7 +137,7 @@ impl Record {
 
 impl RecordError {
     /// The message as one printable line, as errors are printed.
-    fn new(kind: &str, message: &str) -> Self {
+    pub(crate) fn new(kind: &str, message: &str) -> Self {
         RecordError {
             kind: kind.to_owned(),
             message: output::one_line(message),
@@ -146,7 +146,7 @@ impl RecordError {
 }
 
 /// RFC 3339 UTC, formatted by the core that formats the events' times.
-fn fetched_at(time: SystemTime) -> String {
+pub(crate) fn fetched_at(time: SystemTime) -> String {
     let ms = time
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));

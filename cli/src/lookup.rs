@@ -22,7 +22,10 @@ use std::process::ExitCode;
 #[derive(Args, Debug)]
 pub struct LookupArgs {
     /// The domain to look up, such as contoso.com.
-    #[arg(required_unless_present = "domains", conflicts_with = "domains")]
+    #[arg(
+        required_unless_present_any = ["domains", "indicators"],
+        conflicts_with_all = ["domains", "indicators"]
+    )]
     pub domain: Option<String>,
 
     /// Look up every domain in FILE (one per line; `-` for stdin) and print
@@ -30,6 +33,13 @@ pub struct LookupArgs {
     /// again (in any spelling) is answered from the first answer.
     #[arg(long, value_name = "FILE")]
     pub domains: Option<String>,
+
+    /// Look up every indicator in FILE (one per line; `-` for stdin), its
+    /// kind told from its shape: a domain, an IPv4 or IPv6 address (its
+    /// machines now), a SHA-1 (40 hex digits), `user:NAME` or `machine:ID`.
+    /// One NDJSON record per line, with its provenance or its own error.
+    #[arg(long, value_name = "FILE", conflicts_with = "domains")]
+    pub indicators: Option<String>,
 
     /// Output format for a single domain: machines as a table, JSON or NDJSON
     /// with the service's names, or SIEM events made by the component (OCSF
@@ -66,13 +76,24 @@ pub fn level(name: &str) -> Result<Level, String> {
 
 /// The instance the flags ask for, over the fake tenant, a replay or the network.
 pub fn prepare(args: &LookupArgs, options: &Options) -> Result<Instance> {
+    for list in [&args.domains, &args.indicators] {
+        if let Some(source) = list.as_deref().filter(|s| *s != "-") {
+            std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
+        }
+    }
+    instance_for(args.replay.as_ref(), args.show_requests, options)
+}
+
+/// The instance over the fake tenant, the replay at `replay` or the network.
+pub fn instance_for(
+    replay: Option<&PathBuf>,
+    show_requests: bool,
+    options: &Options,
+) -> Result<Instance> {
     let cloud = options.cloud()?;
     let credentials = options.credentials()?;
-    if let Some(source) = args.domains.as_deref().filter(|s| *s != "-") {
-        std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
-    }
     let runtime = options.runtime()?;
-    let mut instance = match (&args.replay, options.live) {
+    let mut instance = match (replay, options.live) {
         (Some(path), _) => {
             let text = input::read_text(path, input::MAX_REPLAY_BYTES, "a replay")?;
             let replay =
@@ -100,7 +121,7 @@ pub fn prepare(args: &LookupArgs, options: &Options) -> Result<Instance> {
             runtime.instantiate(Settings { cloud, auth }, fake)?
         }
     };
-    instance.state_mut().echo_requests = args.show_requests;
+    instance.state_mut().echo_requests = show_requests;
     Ok(instance)
 }
 
@@ -114,6 +135,9 @@ pub fn execute(
     if let Some(source) = &args.domains {
         return run_batch(options, log, instance, source);
     }
+    if let Some(source) = &args.indicators {
+        return crate::indicators::run_file(options, log, instance, source);
+    }
     let domain = args.domain.as_deref().unwrap_or_default();
     let answer = instance.lookup_texts(domain)?;
     print_logs(instance, log.log_level);
@@ -125,23 +149,41 @@ pub fn execute(
             return Ok(ExitCode::from(exit_status(&e)));
         }
     };
-    // One API call, whatever the format: the events are mapped from `found`.
+    write_machines(
+        instance,
+        log,
+        args.format,
+        &found.machines,
+        |instance, schema| instance.events(schema, &found, now_ms()),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Machine texts in `format`; the events mapped by `events`. One API call,
+/// whatever the format: the events are mapped from the texts.
+pub fn write_machines(
+    instance: &mut Instance,
+    log: &LogArgs,
+    format: Format,
+    machines: &[String],
+    events: impl FnOnce(&mut Instance, Schema) -> Result<Result<Vec<String>, String>>,
+) -> Result<()> {
     let out = &mut std::io::stdout().lock();
-    match args.format {
-        Format::Table => output::write_table(out, &found.machines)?,
-        Format::Json => output::write_array(out, &found.machines)?,
-        Format::Ndjson => output::write_lines(out, &found.machines)?,
+    match format {
+        Format::Table => output::write_table(out, machines)?,
+        Format::Json => output::write_array(out, machines)?,
+        Format::Ndjson => output::write_lines(out, machines)?,
         Format::Ocsf | Format::Ecs => {
-            let schema = match args.format {
+            let schema = match format {
                 Format::Ocsf => Schema::Ocsf,
                 _ => Schema::Ecs,
             };
-            let events = instance.events(schema, &found, now_ms())?;
+            let events = events(instance, schema)?;
             print_logs(instance, log.log_level);
             output::write_lines(out, &events.map_err(anyhow::Error::msg)?)?
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The component's log records so far at `least` or above, on stderr, each
@@ -163,6 +205,31 @@ fn run_batch(
     instance: &mut Instance,
     source: &str,
 ) -> Result<ExitCode> {
+    run_list(log, instance, source, "domains", |instance, lines, emit| {
+        batch::run(instance, lines, &options.cloud, |instance, record| {
+            emit(
+                instance,
+                serde_json::to_string(&record)?,
+                record.error.is_some(),
+            )
+        })
+    })
+}
+
+/// A list of one item a line from `source` (a file, or `-` for stdin), run
+/// by `run`, which emits one NDJSON record per item (its text, and whether
+/// it failed). On a terminal, a progress line counts the `noun` done.
+pub fn run_list(
+    log: &LogArgs,
+    instance: &mut Instance,
+    source: &str,
+    noun: &str,
+    run: impl FnOnce(
+        &mut Instance,
+        input::DomainLines<Box<dyn std::io::BufRead>>,
+        &mut dyn FnMut(&mut Instance, String, bool) -> std::io::Result<()>,
+    ) -> std::io::Result<()>,
+) -> Result<ExitCode> {
     let open = || -> Result<Box<dyn std::io::BufRead>> {
         Ok(if source == "-" {
             Box::new(std::io::stdin().lock())
@@ -172,7 +239,7 @@ fn run_batch(
         })
     };
     let progress = std::io::stderr().is_terminal();
-    // A file can be read twice: once to count its domains for the progress line.
+    // A file can be read twice: once to count its lines for the progress line.
     let total = if progress && source != "-" {
         Some(input::DomainLines::new(open()?).count())
     } else {
@@ -180,26 +247,21 @@ fn run_batch(
     };
     let mut stdout = std::io::stdout().lock();
     let (mut done, mut failed) = (0, 0);
-    batch::run(
-        instance,
-        input::DomainLines::new(open()?),
-        &options.cloud,
-        |instance, record| {
-            print_logs(instance, log.log_level);
-            done += 1;
-            failed += usize::from(record.error.is_some());
-            serde_json::to_writer(&mut stdout, &record)?;
-            writeln!(stdout)?;
-            if progress {
-                match total {
-                    Some(total) => eprint!("\r{done}/{total} domains, {failed} failed"),
-                    None => eprint!("\r{done} domains, {failed} failed"),
-                }
+    let mut emit = |instance: &mut Instance, record: String, error: bool| {
+        print_logs(instance, log.log_level);
+        done += 1;
+        failed += usize::from(error);
+        writeln!(stdout, "{record}")?;
+        if progress {
+            match total {
+                Some(total) => eprint!("\r{done}/{total} {noun}, {failed} failed"),
+                None => eprint!("\r{done} {noun}, {failed} failed"),
             }
-            Ok(())
-        },
-    )
-    .with_context(|| format!("reading {source}"))?;
+        }
+        Ok(())
+    };
+    run(instance, input::DomainLines::new(open()?), &mut emit)
+        .with_context(|| format!("reading {source}"))?;
     if progress {
         eprintln!();
     }

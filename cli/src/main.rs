@@ -8,10 +8,12 @@
 //! whichever it is.
 
 mod batch;
+mod indicators;
 mod input;
 mod lookup;
 mod options;
 mod output;
+mod pivot;
 mod serve;
 mod settings;
 
@@ -43,6 +45,10 @@ enum Command {
     /// and answers, with one rate budget, one access token and one result
     /// cache for the whole process (docs/deploy.md).
     Serve(serve::ServeArgs),
+    /// The other lookups (issue 25): `file`, `user`, `ip`, `machine`,
+    /// `domain-stats`, `ip-stats`.
+    #[command(flatten)]
+    Pivot(pivot::Pivot),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +57,13 @@ fn main() -> ExitCode {
         return match serve::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(EXIT_INPUT, &e),
+        };
+    }
+    if let Some(Command::Pivot(pivot)) = &cli.command {
+        return match pivot::run(pivot) {
+            Ok(Ok(code)) => code,
+            Ok(Err(e)) => fail(EXIT_INPUT, &e),
+            Err(e) => fail(EXIT_OTHER, &e),
         };
     }
     // What goes wrong before the first lookup is the input's fault (flags,

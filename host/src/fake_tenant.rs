@@ -9,10 +9,14 @@ use crate::bindings::{Body, Method, Request, Response, TransportError};
 use crate::budget::{Limits, RateWindow};
 use crate::clock::Clock;
 use crate::transport::Transport;
+use mde_connector::permissions::Lookup;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+
+mod pivots;
+pub use pivots::{KNOWN_FILE, KNOWN_IP, KNOWN_USER};
 
 /// The demo application the fake tenant knows. Not a real secret.
 pub const TENANT_ID: &str = "8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b";
@@ -84,14 +88,72 @@ impl FakeTenant {
     pub fn handle(&mut self, request: &Request) -> Response {
         self.requests.push(request.clone());
         let path = path_of(&request.url);
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (route, query) = path.split_once('?').unwrap_or((path, ""));
+        let segments: Vec<&str> = route.trim_start_matches('/').split('/').collect();
         match (request.method, segments.as_slice()) {
             (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => self.token(tenant, request),
             (Method::Get, ["api", "domains", domain, "machines"]) => {
                 self.domain_machines(domain, request)
             }
+            (Method::Get, ["api", ..]) if pivots::is_route(&segments) => {
+                match self.admit(request, pivots::lookup_of(&segments)) {
+                    Some(refused) => refused,
+                    None => self.pivot(&segments, query),
+                }
+            }
             _ => api_error(404, "ResourceNotFound", &format!("No route for {path}")),
         }
+    }
+
+    /// A scripted failure, a missing or expired token, or the service's
+    /// rate limit, as the service answers them; `None` when the call may go on.
+    fn admit(&mut self, request: &Request, lookup: Lookup) -> Option<Response> {
+        if let Some((status, retry_after)) = self.scripted.pop() {
+            let mut answer = api_error(status, "Scripted", "A failure the test asked for.");
+            if let Some(seconds) = retry_after {
+                answer
+                    .headers
+                    .push(("Retry-After".into(), seconds.to_string()));
+            }
+            return Some(answer);
+        }
+        let now = self.clock.now();
+        let token = request
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let valid = token
+            .and_then(|t| self.tokens.get(t))
+            .is_some_and(|expires| now < *expires);
+        if !valid {
+            return Some(api_error(
+                401,
+                "Unauthorized",
+                "Authorization token is missing, invalid or expired.",
+            ));
+        }
+        if !lookup.permitted_by(&self.roles) {
+            return Some(api_error(
+                403,
+                "Forbidden",
+                &format!(
+                    "Missing application roles. API required roles: {}, application roles: {}.",
+                    lookup.roles().join(","),
+                    self.roles.join(",")
+                ),
+            ));
+        }
+        if let Err(wait) = self.calls.try_acquire(now) {
+            let mut answer = api_error(
+                429,
+                "TooManyRequests",
+                "Rate limit is exceeded. Try again later.",
+            );
+            answer
+                .headers
+                .push(("Retry-After".into(), wait.as_secs_f64().ceil().to_string()));
+            return Some(answer);
+        }
+        None
     }
 
     fn token(&mut self, tenant: &str, request: &Request) -> Response {
@@ -156,49 +218,8 @@ impl FakeTenant {
     }
 
     fn domain_machines(&mut self, domain: &str, request: &Request) -> Response {
-        if let Some((status, retry_after)) = self.scripted.pop() {
-            let mut answer = api_error(status, "Scripted", "A failure the test asked for.");
-            if let Some(seconds) = retry_after {
-                answer
-                    .headers
-                    .push(("Retry-After".into(), seconds.to_string()));
-            }
-            return answer;
-        }
-        let now = self.clock.now();
-        let token = request
-            .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let valid = token
-            .and_then(|t| self.tokens.get(t))
-            .is_some_and(|expires| now < *expires);
-        if !valid {
-            return api_error(
-                401,
-                "Unauthorized",
-                "Authorization token is missing, invalid or expired.",
-            );
-        }
-        if !mde_connector::permissions::Lookup::DomainMachines.permitted_by(&self.roles) {
-            return api_error(
-                403,
-                "Forbidden",
-                &format!(
-                    "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: {}.",
-                    self.roles.join(",")
-                ),
-            );
-        }
-        if let Err(wait) = self.calls.try_acquire(now) {
-            let mut answer = api_error(
-                429,
-                "TooManyRequests",
-                "Rate limit is exceeded. Try again later.",
-            );
-            answer
-                .headers
-                .push(("Retry-After".into(), wait.as_secs_f64().ceil().to_string()));
-            return answer;
+        if let Some(refused) = self.admit(request, Lookup::DomainMachines) {
+            return refused;
         }
         if !is_domain_name(domain) {
             return api_error(

@@ -22,11 +22,17 @@ use wasmtime::{
 
 // The WIT's types, as this module's API uses them (they live in the leaf
 // `bindings`, which the gateway and transports use too).
+pub use crate::bindings::mde::connector::types::{
+    DomainPrevalence, IpAt, IpPrevalence, Query, QueryResult, QueryTextsResult,
+};
 pub use crate::bindings::{
     Body, Error, IpAddress, Level, LookupResult, LookupTextsResult, Machine, Method, Request,
     Response, TransportError, VmMetadata, mde,
 };
 pub use crate::state::{HostState, LogRecord, redacted};
+pub use pivots::{IP_LOOK_BACK_DAYS, format_time, ip_query, ip_time, now_ms};
+
+mod pivots;
 
 /// The release component, built by `build.rs`.
 pub const COMPONENT: &[u8] = include_bytes!(env!("MDE_CONNECTOR_COMPONENT"));

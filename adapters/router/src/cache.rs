@@ -51,6 +51,14 @@ pub fn settings_key(settings: &Settings, query: &Query) -> Option<String> {
     key(&api_base, tenant, client, query)
 }
 
+/// [`settings_key`] for the core's machine-list query (issue 25): its kind
+/// and its input as the connector normalises it, so `FILE` and `file` hashes
+/// or `FE80::1` and `fe80::1` share an entry. `None` when the connector
+/// refuses the query.
+pub fn query_key(settings: &Settings, query: &mde_connector::Query) -> Option<String> {
+    settings_key(settings, &Query::from(query.clone()))
+}
+
 /// An answer served from the cache, and how old it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit<V> {
@@ -195,6 +203,46 @@ mod tests {
         assert_ne!(
             key("https://a", "t", "c", &stats),
             key("https://a", "t", "c", &domain("contoso.com"))
+        );
+    }
+
+    #[test]
+    fn spellings_of_one_query_share_a_key_and_kinds_never_do() {
+        use mde_connector::Query;
+        let settings = Settings::default();
+        let k = |query: Query| query_key(&settings, &query);
+        let sha1 = "0991a395da64e1c5fbe8732ed11e6be064081d9f";
+        assert_eq!(
+            k(Query::File(sha1.into())),
+            k(Query::File(sha1.to_uppercase()))
+        );
+        let at = "2024-09-22T08:00:00Z";
+        let ip = |ip: &str| Query::Ip {
+            ip: ip.into(),
+            at: at.into(),
+        };
+        assert_eq!(k(ip("FE80::0:1")), k(ip("fe80::1")));
+        assert_ne!(
+            k(Query::User("a.b".into())),
+            k(Query::Machine("a.b".into()))
+        );
+        assert_ne!(k(Query::User("a.b".into())), k(Query::Domain("a.b".into())));
+        assert_eq!(
+            k(Query::Domain("Contoso.com".into())),
+            settings_key(
+                &settings,
+                &crate::query::Query::DomainMachines {
+                    domain: "contoso.com".into()
+                }
+            )
+        );
+        assert_eq!(
+            k(Query::File("d41d8cd98f00b204e9800998ecf8427e".into())),
+            None
+        );
+        assert_eq!(
+            k(Query::User("user1".into())).as_deref(),
+            Some("https://api.security.microsoft.com   user-machines user user1")
         );
     }
 

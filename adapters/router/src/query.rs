@@ -110,6 +110,18 @@ impl Query {
     }
 }
 
+impl From<routes::Query> for Query {
+    fn from(query: routes::Query) -> Self {
+        match query {
+            routes::Query::Domain(domain) => Query::DomainMachines { domain },
+            routes::Query::File(sha1) => Query::FileMachines { sha1 },
+            routes::Query::User(name) => Query::UserMachines { name },
+            routes::Query::Ip { ip, at } => Query::IpMachines { ip, at: Some(at) },
+            routes::Query::Machine(id) => Query::Machine { id },
+        }
+    }
+}
+
 /// The window as the service is asked it (its default, 720, when none).
 fn hours(look_back_hours: Option<u32>) -> Option<u32> {
     let hours = indicator::look_back_hours(look_back_hours).ok()?;
