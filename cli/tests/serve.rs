@@ -446,3 +446,174 @@ fn a_client_that_dribbles_its_request_is_dropped_and_huge_headers_refused() {
     // And the service goes on.
     assert_eq!(served.get("/healthz").status, 200);
 }
+
+/// A pivot through the CLI (`file SHA1`, `domain-stats DOMAIN`, ...), with
+/// `extra` flags, against a tenant of its own: its stdout.
+fn cli_pivot(pivot: &[&str], extra: &[&str]) -> String {
+    let tenant = Tenant::new();
+    let flags = tenant.flags();
+    let mut args: Vec<&str> = pivot.to_vec();
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(extra);
+    let out = cli(&args, &demo_credentials());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+const KNOWN_FILE: &str = "0991a395da64e1c5fbe8732ed11e6be064081d9f";
+
+#[test]
+fn every_pivot_route_answers_what_the_cli_prints() {
+    let tenant = Tenant::new();
+    let served = Served::start(&tenant, &[]);
+    let file = served.get(&format!("/files/{}/machines", KNOWN_FILE.to_uppercase()));
+    assert_eq!(file.status, 200, "{}", file.body);
+    assert_eq!(file.header("content-type"), Some("application/json"));
+    assert_eq!(
+        file.body,
+        cli_pivot(&["file", KNOWN_FILE], &["--format", "json"])
+    );
+    let user = served.get("/users/user1/machines?format=ndjson");
+    assert_eq!(
+        user.body,
+        cli_pivot(&["user", "user1"], &["--format", "ndjson"])
+    );
+    assert_eq!(user.body.lines().count(), 1);
+    let id = serde_json::from_str::<serde_json::Value>(user.body.trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let machine = served.get(&format!("/machines/{id}"));
+    assert_eq!(
+        machine.body,
+        cli_pivot(&["machine", &id], &["--format", "json"])
+    );
+    for (path, pivot) in [
+        (
+            "/domains/contoso.com/stats",
+            vec!["domain-stats", "contoso.com"],
+        ),
+        (
+            "/domains/contoso.com/stats?lookBackHours=24",
+            vec!["domain-stats", "contoso.com", "--look-back-hours", "24"],
+        ),
+        ("/ips/10.20.31.7/stats", vec!["ip-stats", "10.20.31.7"]),
+    ] {
+        let stats = served.get(path);
+        assert_eq!(stats.status, 200, "{path}: {}", stats.body);
+        assert_eq!(stats.header("content-type"), Some("application/json"));
+        assert_eq!(stats.body, cli_pivot(&pivot, &[]), "{path}");
+    }
+    // Without `at`: now, by the service's clock.
+    let ip = served.get("/ips/10.20.31.7/machines?format=ocsf");
+    assert_eq!(ip.status, 200, "{}", ip.body);
+    assert_eq!(ip.header("content-type"), Some("application/x-ndjson"));
+    let event: serde_json::Value = serde_json::from_str(ip.body.lines().next().unwrap()).unwrap();
+    assert_eq!(event["class_uid"], 5001);
+    assert!(ip.body.contains("10.20.31.7"), "{}", ip.body);
+    let findbyip = tenant
+        .arrived
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|url| url.contains("/api/machines/findbyip(ip='10.20.31.7',timestamp=20"));
+    assert!(findbyip);
+}
+
+#[test]
+fn pivots_are_kept_by_lookup_and_normalised_input() {
+    let tenant = Tenant::new();
+    let served = Served::start(&tenant, &[]);
+    let first = served.get(&format!("/files/{KNOWN_FILE}/machines"));
+    assert_eq!(first.header("x-mde-cache"), Some("miss"));
+    let again = served.get(&format!(
+        "/files/{}/machines?format=ecs",
+        KNOWN_FILE.to_uppercase()
+    ));
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.header("x-mde-cache"), Some("hit"));
+    assert_eq!(tenant.count("/api/files/"), 1);
+    // A domain's prevalence and its machines are two questions; two
+    // windows are two prevalences; `lookBackHours=720` is the default's.
+    for path in [
+        "/domains/contoso.com/stats",
+        "/domains/CONTOSO.com./stats?lookBackHours=720",
+        "/domains/contoso.com/stats?lookBackHours=24",
+        "/domains/contoso.com/machines",
+    ] {
+        assert_eq!(served.get(path).status, 200, "{path}");
+    }
+    assert_eq!(tenant.count("/stats"), 2);
+    assert_eq!(tenant.count("/api/domains/contoso.com/machines"), 1);
+    let metrics = served.get("/metrics").body;
+    for line in [
+        r#"mde_lookups_total{cache="miss",lookup="file-machines"} 1"#,
+        r#"mde_lookups_total{cache="hit",lookup="file-machines"} 1"#,
+        r#"mde_lookups_total{cache="hit",lookup="domain-stats"} 1"#,
+        r#"mde_lookups_total{cache="miss",lookup="domain-machines"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line}\n{metrics}");
+    }
+}
+
+#[test]
+fn bad_pivot_inputs_are_400_problems_that_send_nothing() {
+    let tenant = Tenant::new();
+    let served = Served::start(&tenant, &[]);
+    for (path, kind) in [
+        (
+            "/files/d41d8cd98f00b204e9800998ecf8427e/machines",
+            "invalid-file-hash",
+        ),
+        ("/users/user1@contoso.com/machines", "invalid-user-name"),
+        ("/users/a%2F..%2Fb/machines", "invalid-user-name"),
+        ("/ips/10.0.0.0%2F8/machines", "invalid-ip"),
+        ("/ips/fe80::1%25eth0/stats", "invalid-ip"),
+        (
+            "/ips/10.20.31.7/machines?at=2000-01-01T00:00:00Z",
+            "invalid-time",
+        ),
+        (
+            "/ips/10.20.31.7/machines?at=2999-01-01T00:00:00Z",
+            "invalid-time",
+        ),
+        ("/ips/10.20.31.7/machines?at=yesterday", "invalid-time"),
+        ("/machines/a%3Fb", "invalid-machine-id"),
+        (
+            "/domains/contoso.com/stats?lookBackHours=721",
+            "invalid-look-back",
+        ),
+        ("/domains/a..b/stats", "invalid-domain"),
+        ("/users/a%zz/machines", "invalid-request"),
+    ] {
+        let refused = served.get(path);
+        assert_eq!(refused.status, 400, "{path}: {}", refused.body);
+        let problem: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+        assert_eq!(problem["kind"], kind, "{path}: {}", refused.body);
+        assert_eq!(
+            refused.header("content-type"),
+            Some("application/problem+json")
+        );
+    }
+    assert_eq!(tenant.count("/api/"), 0, "refused requests send nothing");
+}
+
+#[test]
+fn an_unknown_machine_is_a_404_problem_and_a_kept_answer() {
+    let tenant = Tenant::new();
+    let served = Served::start(&tenant, &[]);
+    let none = served.get("/machines/no-such-host");
+    assert_eq!(none.status, 404, "{}", none.body);
+    let problem: serde_json::Value = serde_json::from_str(&none.body).unwrap();
+    assert_eq!(problem["kind"], "no-machine");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("no-such-host"),
+        "{}",
+        none.body
+    );
+    assert_eq!(none.header("x-mde-cache"), Some("miss"));
+    let again = served.get("/machines/no-such-host?format=ndjson");
+    assert_eq!(again.status, 404);
+    assert_eq!(again.header("x-mde-cache"), Some("hit"));
+    assert_eq!(tenant.count("/api/machines/"), 1);
+}

@@ -48,8 +48,9 @@ pub struct FakeTenant {
     pub requests: Vec<Request>,
     /// Certificates and federated tokens the demo application signs in with.
     pub identity: crate::fake_identity::FakeIdentity,
-    /// The application roles its tokens carry (`roles`): `Machine.Read.All`
-    /// unless a test says otherwise. Without a machine role the API answers `403`.
+    /// The application roles its tokens carry (`roles`): one for each kind of
+    /// lookup (`Machine.Read.All`, `URL.Read.All`, `Ip.Read.All`) unless a
+    /// test says otherwise. A lookup whose role is missing is a `403`.
     pub roles: Vec<String>,
 }
 
@@ -68,7 +69,9 @@ impl FakeTenant {
             machines,
             requests: Vec::new(),
             identity: crate::fake_identity::FakeIdentity::default(),
-            roles: vec!["Machine.Read.All".into()],
+            roles: ["Machine.Read.All", "URL.Read.All", "Ip.Read.All"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 

@@ -102,6 +102,7 @@ pub fn run(
             let (message, status) = match &failure {
                 Failure::Lookup(e) => (e.to_string(), exit_status(e)),
                 Failure::Events(why) => (why.clone(), EXIT_OTHER),
+                Failure::NoMachine { id, .. } => (format!("no machine {id}"), EXIT_OTHER),
             };
             // Text from the network: no secret a server reflected, and no
             // control character a terminal would interpret.

@@ -69,7 +69,7 @@ pub fn handle(method: &str, path_with_query: &str, imports: &impl Imports) -> Re
 /// `/healthz`: `200` when the settings are usable, else their problem.
 pub fn healthz(settings_problem: Option<String>, redact: &Redact<'_>) -> Reply {
     match settings_problem {
-        Some(why) => failure(&Failure::Lookup(Error::InvalidSettings(why)), redact),
+        Some(why) => failure(&Error::InvalidSettings(why), redact),
         None => reply(200, "application/json", b"{\"status\":\"ok\"}\n".to_vec()),
     }
 }
@@ -88,24 +88,42 @@ pub fn answer(format: Format, outcome: Result<Output, Failure>, redact: &Redact<
                     .headers
                     .push(("x-mde-cap-reached".into(), "true".into()));
             }
-            let cache = match output.cached_age {
-                Some(age) => {
-                    reply
-                        .headers
-                        .push(("age".into(), age.as_secs().to_string()));
-                    "hit"
-                }
-                None => "miss",
-            };
-            reply.headers.push(("x-mde-cache".into(), cache.into()));
+            cache_headers(&mut reply, output.cached_age);
             reply
         }
-        Err(e) => {
+        Err(Failure::NoMachine { id, cached_age }) => {
+            let detail =
+                format!("the tenant has no machine {id:?} (by machine id or computer name)");
+            let mut reply = problem(404, "no-machine", &detail, redact);
+            cache_headers(&mut reply, cached_age);
+            reply
+        }
+        Err(Failure::Events(why)) => {
+            let mut reply = problem(500, "events", &why, redact);
+            reply.headers.push(("x-mde-cache".into(), "miss".into()));
+            reply
+        }
+        Err(Failure::Lookup(e)) => {
             let mut reply = failure(&e, redact);
             reply.headers.push(("x-mde-cache".into(), "miss".into()));
             reply
         }
     }
+}
+
+/// `x-mde-cache: hit` with `age` (whole seconds) when a kept answer served
+/// the request, else `x-mde-cache: miss`.
+fn cache_headers(reply: &mut Reply, cached_age: Option<std::time::Duration>) {
+    let cache = match cached_age {
+        Some(age) => {
+            reply
+                .headers
+                .push(("age".into(), age.as_secs().to_string()));
+            "hit"
+        }
+        None => "miss",
+    };
+    reply.headers.push(("x-mde-cache".into(), cache.into()));
 }
 
 /// Text without the secrets it may hold, for what a server may have echoed.
@@ -115,7 +133,7 @@ pub type Redact<'a> = dyn Fn(&str) -> String + 'a;
 ///
 /// | error | status |
 /// |---|---|
-/// | `invalid-domain`, and the API's `InvalidDomainName` | 400 |
+/// | `invalid-domain` and the other lookups' `invalid-...`; the API's `InvalidDomainName` | 400 |
 /// | `invalid-settings` | 500 |
 /// | `unauthorized`, `forbidden` (the service refused our credentials) | 502 |
 /// | `rate-limited`, `service-unavailable` | 503, with `Retry-After` |
@@ -123,9 +141,9 @@ pub type Redact<'a> = dyn Fn(&str) -> String + 'a;
 /// | any other `transport`, `api-error` or `invalid-response` | 502 |
 pub fn status_of(e: &Error) -> (u16, Option<u64>) {
     match e {
-        Error::InvalidDomain(_) => (400, None),
-        // The other lookups' inputs (issue 25), refused before any request.
-        Error::InvalidFileHash(_)
+        // Every lookup's input, refused before any request (issue 25's too).
+        Error::InvalidDomain(_)
+        | Error::InvalidFileHash(_)
         | Error::InvalidUserName(_)
         | Error::InvalidIp(_)
         | Error::InvalidTime(_)
@@ -154,11 +172,7 @@ pub fn status_of(e: &Error) -> (u16, Option<u64>) {
     }
 }
 
-fn failure(failure: &Failure, redact: &Redact<'_>) -> Reply {
-    let e = match failure {
-        Failure::Lookup(e) => e,
-        Failure::Events(why) => return problem(500, "events", why, redact),
-    };
+fn failure(e: &Error, redact: &Redact<'_>) -> Reply {
     let (status, retry_after) = status_of(e);
     let details = match e {
         Error::Unauthorized(d) | Error::Forbidden(d) | Error::ApiError(d) => Some(d),

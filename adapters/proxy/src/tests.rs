@@ -8,7 +8,8 @@ use std::cell::RefCell;
 struct Fake {
     problem: Option<String>,
     answer: Result<Output, Failure>,
-    asked: RefCell<Vec<(String, Format)>>,
+    /// Input, format and the lookup's name.
+    asked: RefCell<Vec<(String, Format, &'static str)>>,
 }
 
 impl Fake {
@@ -31,9 +32,8 @@ impl Imports for Fake {
     }
 
     fn look_up(&self, query: &Query, format: Format) -> Result<Output, Failure> {
-        self.asked
-            .borrow_mut()
-            .push((query.input().to_owned(), format));
+        let asked = (query.input().to_owned(), format, query.lookup().name());
+        self.asked.borrow_mut().push(asked);
         self.answer.clone()
     }
 
@@ -247,6 +247,12 @@ fn other_paths_are_404_and_other_methods_405() {
 fn every_error_has_its_status_and_problem() {
     let cases: Vec<(Error, u16, Option<&str>)> = vec![
         (Error::InvalidDomain("bad".into()), 400, None),
+        (Error::InvalidFileHash("md5".into()), 400, None),
+        (Error::InvalidUserName("upn".into()), 400, None),
+        (Error::InvalidIp("cidr".into()), 400, None),
+        (Error::InvalidTime("old".into()), 400, None),
+        (Error::InvalidMachineId("a/b".into()), 400, None),
+        (Error::InvalidLookBack("0".into()), 400, None),
         (
             Error::ApiError(details(400, "InvalidDomainName")),
             400,
@@ -399,4 +405,43 @@ fn events_that_cannot_be_written_are_a_500() {
     let reply = handle("GET", "/domains/contoso.com/machines?format=ocsf", &fake);
     assert_eq!(reply.status, 500);
     assert_eq!(json(&reply)["kind"], "events");
+}
+
+#[test]
+fn an_unknown_machine_is_a_404_with_its_cache_headers() {
+    for (cached_age, cache, age) in [
+        (None, "miss", None),
+        (Some(std::time::Duration::from_secs(5)), "hit", Some("5")),
+    ] {
+        let fake = Fake::answering(Err(Failure::NoMachine {
+            id: "h9\u{1b}".into(),
+            cached_age,
+        }));
+        let reply = handle("GET", "/machines/h9", &fake);
+        assert_eq!(reply.status, 404);
+        assert_eq!(json(&reply)["kind"], "no-machine");
+        let detail = json(&reply)["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains(r#"no machine "h9\u{1b}""#), "{detail}");
+        assert_eq!(reply.header("x-mde-cache"), Some(cache));
+        assert_eq!(reply.header("age"), age);
+    }
+}
+
+#[test]
+fn every_route_asks_its_lookup() {
+    let fake = machines(false);
+    for (path, lookup) in [
+        ("/files/abc/machines", "file-machines"),
+        ("/users/u1/machines", "user-machines"),
+        (
+            "/ips/10.0.0.1/machines?at=2026-12-01T00:00:00Z",
+            "ip-machines",
+        ),
+        ("/machines/h1", "machine"),
+        ("/domains/contoso.com/stats", "domain-stats"),
+        ("/ips/10.0.0.1/stats?lookBackHours=24", "ip-stats"),
+    ] {
+        assert_eq!(handle("GET", path, &fake).status, 200, "{path}");
+        assert_eq!(fake.asked.borrow().last().unwrap().2, lookup, "{path}");
+    }
 }

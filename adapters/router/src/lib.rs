@@ -47,6 +47,13 @@ pub enum Failure {
     Lookup(Error),
     /// The events could not be written (an observation time after 9999).
     Events(String),
+    /// `machine`: the service has no machine by that id or name (its `404`,
+    /// an answer like any other: kept in the cache, so `cached_age` as for
+    /// [`Output`]).
+    NoMachine {
+        id: String,
+        cached_age: Option<Duration>,
+    },
 }
 
 /// What a router needs from the composition: the imports in a component

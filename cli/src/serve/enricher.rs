@@ -2,12 +2,14 @@
 //! in flight (single flight), pooled instances on one runtime (so one rate
 //! budget and one token for the process), and honest shedding.
 
+use super::found::{self, Found};
 use super::metrics::Metrics;
 use super::pool::{Busy, Pool};
 use crate::options::now_ms;
 use mde_connector::connector::Level;
 use mde_connector::secrets::Secrets;
-use mde_connector_host::{Instance, LookupTextsResult, Schema, Settings};
+use mde_connector_host::runtime::{ip_time, now_ms as runtime_now_ms};
+use mde_connector_host::{Instance, Schema, Settings};
 use mde_proxy::Reply;
 use mde_router::cache::{self, ResultCache};
 use mde_router::query::Query;
@@ -21,7 +23,7 @@ use tokio::sync::watch;
 /// for it.
 #[derive(Clone)]
 enum Miss {
-    Found(Arc<LookupTextsResult>),
+    Found(Found),
     Failed(Failure),
     /// The component trapped (its message, secrets scrubbed).
     Trapped(String),
@@ -36,7 +38,7 @@ pub struct Enricher {
     /// Events and refused domains: never wait on the network, so a slow
     /// tenant cannot hold up answers from the cache.
     mappers: Pool,
-    cache: Mutex<ResultCache<Arc<LookupTextsResult>>>,
+    cache: Mutex<ResultCache<Found>>,
     flights: Mutex<HashMap<String, watch::Receiver<Option<Miss>>>>,
     pub metrics: Metrics,
     /// The settings' secrets, kept out of anything echoed.
@@ -53,7 +55,7 @@ pub struct Parts {
     pub settings: Settings,
     pub lookups: Pool,
     pub mappers: Pool,
-    pub cache: ResultCache<Arc<LookupTextsResult>>,
+    pub cache: ResultCache<Found>,
     pub metrics: Metrics,
     pub max_wait: Duration,
     pub log_level: Level,
@@ -79,19 +81,24 @@ impl Enricher {
         }
     }
 
-    /// The answer to `GET /domains/{domain}/machines?format=...`, with
-    /// `x-mde-cache` (and `age` on a hit).
+    /// The answer to one of the lookups' routes (`GET
+    /// /domains/{domain}/machines?format=...`, ...), with `x-mde-cache` (and
+    /// `age` on a hit).
     pub async fn lookup(self: &Arc<Self>, query: &Query, format: Format) -> Reply {
         let started = Instant::now();
-        let Query::DomainMachines { domain } = query else {
-            let why = format!("{} is not in this build of serve", query.lookup().name());
-            let miss = Miss::Failed(Failure::Lookup(mde_connector::Error::InvalidSettings(why)));
-            return self.reply(format, miss, None).await;
+        let lookup = query.lookup().name();
+        let query = match with_time(query) {
+            Ok(query) => query,
+            Err(e) => {
+                return self
+                    .reply(format, Miss::Failed(Failure::Lookup(e)), None)
+                    .await;
+            }
         };
-        let Some(key) = cache::settings_key(&self.settings, query) else {
-            // A domain the connector refuses: the component says why, and
+        let Some(key) = cache::settings_key(&self.settings, &query) else {
+            // An input the connector refuses: the component says why, and
             // nothing is sent. Never kept.
-            let miss = self.fetch(None, domain.to_owned(), &self.mappers).await;
+            let miss = self.fetch(None, query, &self.mappers).await;
             return self.reply(format, miss, None).await;
         };
         let hit = lock(&self.cache).get(&key, self.started.elapsed());
@@ -99,19 +106,19 @@ impl Enricher {
             let reply = self
                 .reply(format, Miss::Found(hit.value), Some(hit.age))
                 .await;
-            self.metrics.observe("hit", started.elapsed());
+            self.metrics.observe("hit", lookup, started.elapsed());
             return reply;
         }
-        let miss = self.single_flight(key, domain).await;
+        let miss = self.single_flight(key, query).await;
         let reply = self.reply(format, miss, None).await;
-        self.metrics.observe("miss", started.elapsed());
+        self.metrics.observe("miss", lookup, started.elapsed());
         reply
     }
 
     /// One upstream lookup per key at a time: the first request for a key
     /// starts it, in a task of its own (it ends and fills the cache even if
     /// every caller has gone), and the others wait for its answer.
-    async fn single_flight(self: &Arc<Self>, key: String, domain: &str) -> Miss {
+    async fn single_flight(self: &Arc<Self>, key: String, query: Query) -> Miss {
         let mut answer = {
             let mut flights = lock(&self.flights);
             match flights.get(&key) {
@@ -119,10 +126,10 @@ impl Enricher {
                 None => {
                     let (tell, answer) = watch::channel(None);
                     flights.insert(key.clone(), answer.clone());
-                    let (this, domain) = (self.clone(), domain.to_owned());
+                    let this = self.clone();
                     tokio::spawn(async move {
                         this.metrics.in_flight.inc();
-                        let miss = this.fetch(Some(&key), domain, &this.lookups).await;
+                        let miss = this.fetch(Some(&key), query, &this.lookups).await;
                         this.metrics.in_flight.dec();
                         lock(&this.flights).remove(&key);
                         let _ = tell.send(Some(miss));
@@ -138,13 +145,13 @@ impl Enricher {
         }
     }
 
-    /// Looks `domain` up on an instance of `pool`; a found answer is kept
-    /// under `key`.
-    async fn fetch(&self, key: Option<&str>, domain: String, pool: &Pool) -> Miss {
+    /// Asks `query` on an instance of `pool`; a found answer is kept under
+    /// `key`.
+    async fn fetch(&self, key: Option<&str>, query: Query, pool: &Pool) -> Miss {
         let level = self.log_level;
         let outcome = pool
             .run(self.max_wait, move |instance| {
-                let answer = instance.lookup_texts(&domain);
+                let answer = found::look_up(instance, &query);
                 super::print_logs(instance, level);
                 answer.map_err(|trap| scrubbed_trap(instance, &trap))
             })
@@ -154,7 +161,6 @@ impl Enricher {
             Ok(Err(trap)) => Miss::Trapped(trap),
             Ok(Ok(Err(e))) => Miss::Failed(Failure::Lookup(e.into())),
             Ok(Ok(Ok(found))) => {
-                let found = Arc::new(found);
                 if let Some(key) = key {
                     let mut cache = lock(&self.cache);
                     cache.insert(key.to_owned(), found.clone(), self.started.elapsed());
@@ -167,7 +173,7 @@ impl Enricher {
 
     /// The machines of `found` in `format`: the texts as they are, or their
     /// events, mapped now.
-    async fn render(&self, format: Format, found: Arc<LookupTextsResult>) -> Miss {
+    async fn render(&self, format: Format, found: Found) -> Miss {
         let schema = match format {
             Format::Ocsf => Schema::Ocsf,
             Format::Ecs => Schema::Ecs,
@@ -177,20 +183,17 @@ impl Enricher {
         let outcome = self
             .mappers
             .run(self.max_wait, move |instance| {
-                let events = instance.events(schema, &found, now_ms());
+                let events = found::events(instance, schema, &found, now_ms());
                 super::print_logs(instance, level);
                 let events = events.map_err(|trap| scrubbed_trap(instance, &trap))?;
-                Ok(events.map(|texts| LookupTextsResult {
-                    machines: texts,
-                    ..(*found).clone()
-                }))
+                Ok(events.map(|texts| found.with_texts(texts)))
             })
             .await;
         match outcome {
             Err(Busy) => Miss::Busy,
             Ok(Err(trap)) => Miss::Trapped(trap),
             Ok(Ok(Err(why))) => Miss::Failed(Failure::Events(why)),
-            Ok(Ok(Ok(events))) => Miss::Found(Arc::new(events)),
+            Ok(Ok(Ok(events))) => Miss::Found(events),
         }
     }
 
@@ -204,12 +207,25 @@ impl Enricher {
         // `answer` says `x-mde-cache` (and `age`) itself; the service's own
         // problems are misses too.
         let mut problem = match miss {
-            Miss::Found(texts) => {
-                let rendered = mde_router::render(format, &texts.machines).map(|body| Output {
-                    body,
-                    cap_reached: texts.cap_reached,
-                    cached_age: age,
-                });
+            Miss::Found(found) => {
+                let rendered = if let Some(id) = found.no_machine() {
+                    Err(Failure::NoMachine {
+                        id: id.to_owned(),
+                        cached_age: age,
+                    })
+                } else if let Found::Prevalence(json) = &found {
+                    Ok(Output {
+                        body: format!("{json}\n").into_bytes(),
+                        cap_reached: false,
+                        cached_age: age,
+                    })
+                } else {
+                    mde_router::render(format, found.texts()).map(|body| Output {
+                        body,
+                        cap_reached: found.cap_reached(),
+                        cached_age: age,
+                    })
+                };
                 return mde_proxy::answer(format, rendered, &redact);
             }
             Miss::Failed(failure) => {
@@ -235,6 +251,20 @@ impl Enricher {
         problem.headers.push(("x-mde-cache".into(), "miss".into()));
         problem
     }
+}
+
+/// `query` with its time when it is an `ip-machines` one: as given, checked
+/// by the host's clock (not in the future, within the service's 30 days), or
+/// now. The time is part of the question, and of its cache key.
+fn with_time(query: &Query) -> Result<Query, mde_connector::Error> {
+    let Query::IpMachines { ip, at } = query else {
+        return Ok(query.clone());
+    };
+    let at = ip_time(at.as_deref(), runtime_now_ms()).map_err(mde_connector::Error::from)?;
+    Ok(Query::IpMachines {
+        ip: ip.clone(),
+        at: Some(at),
+    })
 }
 
 /// The host's own `429`, when its budget could not serve the call within

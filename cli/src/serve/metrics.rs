@@ -27,6 +27,9 @@ pub struct Upstream {
 pub struct Cache {
     /// `hit` or `miss`.
     pub cache: String,
+    /// The lookup, by its name in the contract: `domain-machines`,
+    /// `file-machines`, ..., `ip-stats`.
+    pub lookup: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,7 +81,7 @@ impl Metrics {
         );
         registry.register(
             "lookups",
-            "Lookups answered from the cache (hit) or upstream (miss)",
+            "Lookups answered from the cache (hit) or upstream (miss), by lookup",
             metrics.lookups.clone(),
         );
         registry.register(
@@ -103,15 +106,16 @@ impl Metrics {
         );
         registry.register(
             "request_duration_seconds",
-            "Time to answer a lookup, by whether the cache held it",
+            "Time to answer a lookup, by whether the cache held it and by lookup",
             metrics.latency.clone(),
         );
         (metrics, registry)
     }
 
-    pub fn observe(&self, cache: &str, took: Duration) {
+    pub fn observe(&self, cache: &str, lookup: &str, took: Duration) {
         let labels = Cache {
             cache: cache.to_owned(),
+            lookup: lookup.to_owned(),
         };
         self.lookups.get_or_create(&labels).inc();
         self.latency

@@ -5,6 +5,7 @@
 //! budget, one access token and one result cache for every request.
 
 mod enricher;
+mod found;
 mod metrics;
 mod pool;
 
