@@ -150,6 +150,9 @@ fn compose_with_router(
         (settings, SETTINGS, connector),
         (settings, LOG, connector),
         (connector, "lookup-texts", router),
+        (connector, "lookup-query-texts", router),
+        (connector, "domain-stats", router),
+        (connector, "ip-stats", router),
         (connector, EVENTS, router),
         (settings, ENVIRONMENT_SETTINGS, router),
     ] {

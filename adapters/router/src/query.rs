@@ -2,6 +2,8 @@
 //! its input, as the proxy's routes read them from a request. One definition
 //! for the proxy component, `serve` and the cache's keys.
 
+use mde_connector::Error;
+use mde_connector::events::{format_rfc3339_ms, parse_rfc3339_ms};
 use mde_connector::permissions::Lookup;
 use mde_connector::routes;
 use mde_connector::{domain, indicator};
@@ -122,6 +124,59 @@ impl From<routes::Query> for Query {
     }
 }
 
+/// How far back the service finds a machine by IP address, in days.
+pub const IP_LOOK_BACK_DAYS: i64 = 30;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// The time an `ip-machines` lookup asks about: `at`, checked against
+/// `now_ms` (milliseconds since the Unix epoch), or now when `at` is absent.
+/// A time that is not RFC 3339 is passed on for the component to refuse with
+/// its own reason; one in the future or more than 30 days before now is
+/// `invalid-time` here, since the component has no clock. The same rule and
+/// words as the host library's `runtime::ip_time`, for the wasm32 routers
+/// (which cannot link the host library); `serve` uses this one too, so that
+/// it and the proxy component answer alike.
+pub fn ip_time(at: Option<&str>, now_ms: i64) -> Result<String, Error> {
+    let format = |ms: i64| format_rfc3339_ms(ms).unwrap_or_default();
+    let Some(at) = at else {
+        return Ok(format(now_ms));
+    };
+    let Some(ms) = parse_rfc3339_ms(at.trim()) else {
+        return Ok(at.to_owned());
+    };
+    if ms > now_ms {
+        return Err(Error::InvalidTime(format!(
+            "{:?} is in the future (now is {}); give a time within the last {IP_LOOK_BACK_DAYS} days",
+            at.trim(),
+            format(now_ms)
+        )));
+    }
+    if now_ms - ms > IP_LOOK_BACK_DAYS * MS_PER_DAY {
+        return Err(Error::InvalidTime(format!(
+            "{:?} is {} days ago; the service finds machines by IP address for the last {IP_LOOK_BACK_DAYS} days only",
+            at.trim(),
+            (now_ms - ms) / MS_PER_DAY
+        )));
+    }
+    Ok(at.to_owned())
+}
+
+impl Query {
+    /// The same query with its time when it is an `ip-machines` one: as
+    /// given, checked by [`ip_time`], or now. The time is part of the
+    /// question, and so of its cache key.
+    pub fn with_time(&self, now_ms: i64) -> Result<Query, Error> {
+        let Query::IpMachines { ip, at } = self else {
+            return Ok(self.clone());
+        };
+        Ok(Query::IpMachines {
+            ip: ip.clone(),
+            at: Some(ip_time(at.as_deref(), now_ms)?),
+        })
+    }
+}
+
 /// The window as the service is asked it (its default, 720, when none).
 fn hours(look_back_hours: Option<u32>) -> Option<u32> {
     let hours = indicator::look_back_hours(look_back_hours).ok()?;
@@ -134,6 +189,39 @@ mod tests {
 
     fn key(query: Query) -> Option<String> {
         query.normalized()
+    }
+
+    #[test]
+    fn an_ip_lookups_time_is_now_or_checked_by_the_hosts_clock() {
+        let now = parse_rfc3339_ms("2026-12-04T12:00:00Z").unwrap();
+        let ip = |at: Option<&str>| Query::IpMachines {
+            ip: "10.0.0.1".into(),
+            at: at.map(str::to_owned),
+        };
+        let at = |q: Query| match q {
+            Query::IpMachines { at, .. } => at,
+            _ => None,
+        };
+        assert_eq!(
+            at(ip(None).with_time(now).unwrap()).as_deref(),
+            Some("2026-12-04T12:00:00.000Z")
+        );
+        let earlier = Some("2026-12-01T00:00:00Z");
+        assert_eq!(at(ip(earlier).with_time(now).unwrap()).as_deref(), earlier);
+        // Not RFC 3339: the component's to refuse, with its own reason.
+        assert_eq!(
+            at(ip(Some("yesterday")).with_time(now).unwrap()).as_deref(),
+            Some("yesterday")
+        );
+        let future = ip(Some("2026-12-04T12:00:01Z")).with_time(now).unwrap_err();
+        assert!(future.to_string().contains("is in the future"), "{future}");
+        let old = ip(Some("2026-11-01T00:00:00Z")).with_time(now).unwrap_err();
+        assert!(
+            old.to_string().contains("for the last 30 days only"),
+            "{old}"
+        );
+        let other = Query::Machine { id: "h1".into() };
+        assert_eq!(other.with_time(now).unwrap(), other);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::pool::{Busy, Pool};
 use crate::options::now_ms;
 use mde_connector::connector::Level;
 use mde_connector::secrets::Secrets;
-use mde_connector_host::runtime::{ip_time, now_ms as runtime_now_ms};
+use mde_connector_host::runtime::now_ms as runtime_now_ms;
 use mde_connector_host::{Instance, Schema, Settings};
 use mde_proxy::Reply;
 use mde_router::cache::{self, ResultCache};
@@ -87,7 +87,7 @@ impl Enricher {
     pub async fn lookup(self: &Arc<Self>, query: &Query, format: Format) -> Reply {
         let started = Instant::now();
         let lookup = query.lookup().name();
-        let query = match with_time(query) {
+        let query = match query.with_time(runtime_now_ms()) {
             Ok(query) => query,
             Err(e) => {
                 return self
@@ -251,20 +251,6 @@ impl Enricher {
         problem.headers.push(("x-mde-cache".into(), "miss".into()));
         problem
     }
-}
-
-/// `query` with its time when it is an `ip-machines` one: as given, checked
-/// by the host's clock (not in the future, within the service's 30 days), or
-/// now. The time is part of the question, and of its cache key.
-fn with_time(query: &Query) -> Result<Query, mde_connector::Error> {
-    let Query::IpMachines { ip, at } = query else {
-        return Ok(query.clone());
-    };
-    let at = ip_time(at.as_deref(), runtime_now_ms()).map_err(mde_connector::Error::from)?;
-    Ok(Query::IpMachines {
-        ip: ip.clone(),
-        at: Some(at),
-    })
 }
 
 /// The host's own `429`, when its budget could not serve the call within
