@@ -199,6 +199,11 @@ fn failure(e: &Error, redact: &Redact<'_>) -> Reply {
                 members.push((name, Value::from(redact(value))));
             }
         }
+        // What to fix (the role to grant, the AADSTS code's meaning, the
+        // cloud to try), for programs; `detail` ends with it too.
+        if let Some(hint) = &d.hint {
+            members.push(("hint", Value::from(redact(hint))));
+        }
     }
     if let Some(seconds) = retry_after {
         members.push(("retryAfterSeconds", Value::from(seconds)));

@@ -445,3 +445,31 @@ fn every_route_asks_its_lookup() {
         assert_eq!(fake.asked.borrow().last().unwrap().2, lookup, "{path}");
     }
 }
+
+#[test]
+fn a_hint_is_a_member_of_its_own_and_ends_the_detail() {
+    let mut forbidden = details(403, "Forbidden");
+    forbidden.hint = Some("grant URL.Read.All with admin consent; S3CRET".into());
+    let reply = handle(
+        "GET",
+        "/domains/contoso.com/stats",
+        &Fake::failing(Error::Forbidden(forbidden)),
+    );
+    assert_eq!(reply.status, 502);
+    let problem = json(&reply);
+    assert_eq!(
+        problem["hint"],
+        "grant URL.Read.All with admin consent; [redacted]"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.ends_with("; to fix: grant URL.Read.All with admin consent; [redacted]"),
+        "{detail}"
+    );
+    let plain = handle(
+        "GET",
+        "/domains/contoso.com/machines",
+        &Fake::failing(Error::Forbidden(details(403, "Forbidden"))),
+    );
+    assert!(json(&plain).get("hint").is_none());
+}
