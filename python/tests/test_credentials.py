@@ -177,7 +177,7 @@ def test_each_token_request_gets_a_new_assertion(tenant):
     assert claims(first)["jti"] != claims(second)["jti"]
 
 
-def test_an_unregistered_certificate_is_refused_as_aadsts700027(tenant):
+def test_an_unregistered_certificate_is_refused_with_the_700027_hint(tenant):
     tenant.trust_certificate((FIXTURES / "registered-cert.pem").read_bytes())
     connector = certificate_connector(tenant, "unregistered.pem")
     with pytest.raises(errors.Unauthorized) as refused:
@@ -185,6 +185,9 @@ def test_an_unregistered_certificate_is_refused_as_aadsts700027(tenant):
     assert refused.value.service == "identity-platform"
     assert "AADSTS700027" in refused.value.message
     assert refused.value.correlation_id == "70002700-0000-4000-8000-000000000027"
+    # The component's hint, in the exception's text too.
+    assert "certificate" in refused.value.hint, refused.value.hint
+    assert str(refused.value).endswith(f"; to fix: {refused.value.hint}")
 
 
 def test_a_federated_token_file_rotated_between_token_requests(tenant, tmp_path):

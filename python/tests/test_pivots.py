@@ -142,18 +142,21 @@ def test_prevalence_of_a_domain_and_an_address(tenant, connector):
     assert (ip.org_first_seen, ip.sent_as) == (None, "10.1.2.3")
 
 
-def test_a_403_of_a_stats_route_is_forbidden_with_what_the_service_said(tenant, connector):
-    body = {
-        "error": {
-            "code": "Forbidden",
-            "message": "Missing application roles. API required roles: URL.Read.All",
-        }
-    }
-    tenant.answers["/api/domains/contoso.com/stats"] = (403, body)
+@pytest.mark.parametrize(
+    "path, call, role",
+    [
+        ("/api/domains/contoso.com/stats", lambda c: c.domain_stats("contoso.com"), "URL.Read.All"),
+        ("/api/ips/10.1.2.3/stats", lambda c: c.ip_stats("10.1.2.3"), "Ip.Read.All"),
+    ],
+)
+def test_a_403_of_a_stats_route_names_its_permission(tenant, connector, path, call, role):
+    body = {"error": {"code": "Forbidden", "message": "Access denied."}}
+    tenant.answers[path] = (403, body)
     with pytest.raises(errors.Forbidden) as refused:
-        connector.domain_stats("contoso.com")
+        call(connector)
     assert (refused.value.status, refused.value.code) == (403, "Forbidden")
-    assert "URL.Read.All" in refused.value.message
+    assert role in refused.value.hint, refused.value.hint
+    assert f"; to fix: {refused.value.hint}" in str(refused.value)
 
 
 def test_events_of_any_machine_list_name_its_query(tenant, connector):
