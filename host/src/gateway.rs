@@ -233,6 +233,16 @@ impl Gateway {
             || (origin.scheme == "http"
                 && self.policy.options.allow_loopback_http
                 && origin.is_loopback());
+        if allowed && !scheme_ok && origin.scheme == "http" && origin.is_loopback() {
+            // The configured cloud itself, refused only for want of the flag:
+            // say which flag.
+            return Err(TransportError::Refused(format!(
+                "http://{}:{} is the configured cloud, but plain http:// to loopback needs \
+                 --allow-loopback-http (allow_loopback_http in the host's policy): a test \
+                 server only; real clouds are https",
+                origin.host, origin.port
+            )));
+        }
         if !allowed || !scheme_ok {
             return Err(TransportError::Refused(format!(
                 "{}://{}:{} is not on the host's egress allow-list",
