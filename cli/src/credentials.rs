@@ -9,6 +9,11 @@
 //! 4. `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID` and `AZURE_TENANT_ID`:
 //!    workload identity federation, the file read afresh for each token.
 //!
+//! `--managed-identity [CLIENT_ID]` (Azure VMs, App Service, Arc) is chosen
+//! by its flag alone and excludes the others: the host gets the token from
+//! IMDS, or from `IDENTITY_ENDPOINT` with `IDENTITY_HEADER` where both are
+//! set, and adds it (host-managed auth).
+//!
 //! The `MDE_*` sources are explicit: two of them at once are refused, never
 //! guessed between. The federated token is used only when no `MDE_*`
 //! credentials are set (a pod that has both means the `MDE_*` ones).
@@ -18,7 +23,7 @@ use mde_connector::environment::{CLIENT_ID, CLIENT_SECRET, TENANT_ID, TOKEN};
 use mde_connector::settings::AssertionCredentials;
 use mde_connector_host::Auth;
 use mde_connector_host::credentials::{
-    AssertionSource, ClientCertificate, FEDERATED_TOKEN_FILE, FederatedTokenFile,
+    AssertionSource, ClientCertificate, FEDERATED_TOKEN_FILE, FederatedTokenFile, ManagedIdentity,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +36,14 @@ pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
 pub struct Credentials {
     pub auth: Auth,
     pub assertions: Option<Arc<dyn AssertionSource>>,
+    /// With host-managed auth: the managed identity whose token the host adds.
+    pub managed: Option<Arc<ManagedIdentity>>,
+}
+
+/// `--managed-identity` (its optional client id) and the test-only endpoint.
+pub struct Managed<'a> {
+    pub client_id: Option<&'a str>,
+    pub endpoint: Option<&'a str>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -41,7 +54,28 @@ fn var(name: &str) -> Option<String> {
 pub fn from_env(
     certificate: Option<&Path>,
     client_secret_file: Option<&Path>,
+    managed: Option<Managed>,
 ) -> Result<Option<Credentials>> {
+    if let Some(managed) = managed {
+        let others = certificate.is_some()
+            || client_secret_file.is_some()
+            || [TOKEN, CLIENT_SECRET].into_iter().any(|n| var(n).is_some());
+        if others {
+            bail!(
+                "--managed-identity and other credentials (MDE_TOKEN, a client secret or a \
+                 certificate) are both set: sign in with one of them"
+            );
+        }
+        let identity = ManagedIdentity::from_env(
+            managed.endpoint.map(str::to_owned),
+            managed.client_id.map(str::to_owned),
+        );
+        return Ok(Some(Credentials {
+            auth: Auth::HostManaged,
+            assertions: None,
+            managed: Some(Arc::new(identity)),
+        }));
+    }
     if let Some(path) = certificate {
         return certificate_credentials(path, client_secret_file.is_some()).map(Some);
     }
@@ -49,6 +83,7 @@ pub fn from_env(
         return Ok(Some(Credentials {
             auth,
             assertions: None,
+            managed: None,
         }));
     }
     let Some(file) = var(FEDERATED_TOKEN_FILE) else {
@@ -66,6 +101,7 @@ pub fn from_env(
         assertions: Some(Arc::new(FederatedTokenFile {
             path: PathBuf::from(file),
         })),
+        managed: None,
     }))
 }
 
@@ -85,6 +121,7 @@ fn certificate_credentials(path: &Path, secret_file: bool) -> Result<Credentials
             client_id,
         }),
         assertions: Some(Arc::new(certificate)),
+        managed: None,
     })
 }
 

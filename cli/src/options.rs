@@ -28,6 +28,17 @@ pub struct Options {
     #[arg(long, value_name = "FILE", env = "MDE_CLIENT_CERTIFICATE")]
     pub client_certificate: Option<PathBuf>,
 
+    /// Sign in as the Azure resource's managed identity (with CLIENT_ID, a
+    /// user-assigned one): the host gets the token from IMDS (or
+    /// IDENTITY_ENDPOINT with IDENTITY_HEADER) and adds it.
+    #[arg(long, value_name = "CLIENT_ID", num_args = 0..=1, default_missing_value = "")]
+    pub managed_identity: Option<String>,
+
+    /// For tests only: the managed identity endpoint instead of IMDS (an
+    /// IMDS-style URL). It, and nothing else, joins the allow-list.
+    #[arg(long, value_name = "URL", requires = "managed_identity")]
+    pub managed_identity_endpoint: Option<String>,
+
     /// The cloud; custom takes --api-base, --login-host and --scope.
     #[arg(
         long,
@@ -100,6 +111,12 @@ impl Options {
         crate::credentials::from_env(
             self.client_certificate.as_deref(),
             self.client_secret_file.as_deref(),
+            self.managed_identity
+                .as_deref()
+                .map(|client_id| crate::credentials::Managed {
+                    client_id: Some(client_id).filter(|c| !c.is_empty()),
+                    endpoint: self.managed_identity_endpoint.as_deref(),
+                }),
         )
     }
 
@@ -108,7 +125,7 @@ impl Options {
         self.credentials()?.context(
             "--live needs MDE_TOKEN; or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET \
              (or --client-certificate FILE); or AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID \
-             and AZURE_TENANT_ID",
+             and AZURE_TENANT_ID; or --managed-identity",
         )
     }
 
@@ -142,10 +159,17 @@ impl Options {
             eprintln!("warning: {}", output::one_line(warning));
         }
         // A certificate's key or a federated token file stays in the host.
-        match self.all_credentials()?.and_then(|c| c.assertions) {
-            Some(source) => Ok(runtime.with_assertions(source)),
-            None => Ok(runtime),
-        }
+        Ok(match self.all_credentials()? {
+            Some(crate::credentials::Credentials {
+                assertions: Some(source),
+                ..
+            }) => runtime.with_assertions(source),
+            Some(crate::credentials::Credentials {
+                managed: Some(identity),
+                ..
+            }) => runtime.with_managed_identity(identity),
+            _ => runtime,
+        })
     }
 
     fn cache_dir(&self) -> Option<PathBuf> {

@@ -193,3 +193,41 @@ fn check_prints_the_tenant_roles_and_lookups_never_the_token() {
     );
     assert!(text(&out.stderr).contains("to fix: the client secret is wrong"));
 }
+
+#[test]
+fn a_managed_identity_on_a_loopback_endpoint_signs_the_live_cli_in() {
+    use host_test::fake_server::{Encoding, FakeServer};
+    use host_test::fake_tenant::FakeTenant;
+    use mde_connector_host::clock::SystemClock;
+    use std::sync::{Arc, Mutex};
+    let fake = Arc::new(Mutex::new(FakeTenant::new(SystemClock::shared())));
+    let server = FakeServer::start(fake.clone(), Encoding::Identity).unwrap();
+    let origin = server.origin();
+    let endpoint = format!("{origin}/metadata/identity/oauth2/token");
+    let flags = live_custom_cloud(&origin);
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.extend([
+        "contoso.com",
+        "--format",
+        "ndjson",
+        "--managed-identity",
+        "--managed-identity-endpoint",
+        &endpoint,
+    ]);
+    let out = cli(&args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    assert_eq!(text(&out.stdout).lines().count(), 3);
+    let fake = fake.lock().unwrap();
+    assert_eq!(fake.requests.len(), 2);
+    assert!(
+        fake.requests[0]
+            .url
+            .starts_with(&format!("{endpoint}?api-version=2018-02-01&resource="))
+    );
+    assert_eq!(fake.requests[0].header("metadata"), Some("true"));
+    drop(fake);
+    // With a secret as well: refused, nothing sent.
+    let out = cli(&args, &demo_credentials());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--managed-identity and other credentials"));
+}
