@@ -83,7 +83,7 @@ pub fn token(endpoints: &Endpoints, tenant_id: &str, client_id: &str, proof: Pro
 }
 
 /// `application/x-www-form-urlencoded`, as the URL Standard defines it.
-pub(crate) fn form_encode(value: &str, out: &mut String) {
+pub fn form_encode(value: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in value.bytes() {
         match b {

@@ -8,6 +8,8 @@
 //! whichever it is.
 
 mod batch;
+mod check;
+mod credentials;
 mod indicators;
 mod input;
 mod lookup;
@@ -45,6 +47,10 @@ enum Command {
     /// and answers, with one rate budget, one access token and one result
     /// cache for the whole process (docs/deploy.md).
     Serve(serve::ServeArgs),
+    /// Sign in with the configured credentials and print the cloud and
+    /// tenant reached, the token's roles and which lookups they permit
+    /// (never the token). Exits 3 when domain lookups are not permitted.
+    Check(check::CheckArgs),
     /// The other lookups (issue 25): `file`, `user`, `ip`, `machine`,
     /// `domain-stats`, `ip-stats`.
     #[command(flatten)]
@@ -53,6 +59,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Check(args)) = &cli.command {
+        return check::run(args).unwrap_or_else(|e| fail(EXIT_INPUT, &e));
+    }
     if let Some(Command::Serve(args)) = &cli.command {
         return match serve::run(args) {
             Ok(()) => ExitCode::SUCCESS,

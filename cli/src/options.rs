@@ -23,6 +23,22 @@ pub struct Options {
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
 
+    /// Sign in with the certificate and RSA private key in the PEM FILE
+    /// (with MDE_TENANT_ID and MDE_CLIENT_ID). The key stays in the host.
+    #[arg(long, value_name = "FILE", env = "MDE_CLIENT_CERTIFICATE")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// Sign in as the Azure resource's managed identity (with CLIENT_ID, a
+    /// user-assigned one): the host gets the token from IMDS (or
+    /// IDENTITY_ENDPOINT with IDENTITY_HEADER) and adds it.
+    #[arg(long, value_name = "CLIENT_ID", num_args = 0..=1, default_missing_value = "")]
+    pub managed_identity: Option<String>,
+
+    /// For tests only: the managed identity endpoint instead of IMDS (an
+    /// IMDS-style URL). It, and nothing else, joins the allow-list.
+    #[arg(long, value_name = "URL", requires = "managed_identity")]
+    pub managed_identity_endpoint: Option<String>,
+
     /// The cloud; custom takes --api-base, --login-host and --scope.
     #[arg(
         long,
@@ -85,15 +101,31 @@ impl Options {
         settings::cloud(&self.cloud, &self.api_base, &self.login_host, &self.scope)
     }
 
-    /// Credentials from the environment (or `--client-secret-file`), if any.
+    /// Credentials from the environment, `--client-secret-file` or
+    /// `--client-certificate`, in the order of `credentials.rs`, if any.
     pub fn credentials(&self) -> Result<Option<Auth>> {
-        settings::auth_from_env(self.client_secret_file.as_deref())
+        Ok(self.all_credentials()?.map(|c| c.auth))
+    }
+
+    fn all_credentials(&self) -> Result<Option<crate::credentials::Credentials>> {
+        crate::credentials::from_env(
+            self.client_certificate.as_deref(),
+            self.client_secret_file.as_deref(),
+            self.managed_identity
+                .as_deref()
+                .map(|client_id| crate::credentials::Managed {
+                    client_id: Some(client_id).filter(|c| !c.is_empty()),
+                    endpoint: self.managed_identity_endpoint.as_deref(),
+                }),
+        )
     }
 
     /// The credentials a live run needs.
     pub fn live_credentials(&self) -> Result<Auth> {
         self.credentials()?.context(
-            "--live needs MDE_TOKEN, or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET",
+            "--live needs MDE_TOKEN; or MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET \
+             (or --client-certificate FILE); or AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID \
+             and AZURE_TENANT_ID; or --managed-identity",
         )
     }
 
@@ -126,7 +158,18 @@ impl Options {
         if let Some(warning) = runtime.cache_warning() {
             eprintln!("warning: {}", output::one_line(warning));
         }
-        Ok(runtime)
+        // A certificate's key or a federated token file stays in the host.
+        Ok(match self.all_credentials()? {
+            Some(crate::credentials::Credentials {
+                assertions: Some(source),
+                ..
+            }) => runtime.with_assertions(source),
+            Some(crate::credentials::Credentials {
+                managed: Some(identity),
+                ..
+            }) => runtime.with_managed_identity(identity),
+            _ => runtime,
+        })
     }
 
     fn cache_dir(&self) -> Option<PathBuf> {

@@ -505,7 +505,9 @@ fn live_runs_end_to_end_against_a_local_server_as_a_custom_cloud() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("is not on the host's egress allow-list"),
+        text(&out.stderr).contains(&format!(
+            "{origin} is the configured cloud, but plain http:// to loopback needs --allow-loopback-http"
+        )),
         "{}",
         text(&out.stderr)
     );

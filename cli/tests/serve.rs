@@ -102,6 +102,11 @@ impl Answer {
 
 impl Served {
     fn start(tenant: &Tenant, extra: &[&str]) -> Self {
+        Self::start_with(tenant, extra, &demo_credentials())
+    }
+
+    /// The service with `env` as its only credentials' variables.
+    fn start_with(tenant: &Tenant, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mde-connector"));
         command.arg("serve").args(tenant.flags()).args(extra);
         command.args(["--addr", "127.0.0.1:0"]);
@@ -112,7 +117,7 @@ impl Served {
         for name in ENV {
             command.env_remove(name);
         }
-        command.envs(demo_credentials());
+        command.envs(env.iter().copied());
         let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -616,4 +621,29 @@ fn an_unknown_machine_is_a_404_problem_and_a_kept_answer() {
     assert_eq!(again.status, 404);
     assert_eq!(again.header("x-mde-cache"), Some("hit"));
     assert_eq!(tenant.count("/api/machines/"), 1);
+}
+
+#[test]
+fn a_certificate_signs_serve_in_and_its_key_stays_out_of_everything_it_says() {
+    use host_test::fake_tenant::{CLIENT_ID, TENANT_ID};
+    let tenant = Tenant::new();
+    let pem = format!(
+        "{}/../host/fixtures/credentials/canary.pem",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let served = Served::start_with(
+        &tenant,
+        &["--client-certificate", &pem, "--log-level", "debug"],
+        &[("MDE_TENANT_ID", TENANT_ID), ("MDE_CLIENT_ID", CLIENT_ID)],
+    );
+    let answer = served.get("/domains/contoso.com/machines");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(tenant.count("/oauth2/v2.0/token"), 1);
+    let key = std::fs::read_to_string(&pem).unwrap();
+    let said = format!("{}{}", answer.body, served.stderr.lock().unwrap());
+    for line in key.split("PRIVATE KEY-----").nth(1).unwrap().lines() {
+        if line.len() > 20 && !line.starts_with("-----") {
+            assert!(!said.contains(line), "the canary key's text was said");
+        }
+    }
 }

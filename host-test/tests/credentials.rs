@@ -299,3 +299,107 @@ fn the_fake_identity_platform_checks_every_part_of_an_assertion() {
     let e = refused(&mut identity, "a.b", CLIENT_ID);
     assert!(e.starts_with("AADSTS700027"), "{e}");
 }
+
+/// A managed identity on a fake IMDS at 127.0.0.1 (the fake tenant answers it).
+fn managed(tenant: &Tenant) -> Instance {
+    use mde_connector_host::credentials::{Endpoint, ManagedIdentity};
+    let identity = ManagedIdentity::new(
+        Endpoint::Imds("http://127.0.0.1:50342/metadata/identity/oauth2/token".into()),
+        Some("user-assigned-client".into()),
+    );
+    runtime()
+        .with_clock(tenant.clock.clone())
+        .with_managed_identity(Arc::new(identity))
+        .instantiate(settings(Auth::HostManaged), tenant.fake.clone())
+        .expect("the component instantiates")
+}
+
+#[test]
+fn a_managed_identity_token_is_added_by_the_host_and_never_seen_by_the_component() {
+    let tenant = Tenant::new();
+    let mut instance = managed(&tenant);
+    assert_eq!(
+        instance
+            .domain_machines("contoso.com")
+            .unwrap()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        instance
+            .domain_machines("fabrikam.com")
+            .unwrap()
+            .unwrap()
+            .len(),
+        500
+    );
+    let fake = tenant.fake.lock().unwrap();
+    let urls: Vec<&str> = fake.requests.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(urls.len(), 3, "one token for both calls: {urls:?}");
+    assert_eq!(
+        urls[0],
+        "http://127.0.0.1:50342/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fapi.securitycenter.microsoft.com&client_id=user-assigned-client"
+    );
+    assert_eq!(fake.requests[0].header("metadata"), Some("true"));
+    assert!(fake.requests[1].header("authorization").is_some());
+    // The component asked for the API calls only, without a token.
+    let asked = sent(&instance);
+    assert_eq!(asked.len(), 2);
+    assert!(asked.iter().all(|(_, auth)| auth.is_none()), "{asked:?}");
+    drop(fake);
+    // check decodes the managed identity's token natively.
+    let report = instance.check().unwrap().unwrap();
+    assert!(report.permits(Lookup::DomainMachines));
+    assert_eq!(report.claims.tenant_id.as_deref(), Some(TENANT_ID));
+}
+
+#[test]
+fn the_identity_endpoint_is_allowed_only_when_a_managed_identity_is_chosen() {
+    use mde_connector_host::clock::ManualClock;
+    use mde_connector_host::gateway::{Gateway, Policy};
+    use mde_connector_host::runtime::{Method, Request};
+    let endpoint = "http://127.0.0.1:50342/metadata/identity/oauth2/token";
+    let imds = |url: &str| Request {
+        method: Method::Get,
+        url: format!("{url}?api-version=2018-02-01&resource=x"),
+        headers: vec![("metadata".into(), "true".into())],
+        body: None,
+    };
+    let gateway = |identity: Option<&str>| {
+        let mut options = passthrough_policy();
+        options.identity_endpoint = identity.map(str::to_owned);
+        let endpoints = mde_connector_host::Cloud::Commercial.endpoints().unwrap();
+        let tenant = Tenant::new();
+        Gateway::new(
+            Policy::for_endpoints(&endpoints, options).unwrap(),
+            "bearer".into(),
+            Default::default(),
+            Default::default(),
+            Arc::new(ManualClock::default()),
+            Box::new(tenant.fake.clone()),
+        )
+    };
+    let refused = gateway(None).send(&imds(endpoint)).unwrap_err();
+    assert!(
+        format!("{refused:?}").contains("is not on the host's egress allow-list"),
+        "{refused:?}"
+    );
+    let mut chosen = gateway(Some(endpoint));
+    assert_eq!(chosen.send(&imds(endpoint)).unwrap().status, 200);
+    // Exactly that endpoint: another port or path's origin is still refused.
+    assert!(
+        chosen
+            .send(&imds(
+                "http://127.0.0.1:50343/metadata/identity/oauth2/token"
+            ))
+            .is_err()
+    );
+    assert!(
+        chosen
+            .send(&imds(
+                "http://169.254.169.254/metadata/identity/oauth2/token"
+            ))
+            .is_err()
+    );
+}

@@ -91,10 +91,14 @@ impl FakeTenant {
     pub fn handle(&mut self, request: &Request) -> Response {
         self.requests.push(request.clone());
         let path = path_of(&request.url);
+        // The managed identity endpoint's query, or the stats routes' window.
         let (route, query) = path.split_once('?').unwrap_or((path, ""));
         let segments: Vec<&str> = route.trim_start_matches('/').split('/').collect();
         match (request.method, segments.as_slice()) {
             (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => self.token(tenant, request),
+            (Method::Get, ["metadata", "identity", "oauth2", "token"]) => {
+                self.managed_identity(request)
+            }
             (Method::Get, ["api", "domains", domain, "machines"]) => {
                 self.domain_machines(domain, request)
             }
@@ -247,6 +251,38 @@ impl FakeTenant {
 }
 
 impl FakeTenant {
+    /// IMDS: a token for the `resource` of the query, to a request that
+    /// says `Metadata: true` (as IMDS requires, against SSRF).
+    fn managed_identity(&mut self, request: &Request) -> Response {
+        if request.header("metadata") != Some("true") {
+            return json_response(
+                400,
+                &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+            );
+        }
+        let query = request.url.split_once('?').map_or("", |(_, q)| q);
+        let form = parse_form(query.as_bytes());
+        let Some(resource) = form.get("resource") else {
+            return json_response(
+                400,
+                &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
+            );
+        };
+        self.tokens_issued += 1;
+        let token = self.jwt(resource);
+        self.tokens
+            .insert(token.clone(), self.clock.now() + TOKEN_LIFETIME);
+        json_response(
+            200,
+            &json!({
+                "access_token": token,
+                "expires_in": TOKEN_LIFETIME.as_secs().to_string(),
+                "resource": resource,
+                "token_type": "Bearer",
+            }),
+        )
+    }
+
     /// A JWT-shaped token (unsigned: the fake checks tokens by value) with
     /// the claims `check` reads; its last part names it
     /// (`fake-access-token-N`), as [`token_name`] shows it.

@@ -38,6 +38,10 @@ pub struct PolicyOptions {
     /// The largest answer body passed to the component, from any transport
     /// (the live one also stops reading past it).
     pub max_body: u64,
+    /// The managed identity endpoint, on the allow-list (any scheme: IMDS
+    /// is plain http) only when a managed identity is chosen; see
+    /// [`crate::Runtime::with_managed_identity`].
+    pub identity_endpoint: Option<String>,
 }
 
 /// The largest answer body by default: 32 MiB, twice what the component
@@ -57,6 +61,7 @@ impl Default for PolicyOptions {
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             max_body: MAX_BODY,
+            identity_endpoint: None,
         }
     }
 }
@@ -66,8 +71,10 @@ impl Default for PolicyOptions {
 pub struct Policy {
     /// The API: requests to it count against the budget.
     pub api: Origin,
-    /// The identity platform. Nothing else may be reached.
+    /// The identity platform. Nothing else may be reached, but:
     pub login: Origin,
+    /// the managed identity endpoint, when one is chosen.
+    pub identity: Option<Origin>,
     pub options: PolicyOptions,
 }
 
@@ -87,6 +94,11 @@ impl Policy {
         Ok(Policy {
             api: Origin::parse(&endpoints.api_base)?,
             login: Origin::parse(&endpoints.login_host)?,
+            identity: options
+                .identity_endpoint
+                .as_deref()
+                .map(Origin::parse)
+                .transpose()?,
             options,
         })
     }
@@ -228,11 +240,24 @@ impl Gateway {
 
     fn check_egress(&self, request: &Request) -> Result<Origin, TransportError> {
         let origin = Origin::parse(&request.url).map_err(TransportError::Refused)?;
+        if self.policy.identity.as_ref() == Some(&origin) {
+            return Ok(origin);
+        }
         let allowed = origin == self.policy.api || origin == self.policy.login;
         let scheme_ok = origin.scheme == "https"
             || (origin.scheme == "http"
                 && self.policy.options.allow_loopback_http
                 && origin.is_loopback());
+        if allowed && !scheme_ok && origin.scheme == "http" && origin.is_loopback() {
+            // The configured cloud itself, refused only for want of the flag:
+            // say which flag.
+            return Err(TransportError::Refused(format!(
+                "http://{}:{} is the configured cloud, but plain http:// to loopback needs \
+                 --allow-loopback-http (allow_loopback_http in the host's policy): a test \
+                 server only; real clouds are https",
+                origin.host, origin.port
+            )));
+        }
         if !allowed || !scheme_ok {
             return Err(TransportError::Refused(format!(
                 "{}://{}:{} is not on the host's egress allow-list",

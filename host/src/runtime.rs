@@ -94,7 +94,7 @@ impl Default for RuntimeOptions {
 pub struct Runtime {
     engine: Engine,
     pre: ConnectorPre<HostState>,
-    options: RuntimeOptions,
+    pub(crate) options: RuntimeOptions,
     clock: Arc<dyn Clock>,
     /// The rate budgets of every instance, by tenant and client.
     budgets: Budgets,
@@ -104,6 +104,8 @@ pub struct Runtime {
     cache_warning: Option<String>,
     /// What answers `settings.client-assertion`; see `with_assertions`.
     pub(crate) assertions: Option<Arc<dyn crate::credentials::AssertionSource>>,
+    /// The managed identity whose tokens the host adds; see `with_managed_identity`.
+    pub(crate) managed: Option<Arc<crate::credentials::ManagedIdentity>>,
 }
 
 impl Runtime {
@@ -130,6 +132,7 @@ impl Runtime {
             tokens: Arc::default(),
             cache_warning: loaded.warning,
             assertions: None,
+            managed: None,
         })
     }
 
@@ -203,6 +206,7 @@ impl Runtime {
             settings,
             gateway,
             assertions: self.assertions.clone(),
+            managed: self.managed.clone(),
             requests: Vec::new(),
             logs: Vec::new(),
             echo_requests: false,

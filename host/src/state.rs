@@ -26,6 +26,8 @@ pub struct HostState {
     /// Where `client-assertion` comes from: the host's certificate or
     /// federated token file. The key never leaves it.
     pub(crate) assertions: Option<std::sync::Arc<dyn crate::credentials::AssertionSource>>,
+    /// With host-managed auth, the managed identity whose token the host adds.
+    pub(crate) managed: Option<std::sync::Arc<crate::credentials::ManagedIdentity>>,
     /// The settings' secret and every token sent, to scrub from what the
     /// network says before it is passed on.
     pub(crate) secrets: Secrets,
@@ -66,7 +68,17 @@ impl mde::connector::http::Host for HostState {
             eprintln!("{}", self.secrets.scrub(redacted(&request)));
         }
         let started = Instant::now();
-        let mut answer = self.gateway.send(&request);
+        // With a managed identity the host signs the request; the component
+        // never sees the token, and `requests` keeps what it asked for.
+        let mut answer = match self.authorized(&request) {
+            Ok(Some(signed)) => {
+                let answer = self.gateway.send(&signed);
+                self.forget_if_refused(&signed, &answer);
+                answer
+            }
+            Ok(None) => self.gateway.send(&request),
+            Err(e) => Err(e),
+        };
         scrub::scrub_answer(&self.secrets, &request, &mut answer);
         self.time_in_imports += started.elapsed();
         self.requests.push(request);

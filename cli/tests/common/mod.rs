@@ -6,11 +6,15 @@ use std::io::Write;
 use std::process::{Command, Output};
 
 /// Every variable the CLI reads settings or credentials from.
-pub const ENV: [&str; 9] = [
+pub const ENV: [&str; 13] = [
     "MDE_TOKEN",
     "MDE_TENANT_ID",
     "MDE_CLIENT_ID",
     "MDE_CLIENT_SECRET",
+    "MDE_CLIENT_CERTIFICATE",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
     "MDE_CLOUD",
     "MDE_API_BASE",
     "MDE_LOGIN_HOST",
