@@ -106,9 +106,12 @@ impl DomainPrevalence {
     pub fn to_json(&self) -> String {
         written(
             [
-                ("queriedDomain", Some(self.domain.as_str().into())),
-                ("lookBackHours", self.look_back_hours.map(Into::into)),
-                ("host", Some(self.host.as_deref().into())),
+                ("queriedDomain", Some(Json::Text(Some(&self.domain)))),
+                (
+                    "lookBackHours",
+                    self.look_back_hours.map(|h| Json::Number(Some(h.into()))),
+                ),
+                ("host", Some(Json::Text(self.host.as_deref()))),
             ],
             self.organization_prevalence,
             [&self.org_first_seen, &self.org_last_seen],
@@ -122,9 +125,12 @@ impl IpPrevalence {
     pub fn to_json(&self) -> String {
         written(
             [
-                ("queriedIp", Some(self.ip.as_str().into())),
-                ("lookBackHours", self.look_back_hours.map(Into::into)),
-                ("ipAddress", Some(self.ip_address.as_deref().into())),
+                ("queriedIp", Some(Json::Text(Some(&self.ip)))),
+                (
+                    "lookBackHours",
+                    self.look_back_hours.map(|h| Json::Number(Some(h.into()))),
+                ),
+                ("ipAddress", Some(Json::Text(self.ip_address.as_deref()))),
             ],
             self.organization_prevalence,
             [&self.org_first_seen, &self.org_last_seen],
@@ -133,26 +139,34 @@ impl IpPrevalence {
     }
 }
 
+/// A member's value: a string or a number, or `null`.
+enum Json<'a> {
+    Text(Option<&'a str>),
+    Number(Option<i64>),
+}
+
 /// The members in order (`None` left out), then those of `unmodelled` (a
 /// JSON object text the reader wrote), which replace a modelled member of
 /// the same name: one whose value could not be used is written as sent.
 fn written(
-    head: [(&str, Option<serde_json::Value>); 3],
+    head: [(&str, Option<Json>); 3],
     prevalence: Option<i64>,
     [first, last]: [&Option<String>; 2],
     unmodelled: Option<&str>,
 ) -> String {
     let sent: Vec<String> = unmodelled
         .and_then(|u| {
-            serde_json::from_str::<std::collections::HashMap<String, serde::de::IgnoredAny>>(u).ok()
+            serde_json::from_str::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(u)
+                .ok()
         })
         .map(|m| m.into_keys().collect())
         .unwrap_or_default();
     let members = head.into_iter().chain([
-        ("organizationPrevalence", Some(prevalence.into())),
-        ("orgFirstSeen", Some(first.as_deref().into())),
-        ("orgLastSeen", Some(last.as_deref().into())),
+        ("organizationPrevalence", Some(Json::Number(prevalence))),
+        ("orgFirstSeen", Some(Json::Text(first.as_deref()))),
+        ("orgLastSeen", Some(Json::Text(last.as_deref()))),
     ]);
+    let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let mut out = String::from("{");
     for (name, value) in members {
         let Some(value) = value else { continue };
@@ -162,7 +176,13 @@ fn written(
         if out.len() > 1 {
             out.push(',');
         }
-        out.push_str(&format!("{}:{value}", serde_json::Value::from(name)));
+        out.push_str(&quoted(name));
+        out.push(':');
+        match value {
+            Json::Text(Some(text)) => out.push_str(&quoted(text)),
+            Json::Number(Some(n)) => out.push_str(&n.to_string()),
+            Json::Text(None) | Json::Number(None) => out.push_str("null"),
+        }
     }
     let extra = unmodelled
         .and_then(|u| u.strip_prefix('{'))

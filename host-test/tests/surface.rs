@@ -32,9 +32,17 @@ fn imports_exactly_the_worlds_interfaces() {
         exports,
         [
             "domain-machines",
+            "domain-stats",
+            "file-machines",
+            "ip-machines",
+            "ip-stats",
             "lookup",
+            "lookup-query",
+            "lookup-query-texts",
             "lookup-texts",
-            "mde:connector/events@0.4.0"
+            "machine",
+            "mde:connector/events@0.4.0",
+            "user-machines",
         ]
     );
 }
@@ -55,10 +63,15 @@ fn imports_exactly_the_worlds_interfaces() {
 /// one look at the value (talc without grow-in-place) 449,852; 449,698 after
 /// a clean-up of those readers. Contract 0.3.0 (`lookup-texts`, events of
 /// texts rather than of typed records, whose lifting each events function
-/// carried) made it 441,955.
+/// carried) made it 441,955. Contract 0.4.0's other lookups (issue 25) made
+/// it 557,864: most of it (62 KB) is wit-bindgen's glue, which lowers the
+/// 33-field machine record once per export that returns it (about 8 KB for
+/// each of `file-machines`, `user-machines`, `ip-machines`, `machine` and
+/// `lookup-query`, 3 KB more for a post-return); the input checks, routes
+/// and readers are about 15 KB.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 441_955 * 101 / 100;
+    const LIMIT: usize = 557_864 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",
