@@ -425,6 +425,7 @@ mod tests {
     use crate::http::Method;
     use crate::settings::{ClientCredentials, Cloud};
     use std::collections::VecDeque;
+    // `Query` and `Machine` come from the parent module.
 
     const SECRET: &str = "client-secret~with+form/chars";
     const TOKEN_URL: &str =
@@ -808,5 +809,116 @@ mod tests {
             .iter()
             .filter(|(l, e, _)| *l == Level::Warn && e == "result-cap-reached");
         assert_eq!(warned.count(), 2);
+    }
+
+    /// Issue 25: every route goes through the one authenticated GET.
+    #[test]
+    fn every_route_shares_the_kept_token_and_its_refresh() {
+        let refused = || answer(401, r#"{"error":{"code":"Unauthorized","message":"no"}}"#);
+        let mut host = FakeHost::answering([
+            token("token-A-123456"),
+            answer(200, r#"{"host":"contoso.com","orgPrevalence":"3"}"#),
+            // The kept token is refused on another route: one fresh token.
+            refused(),
+            token("token-B-123456"),
+            answer(200, NONE),
+            answer(
+                200,
+                r#"{"ipAddress":"10.1.2.3","organizationPrevalence":1}"#,
+            ),
+        ]);
+        let mut connector = Connector::default();
+        let stats = connector
+            .domain_stats(&credentials(), "contoso.com", Some(24), &mut host)
+            .unwrap();
+        assert_eq!(stats.organization_prevalence, Some(3));
+        let query = Query::User("user1".into());
+        let found = connector
+            .query_as::<Machine>(&credentials(), &query, &mut host)
+            .unwrap();
+        assert!(found.machines.is_empty());
+        connector
+            .ip_stats(&credentials(), "10.1.2.3", None, &mut host)
+            .unwrap();
+        let api = "https://api.security.microsoft.com/api";
+        assert_eq!(
+            host.sent()[1..],
+            [
+                (
+                    format!("{api}/domains/contoso.com/stats?lookBackHours=24").as_str(),
+                    Some("Bearer token-A-123456")
+                ),
+                (
+                    format!("{api}/users/user1/machines").as_str(),
+                    Some("Bearer token-A-123456")
+                ),
+                (TOKEN_URL, None),
+                (
+                    format!("{api}/users/user1/machines").as_str(),
+                    Some("Bearer token-B-123456")
+                ),
+                (
+                    format!("{api}/ips/10.1.2.3/stats").as_str(),
+                    Some("Bearer token-B-123456")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_input_sends_nothing_not_even_for_a_token() {
+        let mut host = FakeHost::default();
+        let mut connector = Connector::default();
+        for query in [
+            Query::File("d41d8cd98f00b204e9800998ecf8427e".into()),
+            Query::User("user1@contoso.com".into()),
+            Query::Ip {
+                ip: "10.0.0.0/8".into(),
+                at: "2024-09-22T08:00:00Z".into(),
+            },
+            Query::Machine("../x".into()),
+        ] {
+            let e = connector
+                .query_as::<String>(&credentials(), &query, &mut host)
+                .unwrap_err();
+            assert!(e.is_invalid_input(), "{e:?}");
+        }
+        let e = connector
+            .ip_stats(&credentials(), "10.1.2.3", Some(0), &mut host)
+            .unwrap_err();
+        assert_eq!(e.kind(), "invalid-look-back");
+        assert!(host.requests.is_empty());
+    }
+
+    #[test]
+    fn the_cap_and_secrets_are_handled_on_every_route() {
+        let machines: Vec<String> = (0..MACHINE_CAP)
+            .map(|i| format!(r#"{{"id":"m{i}"}}"#))
+            .collect();
+        let body = format!(r#"{{"value":[{}]}}"#, machines.join(","));
+        let echo = format!(r#"{{"ipAddress":"10.1.2.3","note":"{SECRET}"}}"#);
+        let mut host = FakeHost::answering([
+            token("token-A-123456"),
+            answer(200, &body),
+            answer(200, &echo),
+        ]);
+        let mut connector = Connector::default();
+        let found = connector
+            .query_as::<Machine>(&credentials(), &Query::File("A".repeat(40)), &mut host)
+            .unwrap();
+        assert!(found.cap_reached);
+        assert_eq!(found.query, Query::File("a".repeat(40)));
+        let warned = host.logs.iter().any(|(l, e, m)| {
+            *l == Level::Warn && e == "result-cap-reached" && m.starts_with("file aaaa")
+        });
+        assert!(warned, "{:?}", host.logs);
+        let stats = connector
+            .ip_stats(&credentials(), "10.1.2.3", None, &mut host)
+            .unwrap();
+        let kept = stats.unmodelled.unwrap();
+        assert!(
+            kept.contains("[redacted]") && !kept.contains(SECRET),
+            "{kept}"
+        );
     }
 }

@@ -97,75 +97,105 @@ impl IpPrevalence {
     }
 }
 
-/// The members of a prevalence's JSON, in order.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Written<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queried_domain: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queried_ip: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    look_back_hours: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    host: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ip_address: Option<Option<&'a str>>,
-    organization_prevalence: Option<i64>,
-    org_first_seen: Option<&'a str>,
-    org_last_seen: Option<&'a str>,
-}
-
 impl DomainPrevalence {
     /// The answer as one JSON object for output: the query
     /// (`queriedDomain`, `lookBackHours` when given), then the service's
-    /// members under its names, absent ones as `null`, and what it sent
-    /// besides as sent.
+    /// members under its names (the prevalence as `organizationPrevalence`,
+    /// whichever name it came under), absent ones as `null`, and what it
+    /// sent besides as sent.
     pub fn to_json(&self) -> String {
-        let known = Written {
-            queried_domain: Some(&self.domain),
-            queried_ip: None,
-            look_back_hours: self.look_back_hours,
-            host: Some(self.host.as_deref()),
-            ip_address: None,
-            organization_prevalence: self.organization_prevalence,
-            org_first_seen: self.org_first_seen.as_deref(),
-            org_last_seen: self.org_last_seen.as_deref(),
-        };
-        with_unmodelled(&known, self.unmodelled.as_deref())
+        written(
+            [
+                ("queriedDomain", Some(Json::Text(Some(&self.domain)))),
+                (
+                    "lookBackHours",
+                    self.look_back_hours.map(|h| Json::Number(Some(h.into()))),
+                ),
+                ("host", Some(Json::Text(self.host.as_deref()))),
+            ],
+            self.organization_prevalence,
+            [&self.org_first_seen, &self.org_last_seen],
+            self.unmodelled.as_deref(),
+        )
     }
 }
 
 impl IpPrevalence {
     /// As [`DomainPrevalence::to_json`], the query as `queriedIp`.
     pub fn to_json(&self) -> String {
-        let known = Written {
-            queried_domain: None,
-            queried_ip: Some(&self.ip),
-            look_back_hours: self.look_back_hours,
-            host: None,
-            ip_address: Some(self.ip_address.as_deref()),
-            organization_prevalence: self.organization_prevalence,
-            org_first_seen: self.org_first_seen.as_deref(),
-            org_last_seen: self.org_last_seen.as_deref(),
-        };
-        with_unmodelled(&known, self.unmodelled.as_deref())
+        written(
+            [
+                ("queriedIp", Some(Json::Text(Some(&self.ip)))),
+                (
+                    "lookBackHours",
+                    self.look_back_hours.map(|h| Json::Number(Some(h.into()))),
+                ),
+                ("ipAddress", Some(Json::Text(self.ip_address.as_deref()))),
+            ],
+            self.organization_prevalence,
+            [&self.org_first_seen, &self.org_last_seen],
+            self.unmodelled.as_deref(),
+        )
     }
 }
 
-/// `known`'s members followed by those of `unmodelled`, a JSON object text
-/// the reader wrote.
-fn with_unmodelled(known: &Written, unmodelled: Option<&str>) -> String {
-    // Strings and numbers only: serialising cannot fail.
-    let known = serde_json::to_string(known).unwrap_or_default();
+/// A member's value: a string or a number, or `null`.
+enum Json<'a> {
+    Text(Option<&'a str>),
+    Number(Option<i64>),
+}
+
+/// The members in order (`None` left out), then those of `unmodelled` (a
+/// JSON object text the reader wrote), which replace a modelled member of
+/// the same name: one whose value could not be used is written as sent.
+fn written(
+    head: [(&str, Option<Json>); 3],
+    prevalence: Option<i64>,
+    [first, last]: [&Option<String>; 2],
+    unmodelled: Option<&str>,
+) -> String {
+    let sent: Vec<String> = unmodelled
+        .and_then(|u| {
+            serde_json::from_str::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(u)
+                .ok()
+        })
+        .map(|m| m.into_keys().collect())
+        .unwrap_or_default();
+    let members = head.into_iter().chain([
+        ("organizationPrevalence", Some(Json::Number(prevalence))),
+        ("orgFirstSeen", Some(Json::Text(first.as_deref()))),
+        ("orgLastSeen", Some(Json::Text(last.as_deref()))),
+    ]);
+    let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
+    let mut out = String::from("{");
+    for (name, value) in members {
+        let Some(value) = value else { continue };
+        if sent.iter().any(|s| s == name) {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&quoted(name));
+        out.push(':');
+        match value {
+            Json::Text(Some(text)) => out.push_str(&quoted(text)),
+            Json::Number(Some(n)) => out.push_str(&n.to_string()),
+            Json::Text(None) | Json::Number(None) => out.push_str("null"),
+        }
+    }
     let extra = unmodelled
         .and_then(|u| u.strip_prefix('{'))
         .and_then(|u| u.strip_suffix('}'))
         .filter(|u| !u.trim().is_empty());
-    match (known.strip_suffix('}'), extra) {
-        (Some(head), Some(extra)) => format!("{head},{extra}}}"),
-        _ => known,
+    if let Some(extra) = extra {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(extra);
     }
+    out.push('}');
+    out
 }
 
 /// The prevalence under either name; when both were sent, `orgPrevalence`
@@ -237,5 +267,11 @@ mod tests {
         p.unmodelled = None;
         let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
         assert_eq!(json["lookBackHours"], 48);
+        // A value that could not be used is written once, as sent.
+        let odd = domain(r#"{"host":5,"organizationPrevalence":"many"}"#).to_json();
+        assert_eq!(
+            odd,
+            r#"{"queriedDomain":"contoso.com","orgFirstSeen":null,"orgLastSeen":null,"host":5,"organizationPrevalence":"many"}"#
+        );
     }
 }

@@ -202,3 +202,83 @@ fn indicators_are_told_by_shape_answered_once_each_and_fail_alone() {
     let requests = api_requests(&out.stderr);
     assert_eq!(requests.len(), 5, "{requests:?}");
 }
+
+#[test]
+fn each_replayed_answer_of_the_other_routes() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../python/tests/replays/pivots"
+    );
+    let cases: [(&[&str], &str, i32, &str); 11] = [
+        (
+            &["file", SHA1],
+            "machines-200.json",
+            0,
+            "mymachine1.contoso.com",
+        ),
+        (&["user", "user1"], "machines-empty.json", 0, "0 machine(s)"),
+        (
+            &["ip", "10.209.67.177"],
+            "machines-200.json",
+            0,
+            "mymachine1.contoso.com",
+        ),
+        (
+            &["ip", "10.209.67.177"],
+            "findbyip-400-old.json",
+            1,
+            "within the last 30 days",
+        ),
+        (
+            &[
+                "machine",
+                "1e5bc9d7e413ddd7902c2932e418702b84d0cc07",
+                "--format",
+                "json",
+            ],
+            "machine-200.json",
+            0,
+            "\"rbacGroupName\":\"The-A-Team\"",
+        ),
+        (&["machine", "x"], "machine-404.json", 0, "no machine x"),
+        (
+            &["domain-stats", "example.com"],
+            "domain-stats-200.json",
+            0,
+            "\"organizationPrevalence\":4070",
+        ),
+        (
+            &["ip-stats", "10.209.67.177"],
+            "ip-stats-200.json",
+            0,
+            "\"organizationPrevalence\":63515",
+        ),
+        (
+            &["ip-stats", "10.0.0.9"],
+            "ip-stats-unseen.json",
+            0,
+            "\"organizationPrevalence\":0,\"orgFirstSeen\":null",
+        ),
+        (
+            &["ip-stats", "10.0.0.255"],
+            "ip-stats-400.json",
+            1,
+            "400 InvalidIpAddress",
+        ),
+        (
+            &["domain-stats", "contoso.com"],
+            "stats-403.json",
+            3,
+            "forbidden: API answered 403",
+        ),
+    ];
+    for (args, file, status, said) in cases {
+        let replay = format!("{dir}/{file}");
+        let mut all = args.to_vec();
+        all.extend(["--replay", replay.as_str()]);
+        let out = cli(&all, &[]);
+        let printed = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(status), "{all:?}: {printed}");
+        assert!(printed.contains(said), "{all:?}: {printed}");
+    }
+}

@@ -30,7 +30,8 @@ fn readme_runs() -> Vec<Vec<String>> {
     runs
 }
 
-/// The CLI with `args`, run in a scratch directory holding a `domains.txt`.
+/// The CLI with `args`, run in a scratch directory holding a `domains.txt`
+/// and an `indicators.txt`.
 fn run(args: &[String]) -> Output {
     let dir = format!(
         "{}/readme-{}",
@@ -39,6 +40,11 @@ fn run(args: &[String]) -> Output {
     );
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(format!("{dir}/domains.txt"), "contoso.com\nfabrikam.com\n").unwrap();
+    std::fs::write(
+        format!("{dir}/indicators.txt"),
+        "contoso.com\n10.20.31.7\n0991a395da64e1c5fbe8732ed11e6be064081d9f\nuser:user1\n",
+    )
+    .unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_mde-connector"));
     command.args(args).current_dir(&dir);
     command

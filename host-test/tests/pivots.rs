@@ -459,3 +459,26 @@ fn query_texts_map_to_events_that_keep_the_query() {
         "9a7d3c15e02b4f6e8d1c0b2a3f4e5d6c7b8a9f01"
     );
 }
+
+#[test]
+fn inputs_over_1_kib_are_refused_by_the_host() {
+    let tenant = Tenant::new();
+    let mut instance = tenant.instance(settings(demo_credentials()));
+    let long = "a".repeat(2 * 1024);
+    let errors = [
+        instance.file_machines(&long).unwrap().unwrap_err(),
+        instance.user_machines(&long).unwrap().unwrap_err(),
+        instance.ip_machines(&long, None).unwrap().unwrap_err(),
+        instance.machine(&long).unwrap().unwrap_err(),
+        instance.ip_stats(&long, None).unwrap().unwrap_err(),
+        instance
+            .lookup_query(&Query::User(long.clone()))
+            .unwrap()
+            .unwrap_err(),
+    ];
+    for e in errors {
+        let said = mde_connector::Error::from(e).to_string();
+        assert!(said.contains("the host takes at most 1024"), "{said}");
+    }
+    assert!(instance.state().requests.is_empty());
+}
