@@ -19,7 +19,8 @@ import os
 import sys
 from typing import BinaryIO, Iterator, List, Optional
 
-from . import __version__, demo, errors
+from . import __version__, _commands, demo, errors
+from ._commands import UsageError
 from .connector import CLOUDS, Connector
 from .demo import DemoTenant
 from .transport import Replay
@@ -32,8 +33,6 @@ EXIT_AUTH = 3
 EXIT_RATE_LIMITED = 4
 
 
-class UsageError(Exception):
-    """Bad flags or environment: exit 2."""
 
 
 def write_array(out: BinaryIO, texts: List[str]) -> None:
@@ -267,7 +266,23 @@ def parse_args(argv: Optional[List[str]]):
         "2 invalid input or settings, 3 unauthorized or forbidden, 4 rate limited.",
     )
     parser.add_argument(
-        "domain", metavar="DOMAIN", help="the domain to look up, such as contoso.com"
+        "words",
+        nargs="+",
+        metavar="[LOOKUP] INPUT",
+        help="a DOMAIN (such as contoso.com); or file SHA1, user NAME, ip ADDR, machine ID, "
+        "domain-stats DOMAIN, ip-stats ADDR; or check (sign in and say which lookups the "
+        "token's roles permit)",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help="for ip: an RFC 3339 time within the last 30 days (default: now)",
+    )
+    parser.add_argument(
+        "--look-back-hours",
+        metavar="N",
+        type=int,
+        help="for domain-stats and ip-stats: the window, 1 to 720 hours (default: 720)",
     )
     parser.add_argument(
         "--format",
@@ -309,17 +324,21 @@ def main(argv: Optional[List[str]] = None, environ=None) -> int:
     environ = os.environ if environ is None else environ
     try:
         with log_to_stderr(log_level(args, environ)):
-            run(args, environ)
+            return run(args, environ)
     except (UsageError, errors.ConnectorError, ValueError) as e:
         print(f"error: {one_line(str(e))}", file=sys.stderr)
         return exit_status(e)
-    return EXIT_OK
 
 
-def run(args, environ) -> None:
+def run(args, environ) -> int:
     out = sys.stdout.buffer
+    lookup, value = _commands.parse_words(args.words, args.at, args.look_back_hours)
     connector = connector_from_env(args, environ)
-    found = connector.lookup(args.domain)
+    if lookup != "domain":
+        status = _commands.run(connector, lookup, value, args, out, write_array, write_lines)
+        out.flush()
+        return status
+    found = connector.lookup(value)
     # One API call, whatever the format: events are mapped from `found`.
     if args.format == "json":
         write_array(out, found.machines_json)
@@ -330,6 +349,7 @@ def run(args, environ) -> None:
     else:
         write_lines(out, connector.ecs_json(found))
     out.flush()
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -183,4 +183,32 @@ def prevalence(lookup: str, wit, scrub: Callable[[str], str], loads: Callable):
         org_last_seen=text(getattr(wit, "org-last-seen")),
         sent_as=text(wit.host if lookup == "domain-stats" else getattr(wit, "ip-address")),
         unmodelled=None if unmodelled is None else loads(unmodelled),
+        unmodelled_json=unmodelled,
+    )
+
+
+def token_report(wit, scrub: Callable[[str], str]):
+    """A `token-report` record as a `TokenReport`, every text scrubbed."""
+    from .results import LookupPermission, TokenReport
+
+    def text(value):
+        return None if value is None else scrub(value)
+
+    return TokenReport(
+        api_base=scrub(getattr(wit, "api-base")),
+        login_host=text(getattr(wit, "login-host")),
+        tenant_id=text(getattr(wit, "tenant-id")),
+        app_id=text(getattr(wit, "app-id")),
+        audience=text(wit.audience),
+        roles=[scrub(role) for role in wit.roles],
+        expires_at=getattr(wit, "expires-at"),
+        audience_cloud=text(getattr(wit, "audience-cloud")),
+        lookups=[
+            LookupPermission(
+                lookup=p.lookup,
+                permitted=p.permitted,
+                roles_needed=list(getattr(p, "roles-needed")),
+            )
+            for p in wit.lookups
+        ],
     )

@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional, Union
 from wasmtime.component import Variant
 
 from . import _conversions, errors
-from .results import Prevalence, QueryResult
+from .results import Prevalence, QueryResult, TokenReport
 
 #: How far back the service looks an IP address up: 30 days.
 MAX_IP_AGE = datetime.timedelta(days=30)
@@ -39,6 +39,22 @@ class Pivots:
         the service's field names; None when the service has none (404)."""
         found = self._query("machine", _text("machine_id", machine_id))
         return found.machines[0] if found.machines else None
+
+    def machines(self, machine_id: str) -> QueryResult:
+        """`machine` as a machine list of at most one, for output and events."""
+        return self._query("machine", _text("machine_id", machine_id))
+
+    def check(self) -> TokenReport:
+        """Signs in with the connector's credentials and reports the token's
+        claims (tenant, application, audience, roles, expiry) and which
+        lookups its roles permit, read without trusting them. Sends no API
+        request and never returns the token. With a replay (the host
+        manages authentication) there is no token: `InvalidSettings`."""
+        with self._lock:
+            found = self._sandbox.call("check")
+        if isinstance(found, Variant):
+            raise errors.from_wit(found, self._secrets.scrub)
+        return _conversions.token_report(found, self._secrets.scrub)
 
     def domain_stats(self, domain: str, look_back_hours: Optional[int] = None) -> Prevalence:
         """How many machines of the organisation saw `domain` in the last

@@ -49,3 +49,38 @@ class Prevalence:
     #: What the service sent that the fields above do not hold, under its
     #: own names; None when nothing.
     unmodelled: Optional[Dict[str, Any]] = None
+    #: `unmodelled` as the component's JSON text, for output as sent.
+    unmodelled_json: Optional[str] = field(default=None, repr=False)
+
+
+@dataclass
+class LookupPermission:
+    """Whether a token's roles permit one lookup."""
+
+    #: The lookup's name: `domain-machines`, `domain-stats`, ...
+    lookup: str
+    permitted: bool
+    #: The roles of which any one permits it, least privilege first.
+    roles_needed: List[str]
+
+
+@dataclass
+class TokenReport:
+    """What `Connector.check()` read from a fresh token, without trusting it
+    (never the token itself)."""
+
+    api_base: str
+    login_host: Optional[str]
+    tenant_id: Optional[str]
+    app_id: Optional[str]
+    audience: Optional[str]
+    roles: List[str]
+    #: `exp`, seconds since the Unix epoch.
+    expires_at: Optional[int]
+    #: The cloud `aud` belongs to, when it is another cloud's than the settings'.
+    audience_cloud: Optional[str]
+    #: Every lookup the connector offers, in order.
+    lookups: List[LookupPermission]
+
+    def permits(self, lookup: str) -> bool:
+        return any(p.permitted for p in self.lookups if p.lookup == lookup)
