@@ -34,6 +34,14 @@ export class TransportFailure extends Error {
   }
 }
 
+/** Why `settings.client-assertion` has no assertion: its `err` value. */
+export class AssertionRefused extends Error {
+  constructor(payload) {
+    super(`no client assertion: ${payload}`);
+    this.payload = payload;
+  }
+}
+
 /**
  * One recorded answer, in the shape `host-test --replay` reads:
  * `{ status, headers: { name: value }, body: string }`.
@@ -55,11 +63,21 @@ function toResponse(answer) {
  * stopped. Running out of answers is a transport error, as in the Rust
  * host's replay. `imports` replaces any of the imports below.
  *
- * Returns the component's exports with everything it asked of its host.
+ * `clientAssertion(audience)`, when given, answers `settings.client-assertion`
+ * (return the assertion, or throw an `AssertionRefused`).
+ *
+ * Returns the component's exports with everything it asked of its host
+ * (`assertions`: the audiences it asked assertions for).
  */
-export async function connector({ settings, answers = [], imports: replaced = {} }) {
+export async function connector({
+  settings,
+  answers = [],
+  clientAssertion,
+  imports: replaced = {},
+}) {
   const requests = [];
   const logs = [];
+  const assertions = [];
   const queue = answers;
   const interfaces = {
     'mde:connector/http': {
@@ -81,6 +99,16 @@ export async function connector({ settings, answers = [], imports: replaced = {}
     },
     'mde:connector/settings': {
       get: () => settings,
+      // For `client-assertion` auth: the host signs (or reads the federated
+      // token); the component only ever gets the assertion. An `err` is
+      // thrown as an object whose own `payload` is the reason.
+      clientAssertion(audience) {
+        assertions.push(audience);
+        if (clientAssertion === undefined) {
+          throw new AssertionRefused('this host has no client certificate or federated token');
+        }
+        return clientAssertion(audience);
+      },
     },
     'mde:connector/log': {
       emit(level, event, message) {
@@ -99,7 +127,7 @@ export async function connector({ settings, answers = [], imports: replaced = {}
     imports[`${name}@0.4.0`] = value;
   }
   const exports = await instantiate(getCoreModule, imports);
-  return { exports, requests, logs };
+  return { exports, requests, logs, assertions };
 }
 
 /** A request's header, by case-insensitive name. */

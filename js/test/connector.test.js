@@ -137,6 +137,7 @@ test('rate limited: Retry-After and the service error', async () => {
         code: 'TooManyRequests',
         message: 'Rate limit is exceeded. Try again later.',
         correlationId: '4c1b2a3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+        hint: undefined,
       },
     },
   });
@@ -156,6 +157,7 @@ test("error envelope: the service's code, message and correlation id", async () 
       code: 'InvalidDomainName',
       message: 'Domain name localhost is invalid',
       correlationId: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b',
+      hint: undefined,
     },
   });
   assert.deepEqual(sent(requests), [['get', machinesUrl('localhost'), 'Bearer recorded-bearer']]);
@@ -291,7 +293,7 @@ test('an import that throws poisons the instance; a new instance recovers', asyn
   // it unwound through the guest without letting it clean up.
   const settingsFail = await connector({
     settings: bearer,
-    imports: { 'mde:connector/settings': { get: boom } },
+    imports: { 'mde:connector/settings': { get: boom, clientAssertion: boom } },
   });
   assert.throws(() => settingsFail.exports.domainMachines('contoso.com'), /the host failed/);
   // Thrown while the component held its state (sending, logging), it leaves
