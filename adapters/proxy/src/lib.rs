@@ -5,6 +5,9 @@
 //! |---|---|
 //! | `GET /domains/{domain}/machines` | `200`, `application/json`: the machines as the CLI's `--format json` prints them |
 //! | `GET /domains/{domain}/machines?format=ndjson\|ocsf\|ecs` | `200`, `application/x-ndjson`: one machine or event per line |
+//! | `GET /files/{sha1}/machines`, `/users/{name}/machines`, `/ips/{ip}/machines?at=TIME` (now by default) | as for a domain, in every format |
+//! | `GET /machines/{id}` | as a list of one, in every format; `404` `no-machine` when the service has none |
+//! | `GET /domains/{domain}/stats`, `/ips/{ip}/stats` (`?lookBackHours=N`) | `200`, `application/json`: the prevalence as the CLI prints it |
 //! | `GET /healthz` | `200` when the settings are usable (no request is sent), else `500` |
 //! | another path | `404` |
 //! | another method on these paths | `405` with `Allow: GET` |
