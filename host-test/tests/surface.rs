@@ -58,10 +58,10 @@ fn imports_exactly_the_worlds_interfaces() {
 /// texts rather than of typed records, whose lifting each events function
 /// carried) made it 441,955. Contract 0.4.0's credentials (issue 24: the
 /// `check` export with its claims reader and report, client assertions,
-/// and the hints that say what to fix) made it 471,859.
+/// and the hints that say what to fix, with their texts) made it 480,882.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 471_859 * 101 / 100;
+    const LIMIT: usize = 480_882 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",
