@@ -432,4 +432,15 @@ fn a_component_that_leaks_its_assertion_leaks_nothing_through_the_host() {
     assert!(passed_on.contains("holding [redacted]"), "{passed_on}");
     // Nothing of a JWT (`eyJ...`) is left.
     assert!(!passed_on.contains("eyJ"), "{passed_on}");
+    // The host signs for the settings' token endpoint only.
+    let e = instance
+        .domain_machines("audience.example")
+        .unwrap()
+        .unwrap_err();
+    let said = format!("{e:?}");
+    assert!(
+        said.contains("the host makes client assertions only for the settings' token endpoint"),
+        "{said}"
+    );
+    assert!(!said.contains("got "), "{said}");
 }
