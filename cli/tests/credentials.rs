@@ -231,3 +231,44 @@ fn a_managed_identity_on_a_loopback_endpoint_signs_the_live_cli_in() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--managed-identity and other credentials"));
 }
+
+#[test]
+fn check_exits_3_when_the_roles_do_not_permit_domain_lookups() {
+    use host_test::fake_server::{Encoding, FakeServer};
+    use host_test::fake_tenant::FakeTenant;
+    use mde_connector_host::clock::SystemClock;
+    use std::sync::{Arc, Mutex};
+    for (roles, status, shown) in [
+        (vec!["Machine.Read.All"], 0, "roles: Machine.Read.All"),
+        (
+            vec!["Machine.ReadWrite.All"],
+            0,
+            "roles: Machine.ReadWrite.All",
+        ),
+        (vec![], 3, "roles: none"),
+    ] {
+        let fake = Arc::new(Mutex::new(FakeTenant::new(SystemClock::shared())));
+        fake.lock().unwrap().roles = roles.iter().map(|r| r.to_string()).collect();
+        let server = FakeServer::start(fake.clone(), Encoding::Identity).unwrap();
+        let flags = live_custom_cloud(&server.origin());
+        let mut args = vec!["check"];
+        args.extend(flags.iter().map(String::as_str));
+        let out = cli(&args, &demo_credentials());
+        assert_eq!(
+            out.status.code(),
+            Some(status),
+            "{roles:?}: {}",
+            printed(&out)
+        );
+        let said = text(&out.stdout);
+        assert!(said.contains(shown), "{said}");
+        let domain = if status == 0 {
+            "  domain-machines  permitted"
+        } else {
+            "  domain-machines  not permitted: grant Machine.Read.All"
+        };
+        assert!(said.contains(domain), "{said}");
+        let fake = fake.lock().unwrap();
+        assert_eq!(fake.requests.len(), 1, "the token request only");
+    }
+}

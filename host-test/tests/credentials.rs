@@ -403,3 +403,44 @@ fn the_identity_endpoint_is_allowed_only_when_a_managed_identity_is_chosen() {
             .is_err()
     );
 }
+
+/// The assertion the host makes is a secret the host scrubs: a careless
+/// component that puts it in its error and log (`tell.example`) and in
+/// `check`'s error passes on none of it.
+#[test]
+fn a_component_that_leaks_its_assertion_leaks_nothing_through_the_host() {
+    use mde_connector_host::runtime::RuntimeOptions;
+    const MISBEHAVING: &[u8] = include_bytes!(env!("MISBEHAVING_GUEST_COMPONENT"));
+    let options = RuntimeOptions {
+        cache_dir: Some(concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache").into()),
+        policy: passthrough_policy(),
+        ..RuntimeOptions::default()
+    };
+    let runtime = mde_connector_host::Runtime::with_options(MISBEHAVING, options)
+        .unwrap()
+        .with_assertions(certificate("app.pem"));
+    let tenant = Tenant::new();
+    let mut instance = runtime
+        .instantiate(assertion_settings(), tenant.fake.clone())
+        .unwrap();
+    let e = instance
+        .domain_machines("tell.example")
+        .unwrap()
+        .unwrap_err();
+    let checked = instance.check().unwrap().unwrap_err();
+    let passed_on = format!("{e:?} {checked:?} {:?}", instance.state().logs);
+    assert!(passed_on.contains("holding [redacted]"), "{passed_on}");
+    // Nothing of a JWT (`eyJ...`) is left.
+    assert!(!passed_on.contains("eyJ"), "{passed_on}");
+    // The host signs for the settings' token endpoint only.
+    let e = instance
+        .domain_machines("audience.example")
+        .unwrap()
+        .unwrap_err();
+    let said = format!("{e:?}");
+    assert!(
+        said.contains("the host makes client assertions only for the settings' token endpoint"),
+        "{said}"
+    );
+    assert!(!said.contains("got "), "{said}");
+}

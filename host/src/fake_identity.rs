@@ -3,12 +3,18 @@
 //! certificate found by `x5t`, `aud`, `iss`, `sub`, a lifetime of at most
 //! 10 minutes, a `jti` never seen before) and issues a token only when all
 //! hold; otherwise it answers AADSTS700027. Federated tokens it was told
-//! to trust are accepted as they are.
+//! to trust are accepted as they are. It also issues the fake tenant's
+//! JWT-shaped tokens and answers as IMDS does (managed identity).
 
+use crate::bindings::{Request, Response};
+use crate::fake_tenant::{
+    CLIENT_ID, FakeTenant, TENANT_ID, TOKEN_LIFETIME, json_response, parse_form,
+};
 use mde_connector::claims::base64url;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde::Deserialize;
+use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -145,4 +151,74 @@ impl FakeIdentity {
 /// The length of `header.claims`, the signed part of a JWT.
 fn header_and_claims_len(jwt: &str) -> usize {
     jwt.rfind('.').unwrap_or(0)
+}
+
+impl FakeTenant {
+    /// IMDS: a token for the `resource` of the query, to a request that
+    /// says `Metadata: true` (as IMDS requires, against SSRF).
+    pub(crate) fn managed_identity(&mut self, request: &Request) -> Response {
+        if request.header("metadata") != Some("true") {
+            return json_response(
+                400,
+                &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+            );
+        }
+        let query = request.url.split_once('?').map_or("", |(_, q)| q);
+        let form = parse_form(query.as_bytes());
+        let Some(resource) = form.get("resource") else {
+            return json_response(
+                400,
+                &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
+            );
+        };
+        self.tokens_issued += 1;
+        let token = self.jwt(resource);
+        self.tokens
+            .insert(token.clone(), self.clock.now() + TOKEN_LIFETIME);
+        json_response(
+            200,
+            &json!({
+                "access_token": token,
+                "expires_in": TOKEN_LIFETIME.as_secs().to_string(),
+                "resource": resource,
+                "token_type": "Bearer",
+            }),
+        )
+    }
+
+    /// A JWT-shaped token (unsigned: the fake checks tokens by value) with
+    /// the claims `check` reads; its last part names it
+    /// (`fake-access-token-N`), as [`token_name`] shows it.
+    pub(crate) fn jwt(&self, scope: &str) -> String {
+        use mde_connector::claims::base64url_encode;
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            + TOKEN_LIFETIME.as_secs();
+        let claims = json!({
+            "aud": scope.strip_suffix("/.default").unwrap_or(scope),
+            "tid": TENANT_ID,
+            "appid": CLIENT_ID,
+            "roles": self.roles,
+            "exp": expires,
+        });
+        format!(
+            "{}.{}.fake-access-token-{}",
+            base64url_encode(br#"{"alg":"none","typ":"JWT"}"#),
+            base64url_encode(claims.to_string().as_bytes()),
+            self.tokens_issued
+        )
+    }
+}
+
+/// A fake token (or an `Authorization` value holding one) by its name:
+/// `Bearer eyJ...fake-access-token-1` is `Bearer fake-access-token-1`.
+pub fn token_name(token: &str) -> String {
+    let (scheme, value) = token.split_once(' ').map_or(("", token), |(s, v)| (s, v));
+    let name = value.rsplit('.').next().unwrap_or(value);
+    if scheme.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{scheme} {name}")
+    }
 }

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::fake_identity::token_name;
 mod pivots;
 pub use pivots::{KNOWN_FILE, KNOWN_IP, KNOWN_USER};
 
@@ -24,7 +25,7 @@ pub const CLIENT_ID: &str = "4e7d9c2b-1a3f-4b5c-9d8e-7f6a5b4c3d2e";
 pub const CLIENT_SECRET: &str = "fake-tenant-demo-secret";
 
 /// How long a token is valid, as the identity platform says.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 
 /// Domains with answers. Anything else well-formed has no machines.
 pub const DEMO_DOMAINS: &[&str] = &[
@@ -35,10 +36,10 @@ pub const DEMO_DOMAINS: &[&str] = &[
 ];
 
 pub struct FakeTenant {
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// Token → when it stops being valid.
-    tokens: HashMap<String, Duration>,
-    tokens_issued: u64,
+    pub(crate) tokens: HashMap<String, Duration>,
+    pub(crate) tokens_issued: u64,
     /// Accepted API calls, for the service's rate limits.
     calls: RateWindow,
     /// Answers to give the next API calls before anything else (status, Retry-After).
@@ -250,76 +251,6 @@ impl FakeTenant {
     }
 }
 
-impl FakeTenant {
-    /// IMDS: a token for the `resource` of the query, to a request that
-    /// says `Metadata: true` (as IMDS requires, against SSRF).
-    fn managed_identity(&mut self, request: &Request) -> Response {
-        if request.header("metadata") != Some("true") {
-            return json_response(
-                400,
-                &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
-            );
-        }
-        let query = request.url.split_once('?').map_or("", |(_, q)| q);
-        let form = parse_form(query.as_bytes());
-        let Some(resource) = form.get("resource") else {
-            return json_response(
-                400,
-                &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
-            );
-        };
-        self.tokens_issued += 1;
-        let token = self.jwt(resource);
-        self.tokens
-            .insert(token.clone(), self.clock.now() + TOKEN_LIFETIME);
-        json_response(
-            200,
-            &json!({
-                "access_token": token,
-                "expires_in": TOKEN_LIFETIME.as_secs().to_string(),
-                "resource": resource,
-                "token_type": "Bearer",
-            }),
-        )
-    }
-
-    /// A JWT-shaped token (unsigned: the fake checks tokens by value) with
-    /// the claims `check` reads; its last part names it
-    /// (`fake-access-token-N`), as [`token_name`] shows it.
-    fn jwt(&self, scope: &str) -> String {
-        use mde_connector::claims::base64url_encode;
-        let expires = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-            + TOKEN_LIFETIME.as_secs();
-        let claims = json!({
-            "aud": scope.strip_suffix("/.default").unwrap_or(scope),
-            "tid": TENANT_ID,
-            "appid": CLIENT_ID,
-            "roles": self.roles,
-            "exp": expires,
-        });
-        format!(
-            "{}.{}.fake-access-token-{}",
-            base64url_encode(br#"{"alg":"none","typ":"JWT"}"#),
-            base64url_encode(claims.to_string().as_bytes()),
-            self.tokens_issued
-        )
-    }
-}
-
-/// A fake token (or an `Authorization` value holding one) by its name:
-/// `Bearer eyJ...fake-access-token-1` is `Bearer fake-access-token-1`.
-pub fn token_name(token: &str) -> String {
-    let (scheme, value) = token.split_once(' ').map_or(("", token), |(s, v)| (s, v));
-    let name = value.rsplit('.').next().unwrap_or(value);
-    if scheme.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{scheme} {name}")
-    }
-}
-
 impl Transport for FakeTenant {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         Ok(self.handle(request))
@@ -343,7 +274,7 @@ fn is_domain_name(domain: &str) -> bool {
         })
 }
 
-fn parse_form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn parse_form(body: &[u8]) -> HashMap<String, String> {
     fn decode(text: &str) -> String {
         let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
         let mut bytes = text.bytes();
@@ -370,7 +301,7 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
         .collect()
 }
 
-fn json_response(status: u16, body: &Value) -> Response {
+pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     Response {
         status,
         headers: vec![

@@ -92,7 +92,17 @@ impl mde::connector::settings::Host for HostState {
     }
 
     fn client_assertion(&mut self, audience: String) -> Result<String, String> {
-        let client_id = self.settings.auth.application().map_or("", |(_, c)| c);
+        let (tenant_id, client_id) = self.settings.auth.application().unwrap_or_default();
+        // Only for the settings' own token endpoint: an assertion is a
+        // credential, and the component has no business with another audience.
+        let endpoints = self.settings.cloud.endpoints()?;
+        let expected = mde_connector::request::token_url(&endpoints, tenant_id);
+        if audience != expected {
+            return Err(format!(
+                "the host makes client assertions only for the settings' token endpoint \
+                 ({expected}), not for {audience:?}"
+            ));
+        }
         let assertion = match &self.assertions {
             Some(source) => source.assertion(client_id, &audience)?,
             None => {

@@ -164,3 +164,67 @@ impl ManagedIdentity {
         Ok(token.access_token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::Body;
+
+    #[test]
+    fn app_service_asks_with_its_header_and_hides_it() {
+        let identity = ManagedIdentity::new(
+            Endpoint::AppService {
+                url: "http://127.0.0.1:41741/msi/token".into(),
+                header: "identity-header-secret".into(),
+            },
+            None,
+        );
+        let request = identity.request("https://api.securitycenter.microsoft.com");
+        assert_eq!(
+            request.url,
+            "http://127.0.0.1:41741/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fapi.securitycenter.microsoft.com"
+        );
+        assert_eq!(
+            request.header("x-identity-header"),
+            Some("identity-header-secret")
+        );
+        assert_eq!(identity.secret(), Some("identity-header-secret"));
+        assert!(!format!("{identity:?}").contains("identity-header-secret"));
+    }
+
+    #[test]
+    fn a_token_is_held_until_near_its_expiry_and_dropped_when_refused() {
+        let identity = ManagedIdentity::new(Endpoint::Imds(IMDS_ENDPOINT.into()), None);
+        let answer = |status, body: &str| Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Bytes(body.as_bytes().to_vec()),
+        };
+        let token = identity
+            .accept(&answer(
+                200,
+                r#"{"access_token":"mi-token-1","expires_in":"3599"}"#,
+            ))
+            .unwrap();
+        assert_eq!(identity.held().as_deref(), Some("mi-token-1"));
+        identity.forget(&token);
+        assert_eq!(identity.held(), None);
+        // A lifetime too short to keep: used once, not held.
+        identity
+            .accept(&answer(
+                200,
+                r#"{"access_token":"mi-token-2","expires_in":0}"#,
+            ))
+            .unwrap();
+        assert_eq!(identity.held(), None);
+        let e = identity
+            .accept(&answer(400, r#"{"error":"invalid_request"}"#))
+            .unwrap_err();
+        assert!(e.contains("answered 400"), "{e}");
+        assert!(e.contains("is a managed identity assigned"), "{e}");
+        let e = identity
+            .accept(&answer(200, r#"{"token":"x"}"#))
+            .unwrap_err();
+        assert_eq!(e, "the managed identity endpoint's answer is not a token");
+    }
+}

@@ -5,7 +5,8 @@
 //! what comes back, lower-cased (as a mapping might), in its log and its
 //! error; `lookup-texts` of `tell.example` puts it in a machine's text, and
 //! the events return it as an event or an error, and `check` puts it in its
-//! error. Anything else answers no machines.
+//! error; `audience.example` asks for an assertion for another audience.
+//! Anything else answers no machines.
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({ world: "connector", path: "../../../wit" });
@@ -25,9 +26,10 @@ fn held_secret() -> String {
         Auth::BearerToken(token) => token,
         Auth::HostManaged => String::new(),
         // The assertion the host makes for it: a secret it then holds.
-        Auth::ClientAssertion(_) => mde::connector::settings::client_assertion(
-            "https://login.microsoftonline.com/t/oauth2/v2.0/token",
-        )
+        Auth::ClientAssertion(c) => mde::connector::settings::client_assertion(&format!(
+            "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+            c.tenant_id
+        ))
         .unwrap_or_default(),
     }
 }
@@ -76,6 +78,13 @@ impl Guest for Misbehaving {
                         }))
                     }
                     Err(e) => Err(Error::Transport(e)),
+                }
+            }
+            // An assertion for another audience than the settings' token endpoint.
+            "audience.example" => {
+                match mde::connector::settings::client_assertion("https://evil.example/token") {
+                    Ok(assertion) => Err(Error::InvalidSettings(format!("got {assertion}"))),
+                    Err(why) => Err(Error::InvalidSettings(why)),
                 }
             }
             _ => Ok(Vec::new()),
