@@ -206,7 +206,7 @@ fn percent_decoded(text: &str) -> String {
 ///
 /// | error | status |
 /// |---|---|
-/// | `invalid-domain`, and the API's `InvalidDomainName` | 400 |
+/// | `invalid-domain`, the other lookups' `invalid-...`, and the API's `InvalidDomainName` | 400 |
 /// | `invalid-settings` | 500 |
 /// | `unauthorized`, `forbidden` (the service refused our credentials) | 502 |
 /// | `rate-limited`, `service-unavailable` | 503, with `Retry-After` |
