@@ -4,12 +4,14 @@
 wit_bindgen::generate!({ world: "connector", path: "wit" });
 
 use crate::response::Kept;
-use crate::{check, connector, error, events, http, machine, prevalence, routes, settings};
+use crate::{check, connector, error, events, http, machine, routes, settings};
 use mde::connector::http as wit_http;
 use mde::connector::log as wit_log;
 use mde::connector::settings as wit_settings;
 use mde::connector::types as wit;
 use std::cell::RefCell;
+
+mod pivots;
 
 struct Component;
 export!(Component);
@@ -45,138 +47,40 @@ impl Guest for Component {
         })
     }
 
+    // Issue 25's lookups: their conversions are in `pivots`.
     fn file_machines(sha1: String) -> Result<Vec<wit::Machine>, wit::Error> {
-        typed(routes::Query::File(sha1))
+        pivots::typed(routes::Query::File(sha1))
     }
 
     fn user_machines(name: String) -> Result<Vec<wit::Machine>, wit::Error> {
-        typed(routes::Query::User(name))
+        pivots::typed(routes::Query::User(name))
     }
 
     fn ip_machines(ip: String, at: String) -> Result<Vec<wit::Machine>, wit::Error> {
-        typed(routes::Query::Ip { ip, at })
+        pivots::typed(routes::Query::Ip { ip, at })
     }
 
     fn machine(id: String) -> Result<Option<wit::Machine>, wit::Error> {
-        typed(routes::Query::Machine(id)).map(|machines| machines.into_iter().next())
+        pivots::typed(routes::Query::Machine(id)).map(|machines| machines.into_iter().next())
     }
 
     fn lookup_query(query: wit::Query) -> Result<wit::QueryResult, wit::Error> {
-        let found = core_query::<machine::Machine>(query.into())?;
-        Ok(wit::QueryResult {
-            query: found.query.into(),
-            machines: found.machines.into_iter().map(Into::into).collect(),
-            cap_reached: found.cap_reached,
-        })
+        pivots::lookup_query(query)
     }
 
     fn lookup_query_texts(query: wit::Query) -> Result<wit::QueryTextsResult, wit::Error> {
-        let found = core_query::<String>(query.into())?;
-        Ok(wit::QueryTextsResult {
-            query: found.query.into(),
-            machines: found.machines,
-            cap_reached: found.cap_reached,
-        })
+        pivots::lookup_query_texts(query)
     }
 
     fn domain_stats(
         domain: String,
         look_back_hours: Option<u32>,
     ) -> Result<wit::DomainPrevalence, wit::Error> {
-        let settings = settings_from(wit_settings::get());
-        let p = CONNECTOR
-            .with(|c| {
-                c.borrow_mut()
-                    .domain_stats(&settings, &domain, look_back_hours, &mut ImportedHost)
-            })
-            .map_err(error_to_wit)?;
-        let prevalence::DomainPrevalence {
-            domain,
-            look_back_hours,
-            host,
-            organization_prevalence,
-            org_first_seen,
-            org_last_seen,
-            unmodelled,
-        } = p;
-        Ok(wit::DomainPrevalence {
-            domain,
-            look_back_hours,
-            host,
-            organization_prevalence,
-            org_first_seen,
-            org_last_seen,
-            unmodelled,
-        })
+        pivots::domain_stats(domain, look_back_hours)
     }
 
     fn ip_stats(ip: String, look_back_hours: Option<u32>) -> Result<wit::IpPrevalence, wit::Error> {
-        let settings = settings_from(wit_settings::get());
-        let p = CONNECTOR
-            .with(|c| {
-                c.borrow_mut()
-                    .ip_stats(&settings, &ip, look_back_hours, &mut ImportedHost)
-            })
-            .map_err(error_to_wit)?;
-        let prevalence::IpPrevalence {
-            ip,
-            look_back_hours,
-            ip_address,
-            organization_prevalence,
-            org_first_seen,
-            org_last_seen,
-            unmodelled,
-        } = p;
-        Ok(wit::IpPrevalence {
-            ip,
-            look_back_hours,
-            ip_address,
-            organization_prevalence,
-            org_first_seen,
-            org_last_seen,
-            unmodelled,
-        })
-    }
-}
-
-/// A machine list as typed records.
-fn typed(query: routes::Query) -> Result<Vec<wit::Machine>, wit::Error> {
-    let found = core_query::<machine::Machine>(query)?;
-    Ok(found.machines.into_iter().map(Into::into).collect())
-}
-
-/// The core's machine list for any query, with its error as the WIT's.
-fn core_query<M: Kept>(query: routes::Query) -> Result<connector::Found<M>, wit::Error> {
-    let settings = settings_from(wit_settings::get());
-    CONNECTOR
-        .with(|c| {
-            c.borrow_mut()
-                .query_as(&settings, &query, &mut ImportedHost)
-        })
-        .map_err(error_to_wit)
-}
-
-impl From<wit::Query> for routes::Query {
-    fn from(q: wit::Query) -> Self {
-        match q {
-            wit::Query::Domain(d) => routes::Query::Domain(d),
-            wit::Query::File(sha1) => routes::Query::File(sha1),
-            wit::Query::User(name) => routes::Query::User(name),
-            wit::Query::Ip(wit::IpAt { ip, at }) => routes::Query::Ip { ip, at },
-            wit::Query::Machine(id) => routes::Query::Machine(id),
-        }
-    }
-}
-
-impl From<routes::Query> for wit::Query {
-    fn from(q: routes::Query) -> Self {
-        match q {
-            routes::Query::Domain(d) => wit::Query::Domain(d),
-            routes::Query::File(sha1) => wit::Query::File(sha1),
-            routes::Query::User(name) => wit::Query::User(name),
-            routes::Query::Ip { ip, at } => wit::Query::Ip(wit::IpAt { ip, at }),
-            routes::Query::Machine(id) => wit::Query::Machine(id),
-        }
+        pivots::ip_stats(ip, look_back_hours)
     }
 }
 
@@ -210,23 +114,14 @@ impl exports::mde::connector::events::Guest for Component {
         found: wit::QueryTextsResult,
         observed_at: u64,
     ) -> Result<Vec<String>, String> {
-        events::ocsf::query_inventory(&found_from_texts(found), observed_at)
+        events::ocsf::query_inventory(&pivots::found_from_texts(found), observed_at)
     }
 
     fn query_ecs_documents(
         found: wit::QueryTextsResult,
         observed_at: u64,
     ) -> Result<Vec<String>, String> {
-        events::ecs::query_documents(&found_from_texts(found), observed_at)
-    }
-}
-
-/// A `lookup-query-texts` answer in the core's shape.
-fn found_from_texts(found: wit::QueryTextsResult) -> connector::Found<String> {
-    connector::Found {
-        query: found.query.into(),
-        machines: found.machines,
-        cap_reached: found.cap_reached,
+        events::ecs::query_documents(&pivots::found_from_texts(found), observed_at)
     }
 }
 

@@ -170,8 +170,10 @@ impl Connector {
         host: &mut impl Host,
     ) -> Result<Lookup<M>, Error> {
         let found = self.query_as::<M>(settings, &Query::Domain(domain.to_owned()), host)?;
-        let Query::Domain(domain) = found.query else {
-            unreachable!("a domain query stays one")
+        // A domain query stays one; no other arm is reached.
+        let domain = match found.query {
+            Query::Domain(domain) => domain,
+            other => other.describe(),
         };
         Ok(Lookup {
             domain,

@@ -210,7 +210,7 @@ fn not_found<M>(response: &Response) -> Machines<M> {
         .is_some()
         .then(|| Warning {
             event: "not-found",
-            message: format!("{details}; taken as no machines for this domain"),
+            message: format!("{details}; taken as no machines for this query"),
         })
         .into_iter()
         .collect();

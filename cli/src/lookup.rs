@@ -1,4 +1,4 @@
-//! `mde-connector DOMAIN` and `--domains FILE`: lookups through the
+//! `mde-connector DOMAIN`, `--domains FILE` and `--indicators FILE`: lookups through the
 //! component, over the demo tenant, a replay or the network, printed in a
 //! format; the component's log records on stderr.
 

@@ -482,3 +482,26 @@ fn inputs_over_1_kib_are_refused_by_the_host() {
     }
     assert!(instance.state().requests.is_empty());
 }
+
+#[test]
+fn a_domain_through_lookup_query_texts_is_lookup_texts() {
+    let tenant = Tenant::new();
+    let mut instance = tenant.instance(settings(demo_credentials()));
+    let old = instance.lookup_texts("Contoso.COM").unwrap().unwrap();
+    let new = instance
+        .lookup_query_texts(&Query::Domain("Contoso.COM".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(new.query, Query::Domain(old.domain.clone()));
+    assert_eq!(
+        (&new.machines, new.cap_reached),
+        (&old.machines, old.cap_reached)
+    );
+    for schema in [Schema::Ocsf, Schema::Ecs] {
+        let at = 1_764_000_000_123;
+        assert_eq!(
+            instance.query_events(schema, &new, at).unwrap(),
+            instance.events(schema, &old, at).unwrap()
+        );
+    }
+}

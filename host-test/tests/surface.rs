@@ -72,10 +72,10 @@ fn imports_exactly_the_worlds_interfaces() {
 /// 33-field machine record once per export that returns it (about 8 KB for
 /// each of `file-machines`, `user-machines`, `ip-machines`, `machine` and
 /// `lookup-query`, 3 KB more for a post-return); the input checks, routes
-/// and readers are about 15 KB. Both together: SIZE_TEXT.
+/// and readers are about 15 KB. Both together: 598,113.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 1 * 101 / 100;
+    const LIMIT: usize = 598_113 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",

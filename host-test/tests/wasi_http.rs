@@ -462,9 +462,17 @@ fn imports_wasi_http_and_the_connectors_own_interfaces_only() {
         [
             "check",
             "domain-machines",
+            "domain-stats",
+            "file-machines",
+            "ip-machines",
+            "ip-stats",
             "lookup",
+            "lookup-query",
+            "lookup-query-texts",
             "lookup-texts",
-            "mde:connector/events@0.4.0"
+            "machine",
+            "mde:connector/events@0.4.0",
+            "user-machines",
         ]
     );
 }

@@ -139,4 +139,37 @@ mod tests {
             "mapped members and modelled nulls are left out; the rest is as sent"
         );
     }
+
+    #[test]
+    fn each_kind_of_query_has_its_members_and_a_sent_one_is_kept_beside() {
+        let ip = Query::Ip {
+            ip: "10.1.2.3".into(),
+            at: "2024-09-22T08:00:00Z".into(),
+        };
+        let remainder = Remainder {
+            query: &ip,
+            sent: r#"{"id":"a","queriedAt":"then","queriedFile":"f"}"#,
+            mapped: Machine::bit("id"),
+        };
+        assert_eq!(
+            serde_json::to_string(&remainder).unwrap(),
+            r#"{"queriedIp":"10.1.2.3","queriedAt":"2024-09-22T08:00:00Z","queriedAt_sent":"then","queriedFile_sent":"f"}"#
+        );
+        for (query, member) in [
+            (Query::File("f".into()), "queriedFile"),
+            (Query::User("u".into()), "queriedUser"),
+            (Query::Machine("m".into()), "queriedMachine"),
+        ] {
+            let remainder = Remainder {
+                query: &query,
+                sent: r#"{"id":"a"}"#,
+                mapped: Machine::bit("id"),
+            };
+            let written = serde_json::to_string(&remainder).unwrap();
+            assert!(
+                written.starts_with(&format!(r#"{{"{member}":"#)),
+                "{written}"
+            );
+        }
+    }
 }

@@ -136,7 +136,7 @@ pub type Redact<'a> = dyn Fn(&str) -> String + 'a;
 ///
 /// | error | status |
 /// |---|---|
-/// | `invalid-domain` and the other lookups' `invalid-...`; the API's `InvalidDomainName` | 400 |
+/// | `invalid-domain`, the other lookups' `invalid-...`, and the API's `InvalidDomainName` | 400 |
 /// | `invalid-settings` | 500 |
 /// | `unauthorized`, `forbidden` (the service refused our credentials) | 502 |
 /// | `rate-limited`, `service-unavailable` | 503, with `Retry-After` |

@@ -247,11 +247,12 @@ fn other_paths_are_404_and_other_methods_405() {
 fn every_error_has_its_status_and_problem() {
     let cases: Vec<(Error, u16, Option<&str>)> = vec![
         (Error::InvalidDomain("bad".into()), 400, None),
-        (Error::InvalidFileHash("md5".into()), 400, None),
-        (Error::InvalidUserName("upn".into()), 400, None),
-        (Error::InvalidIp("cidr".into()), 400, None),
-        (Error::InvalidTime("old".into()), 400, None),
-        (Error::InvalidMachineId("a/b".into()), 400, None),
+        // The other lookups' refused inputs (issue 25).
+        (Error::InvalidFileHash("an MD5".into()), 400, None),
+        (Error::InvalidUserName("a UPN".into()), 400, None),
+        (Error::InvalidIp("a CIDR".into()), 400, None),
+        (Error::InvalidTime("not RFC 3339".into()), 400, None),
+        (Error::InvalidMachineId("..".into()), 400, None),
         (Error::InvalidLookBack("0".into()), 400, None),
         (
             Error::ApiError(details(400, "InvalidDomainName")),

@@ -250,7 +250,7 @@ mod tests {
             panic!("a time over 30 days old passed")
         };
         assert!(
-            old.contains("30 days ago") && old.contains("last 30 days only"),
+            old.contains("31 days ago") && old.contains("last 30 days only"),
             "{old}"
         );
         // Not RFC 3339: the component's to refuse, with its reason.
