@@ -171,9 +171,12 @@ fn check_prints_the_tenant_roles_and_lookups_never_the_token() {
         "api: https://api.security.microsoft.com",
         &format!("tenant: {TENANT_ID}"),
         &format!("application: {CLIENT_ID}"),
-        "roles: Machine.Read.All",
+        // The demo tenant's tokens carry a role for each kind of lookup
+        // (check_exits_3_when_the_roles_do_not_permit_domain_lookups shows
+        // what a missing one prints).
+        "roles: Machine.Read.All, URL.Read.All, Ip.Read.All",
         "  domain-machines  permitted",
-        "  domain-stats     not permitted: grant URL.Read.All",
+        "  domain-stats     permitted",
     ] {
         assert!(said.contains(line), "{line}: {said}");
     }

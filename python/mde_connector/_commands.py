@@ -135,7 +135,7 @@ def run(connector, lookup: str, value: str, args, out, write_array, write_lines)
     calls = {
         "file": connector.file_machines,
         "user": connector.user_machines,
-        "machine": connector.machines,
+        "machine": connector.machine_list,
         "ip": lambda v: connector.ip_machines(v, at=args.at),
     }
     found = calls[lookup](value)

@@ -40,7 +40,7 @@ class Pivots:
         found = self._query("machine", _text("machine_id", machine_id))
         return found.machines[0] if found.machines else None
 
-    def machines(self, machine_id: str) -> QueryResult:
+    def machine_list(self, machine_id: str) -> QueryResult:
         """`machine` as a machine list of at most one, for output and events."""
         return self._query("machine", _text("machine_id", machine_id))
 
