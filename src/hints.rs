@@ -84,6 +84,12 @@ fn identity_hint(code: u32) -> Option<String> {
              expired; for a federated token, check the federated credential's issuer, subject \
              and audience (api://AzureADTokenExchange)"
         }
+        70_021 => {
+            "no federated credential matches the federated token: on the app registration's \
+             Certificates & secrets > Federated credentials, check the issuer (the cluster's \
+             OIDC issuer URL), the subject (system:serviceaccount:<namespace>:<name>) and the \
+             audience (api://AzureADTokenExchange)"
+        }
         50_034 => {
             "the user account does not exist in this tenant: the connector signs in as an \
              application, so check the tenant id"
@@ -235,6 +241,7 @@ mod tests {
             ("700016", "check the client id"),
             ("90002", "tenant was not found"),
             ("700027", "upload the certificate"),
+            ("70021", "no federated credential matches"),
             ("50034", "signs in as an application"),
             ("500011", "check --cloud"),
         ] {

@@ -41,7 +41,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     };
     match instance.check()? {
         Ok(report) => {
-            print!("{}", describe(&report));
+            print!("{}", describe(&options.cloud, &report));
             Ok(match report.permits(Lookup::DomainMachines) {
                 true => ExitCode::SUCCESS,
                 false => ExitCode::from(EXIT_AUTH),
@@ -55,11 +55,11 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     }
 }
 
-/// The report as lines for people.
-pub fn describe(report: &TokenReport) -> String {
+/// The report on a token for `cloud` (its `--cloud` name) as lines for people.
+pub fn describe(cloud: &str, report: &TokenReport) -> String {
     let claims = &report.claims;
     let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not in the token)".into());
-    let mut text = format!("api: {}\n", report.api_base);
+    let mut text = format!("cloud: {cloud}\napi: {}\n", report.api_base);
     if let Some(login) = &report.login_host {
         text.push_str(&format!("signed in at: {login}\n"));
     }

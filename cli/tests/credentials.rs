@@ -168,7 +168,7 @@ fn check_prints_the_tenant_roles_and_lookups_never_the_token() {
     assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
     let said = text(&out.stdout);
     for line in [
-        "api: https://api.security.microsoft.com",
+        "cloud: commercial\napi: https://api.security.microsoft.com",
         &format!("tenant: {TENANT_ID}"),
         &format!("application: {CLIENT_ID}"),
         // The demo tenant's tokens carry a role for each kind of lookup

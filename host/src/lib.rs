@@ -35,6 +35,9 @@
 //!   with its rate [`budget`] on a [`clock`] and a deadline per lookup.
 //! - [`tokens`]: one access token per grant for every instance, replaced
 //!   shortly before it expires.
+//! - [`credentials`]: what the host holds so the component never does: a
+//!   certificate that signs client assertions, a federated token file, a
+//!   managed identity; and `Instance::check`.
 //! - [`scrub`]: known secrets out of every answer and everything passed on.
 //! - [`convert`]: the component's errors as [`mde_connector::Error`], which
 //!   prints the service's code, message and correlation id.
