@@ -86,13 +86,14 @@ def _value(value) -> str:
     return _quoted(value)
 
 
-def describe(report) -> str:
-    """`check`'s report as lines for people, as the Rust CLI prints it."""
+def describe(cloud: str, report) -> str:
+    """`check`'s report on a token for `cloud` (its name) as lines for
+    people, as the Rust CLI prints it."""
 
     def known(value):
         return "(not in the token)" if value is None else value
 
-    text = f"api: {report.api_base}\n"
+    text = f"cloud: {cloud}\napi: {report.api_base}\n"
     if report.login_host is not None:
         text += f"signed in at: {report.login_host}\n"
     text += f"tenant: {known(report.tenant_id)}\n"
@@ -123,7 +124,7 @@ def run(connector, lookup: str, value: str, args, out, write_array, write_lines)
 
     if lookup == "check":
         report = connector.check()
-        out.write(describe(report).encode("utf-8"))
+        out.write(describe(connector.cloud, report).encode("utf-8"))
         permitted = {p.lookup: p.permitted for p in report.lookups}
         return 0 if permitted.get("domain-machines") else EXIT_AUTH
     if lookup in ("domain-stats", "ip-stats"):

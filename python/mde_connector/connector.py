@@ -169,6 +169,8 @@ class Connector(Pivots):
             )
         #: Where the component's requests go: the policy gateway, or the replay.
         self.backend = backend
+        #: The cloud's name, as `cloud=` gave it (`commercial`, `gcc-high`, `custom`, ...).
+        self.cloud = cloud
         self._sandbox = Sandbox(
             Path(component) if component is not None else BUNDLED_COMPONENT,
             lambda: self._config,

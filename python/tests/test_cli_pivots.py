@@ -114,6 +114,7 @@ def test_check_reports_the_roles_and_what_they_permit_never_the_token(
     out, err = capsysbinary.readouterr()
     text = out.decode()
     assert status == 0, err
+    assert text.startswith(f"cloud: custom\napi: {settings['api_base']}\n"), text
     assert f"tenant: {settings['tenant_id']}\n" in text
     assert "roles: Machine.Read.All\n" in text
     assert "  domain-machines  permitted\n" in text
