@@ -111,3 +111,41 @@ fn the_proxy_refuses_bad_pivots_and_says_when_a_machine_is_unknown() {
     assert_eq!(none.json()["kind"], "no-machine");
     assert_eq!(none.header("x-mde-cache"), Some("miss"));
 }
+
+#[test]
+fn the_command_runs_every_pivot_as_the_cli_names_it() {
+    let Some(wasmtime) = Wasmtime::find("the_command_runs_every_pivot_as_the_cli_names_it") else {
+        return;
+    };
+    let tenant = Tenant::start();
+    let out = wasmtime.run(
+        &tenant.env(),
+        &["file", &KNOWN_FILE.to_ascii_uppercase(), "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        library_json(Query::File(KNOWN_FILE.into()))
+    );
+    let stats = wasmtime.run(&tenant.env(), &["ip-stats", KNOWN_IP]);
+    assert_eq!(stats.status.code(), Some(0));
+    let printed: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(printed["queriedIp"], KNOWN_IP);
+    let none = wasmtime.run(
+        &tenant.env(),
+        &["machine", "no-such-host", "--format", "ndjson"],
+    );
+    assert_eq!(none.status.code(), Some(0));
+    assert_eq!(
+        (none.stdout.as_slice(), none.stderr.as_slice()),
+        (&b""[..], &b"no machine no-such-host\n"[..])
+    );
+    let refused = wasmtime.run(&tenant.env(), &["user", "user1@contoso.com"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("invalid-user-name"));
+}

@@ -65,7 +65,9 @@ fn details(status: u16) -> ServiceError {
 fn arguments_as_the_cli_takes_them() {
     let lookup = |domain: &str, format| {
         Ok(Request::LookUp {
-            domain: domain.into(),
+            query: Query::DomainMachines {
+                domain: domain.into(),
+            },
             format,
         })
     };
@@ -203,5 +205,97 @@ fn error_lines_are_redacted_and_escaped() {
         err.trim_end().ends_with("more characters)"),
         "{}",
         &err[err.len() - 80..]
+    );
+}
+
+#[test]
+fn the_other_lookups_as_the_cli_names_them() {
+    let lookup = |query, format| Ok(Request::LookUp { query, format });
+    assert_eq!(
+        parse(&args(&["file", "ABC", "--format", "ndjson"])),
+        lookup(Query::FileMachines { sha1: "ABC".into() }, Format::Ndjson)
+    );
+    assert_eq!(
+        parse(&args(&["user", "user1"])),
+        lookup(
+            Query::UserMachines {
+                name: "user1".into()
+            },
+            Format::Table
+        )
+    );
+    assert_eq!(
+        parse(&args(&["ip", "10.0.0.1", "--at=2026-12-01T00:00:00Z"])),
+        lookup(
+            Query::IpMachines {
+                ip: "10.0.0.1".into(),
+                at: Some("2026-12-01T00:00:00Z".into())
+            },
+            Format::Table
+        )
+    );
+    assert_eq!(
+        parse(&args(&["machine", "h1", "--format", "ocsf"])),
+        lookup(Query::Machine { id: "h1".into() }, Format::Ocsf)
+    );
+    assert_eq!(
+        parse(&args(&[
+            "domain-stats",
+            "contoso.com",
+            "--look-back-hours",
+            "24"
+        ])),
+        lookup(
+            Query::DomainStats {
+                domain: "contoso.com".into(),
+                look_back_hours: Some(24)
+            },
+            Format::Json
+        )
+    );
+    assert_eq!(
+        parse(&args(&["ip-stats", "::1", "--format", "json"])),
+        lookup(
+            Query::IpStats {
+                ip: "::1".into(),
+                look_back_hours: None
+            },
+            Format::Json
+        )
+    );
+    for (list, says) in [
+        (&["file"][..], "file takes one input: file VALUE"),
+        (&["user", "a", "b"][..], "user takes one input"),
+        (
+            &["contoso.com", "--at", "x"][..],
+            "--at is for `ip ADDR` only",
+        ),
+        (
+            &["file", "a", "--look-back-hours", "2"][..],
+            "--look-back-hours is for",
+        ),
+        (
+            &["ip-stats", "::1", "--format", "ndjson"][..],
+            "prints JSON only",
+        ),
+        (
+            &["ip-stats", "::1", "--look-back-hours", "x"][..],
+            "is not a number",
+        ),
+    ] {
+        let refused = parse(&args(list)).unwrap_err();
+        assert!(refused.contains(says), "{list:?}: {refused}");
+    }
+}
+
+#[test]
+fn an_unknown_machine_prints_none_and_a_note_and_succeeds() {
+    let none = fake(Err(Failure::NoMachine {
+        id: "h9".into(),
+        cached_age: None,
+    }));
+    assert_eq!(
+        run_with(&none, &["machine", "h9", "--format", "json"]),
+        (0, "[]\n".into(), "no machine h9\n".into())
     );
 }
