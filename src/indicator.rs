@@ -183,6 +183,42 @@ pub fn time(input: &str) -> Result<String, Error> {
     })
 }
 
+/// How far back the service finds a machine by IP address, in days.
+pub const IP_LOOK_BACK_DAYS: i64 = 30;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// The time an `ip-machines` lookup asks about: `at`, checked against
+/// `now_ms` (milliseconds since the Unix epoch, the host's clock), or now when
+/// `at` is absent. A time that is not RFC 3339 is passed on for [`time`] to
+/// refuse with its own reason; one in the future or more than 30 days before
+/// now is refused with the reason, for the host's `invalid-time`. Every host
+/// with a clock checks with this one rule.
+pub fn ip_time(at: Option<&str>, now_ms: i64) -> Result<String, String> {
+    let format = |ms: i64| format_rfc3339_ms(ms).unwrap_or_default();
+    let Some(at) = at else {
+        return Ok(format(now_ms));
+    };
+    let Some(ms) = parse_rfc3339_ms(at.trim()) else {
+        return Ok(at.to_owned());
+    };
+    if ms > now_ms {
+        return Err(format!(
+            "{:?} is in the future (now is {}); give a time within the last {IP_LOOK_BACK_DAYS} days",
+            at.trim(),
+            format(now_ms)
+        ));
+    }
+    if now_ms - ms > IP_LOOK_BACK_DAYS * MS_PER_DAY {
+        return Err(format!(
+            "{:?} is {} days ago; the service finds machines by IP address for the last {IP_LOOK_BACK_DAYS} days only",
+            at.trim(),
+            (now_ms - ms) / MS_PER_DAY
+        ));
+    }
+    Ok(at.to_owned())
+}
+
 /// The look-back window, or why it is outside the service's 1 to 720 hours.
 pub fn look_back_hours(hours: Option<u32>) -> Result<Option<u32>, Error> {
     match hours {

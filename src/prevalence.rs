@@ -218,6 +218,45 @@ fn one_prevalence(
     }
 }
 
+/// `From` impls from a binding of the WIT's two prevalence records to the
+/// core's, which write the JSON every host prints (`to_json`): one list of
+/// fields for every binding (the host's `bindgen!`, the router's
+/// wit-bindgen), as [`crate::error_from_wit`] does for errors. `$types` is
+/// the path of the binding's `types` module, owned by the invoking crate.
+#[macro_export]
+macro_rules! prevalence_from_wit {
+    ($types:path) => {
+        $crate::prevalence_from_wit!(@one $types, DomainPrevalence, domain, host);
+        $crate::prevalence_from_wit!(@one $types, IpPrevalence, ip, ip_address);
+    };
+    (@one $types:path, $record:ident, $($field:ident),+) => {
+        const _: () = {
+            use $types as wit;
+
+            impl From<wit::$record> for $crate::prevalence::$record {
+                fn from(p: wit::$record) -> Self {
+                    let wit::$record {
+                        $($field,)+
+                        look_back_hours,
+                        organization_prevalence,
+                        org_first_seen,
+                        org_last_seen,
+                        unmodelled,
+                    } = p;
+                    $crate::prevalence::$record {
+                        $($field,)+
+                        look_back_hours,
+                        organization_prevalence,
+                        org_first_seen,
+                        org_last_seen,
+                        unmodelled,
+                    }
+                }
+            }
+        };
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

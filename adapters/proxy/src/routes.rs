@@ -2,6 +2,7 @@
 //! the value in its path percent-decoded once. Shared with `serve`.
 
 use crate::{Redact, Reply, problem};
+use mde_connector::permissions::Lookup;
 use mde_router::Format;
 use mde_router::query::Query;
 
@@ -22,44 +23,31 @@ pub const ROUTES: &str = "/domains/{domain}/machines, /files/{sha1}/machines, \
 /users/{name}/machines, /ips/{ip}/machines?at=TIME, /machines/{id}, \
 /domains/{domain}/stats, /ips/{ip}/stats";
 
-/// The shape of a lookup's path: `/{collection}/{value}[/{tail}]`.
-#[derive(Clone, Copy)]
-enum Kind {
-    DomainMachines,
-    FileMachines,
-    UserMachines,
-    IpMachines,
-    Machine,
-    DomainStats,
-    IpStats,
+/// The lookup a path names, by its shape `/{collection}/{value}[/{tail}]`.
+fn kind_of(collection: &str, tail: Option<&str>) -> Option<Lookup> {
+    Some(match (collection, tail) {
+        ("domains", Some("machines")) => Lookup::DomainMachines,
+        ("files", Some("machines")) => Lookup::FileMachines,
+        ("users", Some("machines")) => Lookup::UserMachines,
+        ("ips", Some("machines")) => Lookup::IpMachines,
+        ("machines", None) => Lookup::Machine,
+        ("domains", Some("stats")) => Lookup::DomainStats,
+        ("ips", Some("stats")) => Lookup::IpStats,
+        _ => return None,
+    })
 }
 
-impl Kind {
-    fn of(collection: &str, tail: Option<&str>) -> Option<Kind> {
-        Some(match (collection, tail) {
-            ("domains", Some("machines")) => Kind::DomainMachines,
-            ("files", Some("machines")) => Kind::FileMachines,
-            ("users", Some("machines")) => Kind::UserMachines,
-            ("ips", Some("machines")) => Kind::IpMachines,
-            ("machines", None) => Kind::Machine,
-            ("domains", Some("stats")) => Kind::DomainStats,
-            ("ips", Some("stats")) => Kind::IpStats,
-            _ => return None,
-        })
+/// The query parameters a lookup's route takes.
+fn parameter_names(kind: Lookup) -> &'static [&'static str] {
+    match kind {
+        Lookup::IpMachines => &["format", "at"],
+        Lookup::DomainStats | Lookup::IpStats => &["format", "lookBackHours"],
+        _ => &["format"],
     }
+}
 
-    /// The query parameters this route takes besides none.
-    fn parameters(self) -> &'static [&'static str] {
-        match self {
-            Kind::IpMachines => &["format", "at"],
-            Kind::DomainStats | Kind::IpStats => &["format", "lookBackHours"],
-            _ => &["format"],
-        }
-    }
-
-    fn is_stats(self) -> bool {
-        matches!(self, Kind::DomainStats | Kind::IpStats)
-    }
+fn is_stats(kind: Lookup) -> bool {
+    matches!(kind, Lookup::DomainStats | Lookup::IpStats)
 }
 
 /// The route of a request, or the answer that refuses it (`404`, `405`,
@@ -97,7 +85,7 @@ const NOT_DECODABLE: &str =
     "not percent-encoded UTF-8: write each byte outside A-Z, a-z, 0-9 and -._~ as %XX";
 
 /// The kind of lookup and the (still encoded) value of a lookup's path.
-fn lookup_path(path: &str) -> Option<(Kind, &str)> {
+fn lookup_path(path: &str) -> Option<(Lookup, &str)> {
     let mut segments = path.strip_prefix('/')?.split('/');
     let collection = segments.next()?;
     let value = segments.next()?;
@@ -105,7 +93,7 @@ fn lookup_path(path: &str) -> Option<(Kind, &str)> {
     if segments.next().is_some() {
         return None;
     }
-    Some((Kind::of(collection, tail)?, value))
+    Some((kind_of(collection, tail)?, value))
 }
 
 struct Parameters {
@@ -116,7 +104,7 @@ struct Parameters {
 
 /// The query's parameters for `kind`; anything else is refused, so that a
 /// misspelt parameter is not silently ignored.
-fn parameters(kind: Kind, query: &str) -> Result<Parameters, String> {
+fn parameters(kind: Lookup, query: &str) -> Result<Parameters, String> {
     let mut found = Parameters {
         format: Format::Json,
         at: None,
@@ -127,7 +115,7 @@ fn parameters(kind: Kind, query: &str) -> Result<Parameters, String> {
         let decoded = percent_decoded(value)
             .ok_or_else(|| format!("the value of {name:?} is {NOT_DECODABLE}"))?;
         match name {
-            "format" if kind.is_stats() => {
+            "format" if is_stats(kind) => {
                 if decoded != "json" {
                     return Err(format!(
                         "format {decoded:?}: a prevalence is JSON only (format=json, the default)"
@@ -144,9 +132,9 @@ fn parameters(kind: Kind, query: &str) -> Result<Parameters, String> {
                     Some(named) => named,
                 }
             }
-            "at" if kind.parameters().contains(&"at") => found.at = Some(decoded),
+            "at" if parameter_names(kind).contains(&"at") => found.at = Some(decoded),
             // A number; its range is the connector's to check (invalid-look-back).
-            "lookBackHours" if kind.is_stats() => {
+            "lookBackHours" if is_stats(kind) => {
                 let hours = decoded.parse::<u32>().map_err(|_| {
                     format!("lookBackHours {decoded:?} is not a whole number of hours, such as 24")
                 })?;
@@ -156,7 +144,7 @@ fn parameters(kind: Kind, query: &str) -> Result<Parameters, String> {
                 let name = percent_decoded(name).unwrap_or_else(|| name.to_owned());
                 return Err(format!(
                     "unknown query parameter {name:?}: this route takes {}",
-                    kind.parameters().join(", ")
+                    parameter_names(kind).join(", ")
                 ));
             }
         }
@@ -164,22 +152,22 @@ fn parameters(kind: Kind, query: &str) -> Result<Parameters, String> {
     Ok(found)
 }
 
-fn query_of(kind: Kind, value: String, parameters: &Parameters) -> Query {
+fn query_of(kind: Lookup, value: String, parameters: &Parameters) -> Query {
     let look_back_hours = parameters.look_back_hours;
     match kind {
-        Kind::DomainMachines => Query::DomainMachines { domain: value },
-        Kind::FileMachines => Query::FileMachines { sha1: value },
-        Kind::UserMachines => Query::UserMachines { name: value },
-        Kind::IpMachines => Query::IpMachines {
+        Lookup::DomainMachines => Query::DomainMachines { domain: value },
+        Lookup::FileMachines => Query::FileMachines { sha1: value },
+        Lookup::UserMachines => Query::UserMachines { name: value },
+        Lookup::IpMachines => Query::IpMachines {
             ip: value,
             at: parameters.at.clone(),
         },
-        Kind::Machine => Query::Machine { id: value },
-        Kind::DomainStats => Query::DomainStats {
+        Lookup::Machine => Query::Machine { id: value },
+        Lookup::DomainStats => Query::DomainStats {
             domain: value,
             look_back_hours,
         },
-        Kind::IpStats => Query::IpStats {
+        Lookup::IpStats => Query::IpStats {
             ip: value,
             look_back_hours,
         },

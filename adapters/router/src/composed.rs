@@ -126,51 +126,17 @@ fn ask(query: &Query) -> Result<Found, wit::Error> {
     }
 }
 
-/// A domain's prevalence as the CLI prints it: the core's record, field for
-/// field (as the host library converts it), and its `to_json`.
+mde_connector::prevalence_from_wit!(crate::bindings::mde::connector::types);
+
+/// A domain's prevalence as the CLI prints it: the core's record (converted
+/// as the host library converts it) and its `to_json`.
 fn domain_json(p: wit::DomainPrevalence) -> String {
-    let wit::DomainPrevalence {
-        domain,
-        look_back_hours,
-        host,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    } = p;
-    prevalence::DomainPrevalence {
-        domain,
-        look_back_hours,
-        host,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    }
-    .to_json()
+    prevalence::DomainPrevalence::from(p).to_json()
 }
 
 /// An address's prevalence, as [`domain_json`].
 fn ip_json(p: wit::IpPrevalence) -> String {
-    let wit::IpPrevalence {
-        ip,
-        look_back_hours,
-        ip_address,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    } = p;
-    prevalence::IpPrevalence {
-        ip,
-        look_back_hours,
-        ip_address,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    }
-    .to_json()
+    prevalence::IpPrevalence::from(p).to_json()
 }
 
 /// `MDE_CACHE_TTL` and `MDE_CACHE_ENTRIES`, or the service's defaults.

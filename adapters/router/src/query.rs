@@ -3,7 +3,6 @@
 //! for the proxy component, `serve` and the cache's keys.
 
 use mde_connector::Error;
-use mde_connector::events::{format_rfc3339_ms, parse_rfc3339_ms};
 use mde_connector::permissions::Lookup;
 use mde_connector::routes;
 use mde_connector::{domain, indicator};
@@ -124,42 +123,13 @@ impl From<routes::Query> for Query {
     }
 }
 
-/// How far back the service finds a machine by IP address, in days.
-pub const IP_LOOK_BACK_DAYS: i64 = 30;
+pub use mde_connector::indicator::IP_LOOK_BACK_DAYS;
 
-const MS_PER_DAY: i64 = 86_400_000;
-
-/// The time an `ip-machines` lookup asks about: `at`, checked against
-/// `now_ms` (milliseconds since the Unix epoch), or now when `at` is absent.
-/// A time that is not RFC 3339 is passed on for the component to refuse with
-/// its own reason; one in the future or more than 30 days before now is
-/// `invalid-time` here, since the component has no clock. The same rule and
-/// words as the host library's `runtime::ip_time`, for the wasm32 routers
-/// (which cannot link the host library); `serve` uses this one too, so that
-/// it and the proxy component answer alike.
+/// The time an `ip-machines` lookup asks about, by the core's one rule (now
+/// when absent, never in the future, within the service's 30 days), for the
+/// wasm32 routers and `serve` alike.
 pub fn ip_time(at: Option<&str>, now_ms: i64) -> Result<String, Error> {
-    let format = |ms: i64| format_rfc3339_ms(ms).unwrap_or_default();
-    let Some(at) = at else {
-        return Ok(format(now_ms));
-    };
-    let Some(ms) = parse_rfc3339_ms(at.trim()) else {
-        return Ok(at.to_owned());
-    };
-    if ms > now_ms {
-        return Err(Error::InvalidTime(format!(
-            "{:?} is in the future (now is {}); give a time within the last {IP_LOOK_BACK_DAYS} days",
-            at.trim(),
-            format(now_ms)
-        )));
-    }
-    if now_ms - ms > IP_LOOK_BACK_DAYS * MS_PER_DAY {
-        return Err(Error::InvalidTime(format!(
-            "{:?} is {} days ago; the service finds machines by IP address for the last {IP_LOOK_BACK_DAYS} days only",
-            at.trim(),
-            (now_ms - ms) / MS_PER_DAY
-        )));
-    }
-    Ok(at.to_owned())
+    mde_connector::indicator::ip_time(at, now_ms).map_err(Error::InvalidTime)
 }
 
 impl Query {
@@ -186,6 +156,7 @@ fn hours(look_back_hours: Option<u32>) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mde_connector::events::parse_rfc3339_ms;
 
     fn key(query: Query) -> Option<String> {
         query.normalized()

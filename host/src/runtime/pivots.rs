@@ -10,10 +10,7 @@ use anyhow::Result;
 use mde_connector::events::{format_rfc3339_ms, parse_rfc3339_ms};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// How far back the service finds a machine by IP address.
-pub const IP_LOOK_BACK_DAYS: i64 = 30;
-
-const MS_PER_DAY: i64 = 86_400_000;
+pub use mde_connector::indicator::IP_LOOK_BACK_DAYS;
 
 /// Milliseconds since the Unix epoch, by the machine's wall clock.
 pub fn now_ms() -> i64 {
@@ -29,32 +26,11 @@ pub fn format_time(ms: i64) -> String {
 }
 
 /// The time an `ip-machines` lookup asks about: `at`, checked against `now`
-/// (milliseconds since the Unix epoch), or `now` when `at` is absent. A time
-/// that is not RFC 3339 is passed on for the component to refuse with its
-/// own reason; one in the future or more than 30 days before `now` is
-/// refused here, as `invalid-time`.
+/// (milliseconds since the Unix epoch), or `now` when `at` is absent, by the
+/// core's one rule (`mde_connector::indicator::ip_time`): one in the future or
+/// more than 30 days before `now` is `invalid-time`.
 pub fn ip_time(at: Option<&str>, now: i64) -> Result<String, Error> {
-    let Some(at) = at else {
-        return Ok(format_time(now));
-    };
-    let Some(ms) = parse_rfc3339_ms(at.trim()) else {
-        return Ok(at.to_owned());
-    };
-    if ms > now {
-        return Err(Error::InvalidTime(format!(
-            "{:?} is in the future (now is {}); give a time within the last {IP_LOOK_BACK_DAYS} days",
-            at.trim(),
-            format_time(now)
-        )));
-    }
-    if now - ms > IP_LOOK_BACK_DAYS * MS_PER_DAY {
-        return Err(Error::InvalidTime(format!(
-            "{:?} is {} days ago; the service finds machines by IP address for the last {IP_LOOK_BACK_DAYS} days only",
-            at.trim(),
-            (now - ms) / MS_PER_DAY
-        )));
-    }
-    Ok(at.to_owned())
+    mde_connector::indicator::ip_time(at, now).map_err(Error::InvalidTime)
 }
 
 /// An `ip` query for `ip` at `at` (now when absent), with [`ip_time`]'s checks.
