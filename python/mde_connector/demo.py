@@ -3,9 +3,13 @@ without `--live` or `--replay`, as the Rust CLI does (`host/src/fake_tenant.rs`,
 whose answers these are, byte for byte, for the demo domains). Not a test
 double of the service's limits: it issues tokens and answers lookups."""
 
+import base64
 import json
+import time
 import urllib.parse
-from typing import Dict, List
+from typing import Dict, List, Optional
+
+from . import _demo_pivots
 
 from ._policy_file import load_shipped
 from .transport import Request, Response
@@ -53,7 +57,23 @@ class DemoTenant:
         if method == "get" and len(segments) == 4 and segments[:2] == ["api", "domains"]:
             if segments[3] == "machines":
                 return self._machines_of(segments[2], request)
+        if method == "get" and segments[:1] == ["api"] and 3 <= len(segments) <= 4:
+            query = urllib.parse.urlsplit(request.url).query
+            found = _demo_pivots.answer(
+                segments, query, self._machines, _json, api_error, _is_domain_name
+            )
+            if found is not None:
+                return self._unauthorized(request) or found
         return api_error(404, "ResourceNotFound", f"No route for {path}")
+
+    def _unauthorized(self, request: Request) -> Optional[Response]:
+        """The API's 401 unless the request carries a token this tenant issued."""
+        authorization = request.header("authorization") or ""
+        if not authorization.startswith("Bearer ") or authorization[7:] not in self._tokens:
+            return api_error(
+                401, "Unauthorized", "Authorization token is missing, invalid or expired."
+            )
+        return None
 
     def _token(self, tenant: str, body: bytes) -> Response:
         form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
@@ -86,7 +106,7 @@ class DemoTenant:
                 400, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid."
             )
         self.tokens_issued += 1
-        token = f"fake-access-token-{self.tokens_issued}"
+        token = _jwt(field("scope") or "", self.tokens_issued)
         self._tokens.add(token)
         return _json(
             200,
@@ -99,11 +119,9 @@ class DemoTenant:
         )
 
     def _machines_of(self, domain: str, request: Request) -> Response:
-        authorization = request.header("authorization") or ""
-        if not authorization.startswith("Bearer ") or authorization[7:] not in self._tokens:
-            return api_error(
-                401, "Unauthorized", "Authorization token is missing, invalid or expired."
-            )
+        refused = self._unauthorized(request)
+        if refused is not None:
+            return refused
         if not _is_domain_name(domain):
             return api_error(400, "InvalidDomainName", f"Domain name {domain} is invalid")
         if domain == "legacy.example":
@@ -116,6 +134,30 @@ class DemoTenant:
                 "value": self._machines.get(domain, []),
             },
         )
+
+
+#: The roles the demo application holds: one for each kind of lookup, so
+#: `check` permits every lookup, as the Rust demo tenant's tokens do.
+DEMO_ROLES = ["Machine.Read.All", "URL.Read.All", "Ip.Read.All"]
+
+
+def _jwt(scope: str, n: int) -> str:
+    """A JWT-shaped token (unsigned: the tenant checks tokens by value) with
+    the claims `check` reads; its last part names it, as the Rust demo's."""
+
+    def encode(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    audience = scope[: -len("/.default")] if scope.endswith("/.default") else scope
+    claims = {
+        "aud": audience,
+        "tid": TENANT_ID,
+        "appid": CLIENT_ID,
+        "roles": DEMO_ROLES,
+        "exp": int(time.time()) + TOKEN_LIFETIME,
+    }
+    header = encode(b'{"alg":"none","typ":"JWT"}')
+    return f"{header}.{encode(json.dumps(claims).encode())}.fake-access-token-{n}"
 
 
 def _is_domain_name(domain: str) -> bool:

@@ -59,6 +59,38 @@ def test_the_same_bytes_and_status_as_the_rust_cli(
         assert err.decode().splitlines()[-1] == rust.stderr.decode().splitlines()[-1]
 
 
+DEMO_CASES = [
+    ["file", "0991a395da64e1c5fbe8732ed11e6be064081d9f", "--format", "ndjson"],
+    ["user", "USER1", "--format", "json"],
+    ["ip", "10.20.31.7", "--format", "ndjson"],
+    ["machine", "ws-0142.corp.contoso.com", "--format", "json"],
+    ["machine", "nosuch", "--format", "ndjson"],
+    ["domain-stats", "contoso.com"],
+    ["ip-stats", "10.20.31.7", "--look-back-hours", "48"],
+    ["ip-stats", "fd00::1"],
+    ["check"],
+]
+
+
+@pytest.mark.parametrize("args", DEMO_CASES)
+def test_the_demo_tenant_answers_every_lookup_as_the_rust_clis(
+    args, rust_cli, cache_dir, capsysbinary, clean_env
+):
+    # Without --live or --replay both commands ask their demo tenant.
+    status = main(args, clean_env)
+    out, err = capsysbinary.readouterr()
+    rust = subprocess.run(
+        [str(rust_cli), *args, "--cache-dir", str(cache_dir)],
+        env=clean_env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert status == rust.returncode == 0, f"python: {err.decode()}\nrust: {rust.stderr.decode()}"
+    assert out == rust.stdout
+    if args[0] in ("file", "user", "ip", "machine") and args[1] != "nosuch":
+        assert b'"id":"' in out, "the demo tenant knows this indicator"
+
+
 def test_an_unknown_machine_says_so_and_succeeds(capsysbinary, clean_env):
     args = ["machine", "x", "--format", "json", "--replay", str(PIVOTS / "machine-404.json")]
     assert main(args, clean_env) == 0

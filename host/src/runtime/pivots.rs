@@ -7,7 +7,7 @@ use super::{
 };
 use super::{Instance, MAX_DOMAIN_BYTES, Schema};
 use anyhow::Result;
-use mde_connector::events::{format_rfc3339_ms, parse_rfc3339_ms};
+use mde_connector::events::format_rfc3339_ms;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use mde_connector::indicator::IP_LOOK_BACK_DAYS;
@@ -206,6 +206,7 @@ impl Instance {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mde_connector::events::parse_rfc3339_ms;
 
     const NOW: &str = "2024-09-22T08:00:00Z";
 
