@@ -218,39 +218,50 @@ fn one_prevalence(
     }
 }
 
-/// `From` impls from a binding of the WIT's two prevalence records to the
-/// core's, which write the JSON every host prints (`to_json`): one list of
-/// fields for every binding (the host's `bindgen!`, the router's
-/// wit-bindgen), as [`crate::error_from_wit`] does for errors. `$types` is
-/// the path of the binding's `types` module, owned by the invoking crate.
+/// `From` impls both ways between a binding of the WIT's two prevalence
+/// records and the core's, which write the JSON every host prints
+/// (`to_json`): one list of fields for every binding (the component's
+/// wit-bindgen, the host's `bindgen!`, the router's wit-bindgen), as
+/// [`crate::error_from_wit`] does for errors. `$types` is the path of the
+/// binding's `types` module, owned by the invoking crate.
 #[macro_export]
-macro_rules! prevalence_from_wit {
+macro_rules! prevalence_conversions {
     ($types:path) => {
-        $crate::prevalence_from_wit!(@one $types, DomainPrevalence, domain, host);
-        $crate::prevalence_from_wit!(@one $types, IpPrevalence, ip, ip_address);
+        $crate::prevalence_conversions!(@one $types, DomainPrevalence, domain, host);
+        $crate::prevalence_conversions!(@one $types, IpPrevalence, ip, ip_address);
     };
+    // The same fields moved from one record to the other.
+    (@move $from:ident, $source:path, $target:path, $($field:ident),+) => {{
+        let $source {
+            $($field,)+
+            look_back_hours,
+            organization_prevalence,
+            org_first_seen,
+            org_last_seen,
+            unmodelled,
+        } = $from;
+        $target {
+            $($field,)+
+            look_back_hours,
+            organization_prevalence,
+            org_first_seen,
+            org_last_seen,
+            unmodelled,
+        }
+    }};
     (@one $types:path, $record:ident, $($field:ident),+) => {
         const _: () = {
             use $types as wit;
 
             impl From<wit::$record> for $crate::prevalence::$record {
                 fn from(p: wit::$record) -> Self {
-                    let wit::$record {
-                        $($field,)+
-                        look_back_hours,
-                        organization_prevalence,
-                        org_first_seen,
-                        org_last_seen,
-                        unmodelled,
-                    } = p;
-                    $crate::prevalence::$record {
-                        $($field,)+
-                        look_back_hours,
-                        organization_prevalence,
-                        org_first_seen,
-                        org_last_seen,
-                        unmodelled,
-                    }
+                    $crate::prevalence_conversions!(@move p, wit::$record, $crate::prevalence::$record, $($field),+)
+                }
+            }
+
+            impl From<$crate::prevalence::$record> for wit::$record {
+                fn from(p: $crate::prevalence::$record) -> Self {
+                    $crate::prevalence_conversions!(@move p, $crate::prevalence::$record, wit::$record, $($field),+)
                 }
             }
         };

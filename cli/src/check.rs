@@ -10,7 +10,6 @@ use clap::Args;
 use mde_connector::check::TokenReport;
 use mde_connector::output::{EXIT_AUTH, exit_status};
 use mde_connector::permissions::Lookup;
-use mde_connector_host::Settings;
 use mde_connector_host::fake_tenant::FakeTenant;
 use mde_connector_host::live::{LiveOptions, LiveTransport};
 use std::process::ExitCode;
@@ -23,15 +22,8 @@ pub struct CheckArgs {
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let options = &args.options;
-    let cloud = options.cloud()?;
-    let auth = match options.live {
-        true => options.live_credentials()?,
-        false => options
-            .credentials()?
-            .unwrap_or_else(crate::settings::demo_credentials),
-    };
+    let settings = options.settings()?;
     let runtime = options.runtime()?;
-    let settings = Settings { cloud, auth };
     let mut instance = match options.live {
         true => runtime.instantiate(
             settings,

@@ -7,7 +7,7 @@ use clap::Args;
 use mde_connector_host::budget::Limits;
 use mde_connector_host::gateway::PolicyOptions;
 use mde_connector_host::runtime::{COMPONENT, RuntimeOptions};
-use mde_connector_host::{Auth, Cloud, Runtime};
+use mde_connector_host::{Auth, Cloud, Runtime, Settings};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -127,6 +127,22 @@ impl Options {
              (or --client-certificate FILE); or AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID \
              and AZURE_TENANT_ID; or --managed-identity",
         )
+    }
+
+    /// The settings of a run that talks to a tenant (`serve`, `check`): the
+    /// cloud, and with `--live` the live credentials, else those given or the
+    /// demo tenant's.
+    pub fn settings(&self) -> Result<Settings> {
+        let auth = match self.live {
+            true => self.live_credentials()?,
+            false => self
+                .credentials()?
+                .unwrap_or_else(settings::demo_credentials),
+        };
+        Ok(Settings {
+            cloud: self.cloud()?,
+            auth,
+        })
     }
 
     /// The host's policy, from the flags.

@@ -8,4 +8,4 @@
 mde_connector::error_from_wit!(crate::bindings::mde::connector::types);
 
 // The prevalence answers as the core's, which write their JSON (`to_json`).
-mde_connector::prevalence_from_wit!(crate::bindings::mde::connector::types);
+mde_connector::prevalence_conversions!(crate::bindings::mde::connector::types);

@@ -3,7 +3,7 @@
 
 use super::{CONNECTOR, ImportedHost, error_to_wit, settings_from, wit, wit_settings};
 use crate::response::Kept;
-use crate::{connector, machine, prevalence, routes};
+use crate::{connector, machine, routes};
 
 /// A machine list as typed records.
 pub(super) fn typed(query: routes::Query) -> Result<Vec<wit::Machine>, wit::Error> {
@@ -51,24 +51,7 @@ pub(super) fn domain_stats(
                 .domain_stats(&settings, &domain, look_back_hours, &mut ImportedHost)
         })
         .map_err(error_to_wit)?;
-    let prevalence::DomainPrevalence {
-        domain,
-        look_back_hours,
-        host,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    } = p;
-    Ok(wit::DomainPrevalence {
-        domain,
-        look_back_hours,
-        host,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    })
+    Ok(p.into())
 }
 
 pub(super) fn ip_stats(
@@ -82,25 +65,11 @@ pub(super) fn ip_stats(
                 .ip_stats(&settings, &ip, look_back_hours, &mut ImportedHost)
         })
         .map_err(error_to_wit)?;
-    let prevalence::IpPrevalence {
-        ip,
-        look_back_hours,
-        ip_address,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    } = p;
-    Ok(wit::IpPrevalence {
-        ip,
-        look_back_hours,
-        ip_address,
-        organization_prevalence,
-        org_first_seen,
-        org_last_seen,
-        unmodelled,
-    })
+    Ok(p.into())
 }
+
+// The prevalence records to the WIT's (and back), field for field.
+crate::prevalence_conversions!(super::wit);
 
 /// A `lookup-query-texts` answer in the core's shape.
 pub(super) fn found_from_texts(found: wit::QueryTextsResult) -> connector::Found<String> {

@@ -126,7 +126,7 @@ fn ask(query: &Query) -> Result<Found, wit::Error> {
     }
 }
 
-mde_connector::prevalence_from_wit!(crate::bindings::mde::connector::types);
+mde_connector::prevalence_conversions!(crate::bindings::mde::connector::types);
 
 /// A domain's prevalence as the CLI prints it: the core's record (converted
 /// as the host library converts it) and its `to_json`.

@@ -10,7 +10,6 @@ mod metrics;
 mod pool;
 
 use crate::options::Options;
-use crate::settings;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use clap::Args;
@@ -24,7 +23,7 @@ use mde_connector_host::clock::Clock;
 use mde_connector_host::fake_tenant::FakeTenant;
 use mde_connector_host::live::{LiveOptions, LiveTransport};
 use mde_connector_host::transport::Transport;
-use mde_connector_host::{Instance, Runtime, Settings};
+use mde_connector_host::{Instance, Runtime};
 use mde_proxy::{Reply, Route};
 use mde_router::cache::{self, ResultCache};
 use metrics::{Counted, Metrics};
@@ -86,14 +85,7 @@ const MAPPERS: usize = 2;
 
 pub fn run(args: &ServeArgs) -> Result<()> {
     let options = &args.options;
-    let cloud = options.cloud()?;
-    let auth = match options.live {
-        true => options.live_credentials()?,
-        false => options
-            .credentials()?
-            .unwrap_or_else(settings::demo_credentials),
-    };
-    let settings = Settings { cloud, auth };
+    let settings = options.settings()?;
     let runtime = options.runtime()?;
     let (metrics, registry) = Metrics::new();
     let transport = transports(options.live, runtime.clock().clone(), metrics.clone());
