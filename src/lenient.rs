@@ -15,8 +15,8 @@ mod fields;
 mod record;
 mod sent;
 
-pub use fields::{IdText, Scalar, read_scalar};
-pub use record::{Key, Record, index_of, read_record};
+pub use fields::{IdText, Scalar, check_scalar, read_scalar};
+pub use record::{Key, Record, check_record, index_of, read_record};
 pub use sent::{compact, serialize_record};
 
 use crate::secrets::Secrets;
@@ -98,6 +98,11 @@ impl<'s> Reading<'s> {
         })
     }
 
+    /// Whether values are read leniently (see the module's documentation).
+    pub fn is_lenient(&self) -> bool {
+        self.lenient
+    }
+
     /// The secrets scrubbed from what is read.
     pub fn secrets(&self) -> &'s Secrets {
         self.secrets
@@ -145,6 +150,11 @@ pub trait Read<T> {
     const KIND: Kind;
     /// The typed value; an error for a value whose type cannot be used.
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error>;
+    /// `Ok` exactly when `read` would give a value (reading directly),
+    /// without making it: see [`Field::check`].
+    fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
+        Self::read(d, reading).map(drop)
+    }
     /// When reading leniently, a value `read` refused but whose text is
     /// usable (`-0`, an integer past 64 bits); `None` for most types.
     fn read_text(_raw: &str) -> Option<T> {
@@ -157,6 +167,13 @@ pub trait Field: Sized {
     const KIND: Kind;
     /// See [`Read::read`].
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error>;
+    /// `Ok` exactly when `read` would give a value (reading directly),
+    /// without keeping it: how `lookup-texts` checks a machine it hands on
+    /// as sent. Reading and dropping is always right; types that can tell
+    /// without allocating (strings, lists, records) say so more cheaply.
+    fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
+        Self::read(d, reading).map(drop)
+    }
     /// For a type of a scalar [`Kind`] (read from a string, a number or a
     /// boolean): the value from what the parser gave, or `None` when it
     /// cannot be used. `Option` of such a type looks at the value once, then
@@ -177,6 +194,9 @@ impl<T: Field> Read<T> for Typed {
     const KIND: Kind = T::KIND;
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<T, D::Error> {
         T::read(d, reading)
+    }
+    fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
+        T::check(d, reading)
     }
     fn read_text(raw: &str) -> Option<T> {
         T::read_text(raw)
@@ -202,6 +222,22 @@ impl<'de, T, F: Read<T>> DeserializeSeed<'de> for Seed<'_, '_, T, F> {
     type Value = T;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
         F::read(d, self.reading)
+    }
+}
+
+/// Checks a `T` with `F` ([`Read::check`]), as a [`DeserializeSeed`].
+pub struct Check<'r, 's, T, F = Typed>(Seed<'r, 's, T, F>);
+
+impl<'r, 's, T, F> Check<'r, 's, T, F> {
+    pub fn new(reading: &'r mut Reading<'s>) -> Self {
+        Check(Seed::new(reading))
+    }
+}
+
+impl<'de, T, F: Read<T>> DeserializeSeed<'de> for Check<'_, '_, T, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        F::check(d, self.0.reading)
     }
 }
 

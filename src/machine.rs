@@ -153,6 +153,17 @@ macro_rules! record {
                 Err(serde::de::Error::custom("no such member"))
             }
 
+            fn check_member<'de, D: Deserializer<'de>>(
+                index: usize,
+                d: D,
+                reading: &mut Reading,
+            ) -> Result<(), D::Error> {
+                $(if index == const { index_of(<$name as Record>::FIELDS, $json) } {
+                    return <reader!($($reader)?) as Read<$ty>>::check(d, reading);
+                })+
+                Err(serde::de::Error::custom("no such member"))
+            }
+
             fn read_member_text(&mut self, index: usize, raw: &str) -> bool {
                 $(if index == const { index_of(<$name as Record>::FIELDS, $json) } {
                     return match <reader!($($reader)?) as Read<$ty>>::read_text(raw) {
@@ -189,6 +200,12 @@ macro_rules! record {
                 reading: &mut Reading,
             ) -> Result<Self, D::Error> {
                 crate::lenient::read_record(d, reading)
+            }
+            fn check<'de, D: Deserializer<'de>>(
+                d: D,
+                reading: &mut Reading,
+            ) -> Result<(), D::Error> {
+                crate::lenient::check_record::<Self, D>(d, reading)
             }
         }
 

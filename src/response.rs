@@ -12,7 +12,7 @@ pub use token::{MAX_TOKEN_LEN, access_token};
 
 use crate::error::{Error, InvalidResponse, Service};
 use crate::http::Response;
-use crate::lenient::{Reading, Seed, compact, strip_position};
+use crate::lenient::{Check, Reading, Seed, compact, strip_position};
 use crate::machine::Machine;
 use crate::secrets::Secrets;
 use invalid::{error_offset, invalid, json_reason};
@@ -56,24 +56,74 @@ pub struct Warning {
 pub trait Kept: Sized {
     /// Whether each machine's text is taken from the answer.
     const TEXTS: bool;
-    /// What is kept of `machine`, read from `sent` (its text in the answer)
-    /// when [`Kept::TEXTS`].
-    fn kept(machine: Machine, sent: Option<&str>, secrets: &Secrets) -> Self;
+    /// The next machine of `value`, if any, as `reading` reads (noting in
+    /// `warnings` the fields that could not be used as typed).
+    fn next<'de, A: SeqAccess<'de>>(
+        seq: &mut A,
+        reading: &mut Reading,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Option<Self>, A::Error>;
+    /// What is kept of `machine`, read whole from `sent` (an answer of one machine).
+    fn kept(machine: Machine, sent: &str, secrets: &Secrets) -> Self;
 }
 
 impl Kept for Machine {
     const TEXTS: bool = false;
-    fn kept(machine: Machine, _: Option<&str>, _: &Secrets) -> Self {
+    fn next<'de, A: SeqAccess<'de>>(
+        seq: &mut A,
+        reading: &mut Reading,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Option<Self>, A::Error> {
+        let machine = seq.next_element_seed(Seed::<Machine>::new(&mut *reading))?;
+        if let Some(machine) = &machine {
+            note_unusable(reading, &machine.id, warnings);
+        }
+        Ok(machine)
+    }
+    fn kept(machine: Machine, _: &str, _: &Secrets) -> Self {
         machine
     }
 }
 
 /// The machine's JSON object as sent: sliced from the answer, compact and
-/// scrubbed, never written again from the typed record (which is dropped).
+/// scrubbed, never written again from a typed record. Directly, it is only
+/// checked as `lookup` would read it (no record is made); a machine that
+/// is not as modelled sends the answer to be read again leniently, where
+/// each is read as `lookup` reads it, for the same warnings.
 impl Kept for String {
     const TEXTS: bool = true;
-    fn kept(_: Machine, sent: Option<&str>, secrets: &Secrets) -> Self {
-        sent.map(|sent| compact(sent, secrets)).unwrap_or_default()
+    fn next<'de, A: SeqAccess<'de>>(
+        seq: &mut A,
+        reading: &mut Reading,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Option<Self>, A::Error> {
+        let Some(sent) = seq.next_element::<&RawValue>()? else {
+            return Ok(None);
+        };
+        let sent = sent.get();
+        let in_sent = |e: serde_json::Error| de::Error::custom(strip_position(&e.to_string()));
+        if reading.is_lenient() {
+            let machine = machine_from(sent, reading).map_err(in_sent)?;
+            note_unusable(reading, &machine.id, warnings);
+        } else {
+            let mut parser = serde_json::Deserializer::from_str(sent);
+            Check::<Machine>::new(reading)
+                .deserialize(&mut parser)
+                .and_then(|()| parser.end())
+                .map_err(in_sent)?;
+        }
+        Ok(Some(compact(sent, reading.secrets())))
+    }
+    fn kept(_: Machine, sent: &str, secrets: &Secrets) -> Self {
+        compact(sent, secrets)
+    }
+}
+
+/// A warning for the fields of machine `id` that could not be used, if any.
+fn note_unusable(reading: &mut Reading, id: &str, warnings: &mut Vec<Warning>) {
+    let unusable = std::mem::take(&mut reading.unusable);
+    if !unusable.is_empty() {
+        warnings.push(unusable_fields(id, &unusable));
     }
 }
 
@@ -282,40 +332,21 @@ impl<'de, M: Kept> Visitor<'de> for Value<'_, '_, '_, M> {
         let mut machines: Vec<M> = Vec::new();
         loop {
             let index = machines.len();
-            let in_machine = |e: &dyn fmt::Display| {
+            let machine = M::next(&mut seq, c.reading, c.warnings).map_err(|e| {
                 de::Error::custom(format_args!(
                     "machine {index}: {}",
                     strip_position(&e.to_string())
                 ))
-            };
-            let (machine, sent) = if M::TEXTS {
-                // The machine's own text, then the machine from it.
-                let Some(sent) = seq
-                    .next_element::<&RawValue>()
-                    .map_err(|e| in_machine(&e))?
-                else {
-                    return Ok(Some(machines));
-                };
-                let sent = sent.get();
-                let machine = machine_from(sent, c.reading).map_err(|e| in_machine(&e))?;
-                (machine, Some(sent))
-            } else {
-                let seed = Seed::<Machine>::new(&mut *c.reading);
-                let Some(machine) = seq.next_element_seed(seed).map_err(|e| in_machine(&e))? else {
-                    return Ok(Some(machines));
-                };
-                (machine, None)
+            })?;
+            let Some(machine) = machine else {
+                return Ok(Some(machines));
             };
             if index == MAX_MACHINES {
                 return Err(de::Error::custom(format_args!(
                     "more than {MAX_MACHINES} machines in one answer"
                 )));
             }
-            let unusable = std::mem::take(&mut c.reading.unusable);
-            if !unusable.is_empty() {
-                c.warnings.push(unusable_fields(&machine.id, &unusable));
-            }
-            machines.push(M::kept(machine, sent, c.reading.secrets()));
+            machines.push(machine);
         }
     }
 }

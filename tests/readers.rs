@@ -169,6 +169,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// `lookup-texts` checks each machine rather than reading it into a
+    /// record, and the check takes the fast path exactly when the direct
+    /// reader does: never for a machine `lookup` would warn about (which
+    /// would lose the warning), nor less often.
+    #[test]
+    fn the_texts_check_takes_the_direct_path_when_the_direct_reader_does(body in body()) {
+        let secrets = secrets();
+        let read = machines_read_by::<Machine>(&body, &secrets, false);
+        let checked = machines_read_by::<String>(&body, &secrets, false);
+        prop_assert_eq!(read.is_some(), checked.is_some(), "{}", body);
+        if let Some(checked) = checked {
+            prop_assert!(checked.warnings.is_empty());
+        }
+    }
+}
+
 /// The comparison above means something: the generator's answers are read
 /// directly often, and leniently often.
 #[test]
@@ -210,6 +229,7 @@ fn usual_answers_are_read_directly() {
                         "subscriptionId": "s"}, "machineTags": ["a", "b"]}
     ]}"#;
     let direct = machines_read_by::<Machine>(live, &secrets(), false).expect("read directly");
+    machines_read_by::<String>(live, &secrets(), false).expect("the texts checked directly");
     let lenient = machines_read_by::<Machine>(live, &secrets(), true).unwrap();
     assert_eq!(direct.machines, lenient.machines);
     assert_eq!(direct.machines.len(), 2);
@@ -244,6 +264,10 @@ fn the_direct_reader_leaves_the_unusual_to_the_lenient_one() {
         assert!(
             machines_read_by::<Machine>(&body, &secrets(), false).is_none(),
             "{machine}"
+        );
+        assert!(
+            machines_read_by::<String>(&body, &secrets(), false).is_none(),
+            "the texts' check: {machine}"
         );
     }
 }

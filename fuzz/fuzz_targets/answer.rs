@@ -1,6 +1,7 @@
 //! An HTTP answer to the machines request: machines or a typed error, never a
 //! panic (nor when the body is handed to the events as a machine's text); the
-//! direct reader agrees with the lenient one; the texts (`lookup-texts`) are
+//! direct reader agrees with the lenient one, and the texts' check with the
+//! direct reader; the texts (`lookup-texts`) are
 //! read as the machines are (the same error, or texts that read back to the
 //! same machines), and parsing each gives exactly the service's member for
 //! that machine; and they always map to OCSF and ECS JSON.
@@ -39,6 +40,12 @@ fuzz_target!(|data: &[u8]| {
     // Any text a host hands the events back is machines or an error.
     if let Ok(text) = std::str::from_utf8(body) {
         let _ = response::machines_from_texts(&[text.to_owned()]);
+    }
+    // The texts' check takes the direct path exactly when the direct reader does.
+    if let Ok(text) = std::str::from_utf8(body) {
+        let read = response::machines_read_by::<Machine>(text, &Secrets::default(), false);
+        let checked = response::machines_read_by::<String>(text, &Secrets::default(), false);
+        assert_eq!(read.is_some(), checked.is_some());
     }
     // The direct reader gives what the lenient one gives, or leaves it to it.
     if let Ok(text) = std::str::from_utf8(body)

@@ -1,7 +1,7 @@
 //! How each type of field is read: strings, numbers, booleans, open
 //! enumerations (through [`Field::from_scalar`]), `rbacGroupId`, lists.
 
-use super::{Field, Kind, Read, Reading, Seed, unusable};
+use super::{Check, Field, Kind, Read, Reading, Seed, unusable};
 use super::{MAX_ANSWER_LIST_ENTRIES, MAX_LIST_ENTRIES};
 use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -80,10 +80,34 @@ pub fn read_scalar<'de, T: Field, D: Deserializer<'de>>(
     T::from_scalar(Scalar::of(d)?, reading).ok_or_else(unusable)
 }
 
+/// `check` for a type with [`Field::from_scalar`]: `Ok` when `read_scalar`
+/// would give a value.
+pub fn check_scalar<'de, T: Field, D: Deserializer<'de>>(
+    d: D,
+    reading: &Reading,
+) -> Result<(), D::Error> {
+    usable::<T, D::Error>(Scalar::of(d)?, reading)
+}
+
+/// Whether `T::from_scalar` gives a value for `scalar`. Any string is text
+/// and an open enumeration's value, scrubbed or not: not copied to find out.
+#[inline(always)]
+fn usable<T: Field, E: de::Error>(scalar: Scalar, reading: &Reading) -> Result<(), E> {
+    match (T::KIND, &scalar) {
+        (Kind::Text | Kind::Choice(_), Scalar::Text(_) | Scalar::Decoded(_)) => Ok(()),
+        _ => T::from_scalar(scalar, reading)
+            .map(drop)
+            .ok_or_else(unusable),
+    }
+}
+
 impl Field for String {
     const KIND: Kind = Kind::Text;
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
         read_scalar(d, reading)
+    }
+    fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
+        check_scalar::<Self, D>(d, reading)
     }
     #[inline(always)]
     fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Self> {
@@ -157,6 +181,31 @@ impl<T: Field> Field for Option<T> {
         }
         d.deserialize_option(Maybe(Seed::new(reading)))
     }
+    fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
+        if matches!(
+            T::KIND,
+            Kind::Text | Kind::Integer | Kind::Boolean | Kind::Choice(_)
+        ) {
+            return match Scalar::of(d)? {
+                Scalar::Null => Ok(()),
+                scalar => usable::<T, D::Error>(scalar, reading),
+            };
+        }
+        struct Maybe<'r, 's, T>(Check<'r, 's, T>);
+        impl<'de, T: Field> Visitor<'de> for Maybe<'_, '_, T> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or null")
+            }
+            fn visit_none<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                self.0.deserialize(d)
+            }
+        }
+        d.deserialize_option(Maybe(Check::<T>::new(reading)))
+    }
     fn read_text(raw: &str) -> Option<Self> {
         T::read_text(raw).map(Some)
     }
@@ -180,6 +229,12 @@ impl Read<Option<String>> for IdText {
         }
         .ok_or_else(unusable)
     }
+    fn check<'de, D: Deserializer<'de>>(d: D, _: &mut Reading) -> Result<(), D::Error> {
+        match Scalar::of(d)? {
+            Scalar::Bool(_) => Err(unusable()),
+            _ => Ok(()),
+        }
+    }
     /// An integer past 64 bits, or `-0`: its digits as sent.
     fn read_text(raw: &str) -> Option<Option<String>> {
         let digits = raw.strip_prefix('-').unwrap_or(raw);
@@ -192,6 +247,9 @@ impl<T: Field> Field for Vec<T> {
     const KIND: Kind = Kind::List { of: &T::KIND };
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
         d.deserialize_seq(Entries(reading, PhantomData))
+    }
+    fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
+        d.deserialize_seq(CheckedEntries::<T>(reading, PhantomData))
     }
 }
 
@@ -234,5 +292,29 @@ impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
             }
             return Err(unusable());
         }
+    }
+}
+
+/// [`Entries`], checked: each entry usable, within the same limits.
+struct CheckedEntries<'r, 's, T>(&'r mut Reading<'s>, PhantomData<T>);
+
+impl<'de, T: Field> Visitor<'de> for CheckedEntries<'_, '_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let reading = self.0;
+        let mut entries = 0;
+        while seq.next_element_seed(Check::<T>::new(reading))?.is_some() {
+            if entries == MAX_LIST_ENTRIES || reading.list_entries_left == 0 {
+                return Err(unusable());
+            }
+            reading.list_entries_left -= 1;
+            entries += 1;
+        }
+        Ok(())
     }
 }

@@ -25,6 +25,12 @@ pub trait Record: Default + 'static {
         d: D,
         reading: &mut Reading,
     ) -> Result<(), D::Error>;
+    /// Checks the member at `index` of [`Record::FIELDS`] (see [`super::Read::check`]).
+    fn check_member<'de, D: Deserializer<'de>>(
+        index: usize,
+        d: D,
+        reading: &mut Reading,
+    ) -> Result<(), D::Error>;
     /// Reads the member at `index` from its text (see [`super::Read::read_text`]);
     /// `false` when that cannot be used either.
     fn read_member_text(&mut self, index: usize, raw: &str) -> bool;
@@ -42,6 +48,16 @@ pub fn read_record<'de, R: Record, D: Deserializer<'de>>(
     reading: &mut Reading,
 ) -> Result<R, D::Error> {
     d.deserialize_map(RecordVisitor::<R>(reading, PhantomData))
+}
+
+/// `Ok` exactly when [`read_record`] would read the record directly, without
+/// making it: a map whose modelled members each check, none twice, none
+/// required missing. The rest is skipped, as the direct reading keeps it as sent.
+pub fn check_record<'de, R: Record, D: Deserializer<'de>>(
+    d: D,
+    reading: &mut Reading,
+) -> Result<(), D::Error> {
+    d.deserialize_map(CheckedRecord::<R>(reading, PhantomData))
 }
 
 /// The index of `name` in `fields`, at compile time.
@@ -233,6 +249,57 @@ impl<'de, R: Record> Visitor<'de> for RecordVisitor<'_, '_, R> {
             record.set_unmodelled(unmodelled);
         }
         Ok(record)
+    }
+}
+
+/// [`RecordVisitor`] reading directly, checked ([`check_record`]).
+struct CheckedRecord<'r, 's, R>(&'r mut Reading<'s>, PhantomData<R>);
+
+/// Checks one modelled member of a record, as a [`DeserializeSeed`].
+struct CheckedMember<'r, 's, R> {
+    index: usize,
+    reading: &'r mut Reading<'s>,
+    record: PhantomData<R>,
+}
+
+impl<'de, R: Record> DeserializeSeed<'de> for CheckedMember<'_, '_, R> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        R::check_member(self.index, d, self.reading)
+    }
+}
+
+impl<'de, R: Record> Visitor<'de> for CheckedRecord<'_, '_, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let reading = self.0;
+        let mut seen = 0u64;
+        let mut order = MemberOrder::START;
+        let slot = reading.order_slot::<R>();
+        while let Some(Key(name)) = map.next_key()? {
+            let Some(index) = reading.order(slot).index::<R>(&mut order, &name) else {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            };
+            if seen & (1 << index) != 0 {
+                return Err(de::Error::custom("duplicate field"));
+            }
+            seen |= 1 << index;
+            map.next_value_seed(CheckedMember::<R> {
+                index,
+                reading: &mut *reading,
+                record: PhantomData,
+            })?;
+        }
+        match R::REQUIRED & !seen {
+            0 => Ok(()),
+            _ => Err(de::Error::custom("a required member is missing")),
+        }
     }
 }
 

@@ -83,7 +83,7 @@ pub fn one_machine<M: Kept>(response: &Response, secrets: &Secrets) -> Result<Ma
     };
     // The same text `read_object` read.
     let text = body_text(response)?;
-    let kept = M::kept(machine, Some(text), secrets);
+    let kept = M::kept(machine, text, secrets);
     Ok(Machines {
         machines: vec![kept],
         warnings,
