@@ -75,14 +75,14 @@ class Pivots:
             )
         if isinstance(found, Variant):
             raise errors.from_wit(found, self._secrets.scrub)
-        from .connector import _machine
+        from .connector import _machines
 
         kind, query, at = _conversions.query_of(found.query)
         texts = self._scrubbed(found.machines)
         return QueryResult(
             kind=kind,
             query=self._secrets.scrub(query),
-            machines=[_machine(text) for text in texts],
+            machines=_machines(texts),
             cap_reached=getattr(found, "cap-reached"),
             at=at,
             machines_json=texts,

@@ -1,6 +1,6 @@
 """wasmtime-py's conversions, sped up (`_conversions`): byte lists go into
-the guest in bulk and arrive as they would byte by byte; types answer as the
-C API does."""
+the guest in bulk and arrive as they would byte by byte, string lists come
+out in bulk as they would string by string; types answer as the C API does."""
 
 import ctypes
 
@@ -62,6 +62,37 @@ def test_short_byte_lists_take_wasmtime_pys_path():
         elements, back = lowered(_types.ListType.convert_to_c, ty, data)
         assert back == data
         assert [b for _, b in elements] == list(data)
+
+
+def texts_type():
+    """The `list<string>` of the component's `lookup-texts` result: its machines."""
+    engine = Engine()
+    component = Component.from_file(engine, str(BUNDLED_COMPONENT))
+    ok = component.type.exports(engine)["lookup-texts"].ty.result.ok
+    return dict(ok.fields)["machines"]
+
+
+def lifted(convert, ty, strings):
+    """What `convert` lifts from the C structures wasmtime-py makes of `strings`."""
+    val = ffi.wasmtime_component_val_t()
+    ty.convert_to_c(None, strings, ctypes.pointer(val))
+    return convert(ty, val)
+
+
+def test_bulk_lifting_reads_what_the_per_string_lifting_reads():
+    ty = texts_type()
+    bulk = _types.ListType.convert_from_c
+    assert getattr(bulk, "bulk", False)
+    for strings in (
+        [],
+        [""],
+        ['{"id":"a"}', "", "é ü 😀 \u0000", "x" * 100_000],
+        [f'{{"id":"{i}"}}' for i in range(500)],
+    ):
+        assert lifted(bulk, ty, strings) == strings
+        assert lifted(bulk.per_string, ty, strings) == strings
+    # Other lists take wasmtime-py's own path.
+    assert lifted(bulk, body_type(), b"bytes") == b"bytes"
 
 
 def test_types_asked_once_answer_as_the_c_api_does():

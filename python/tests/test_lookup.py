@@ -8,7 +8,7 @@ import pytest
 
 import mde_connector
 from mde_connector import Connector, InvalidResponse, LookupResult
-from mde_connector.connector import _machine
+from mde_connector.connector import _machine, _machines
 from mde_connector.transport import Replay, Response
 
 from helpers import REPLAYS, Scripted, json_answer
@@ -79,9 +79,29 @@ def test_an_integer_past_pythons_digit_limit_is_kept_exactly_not_a_crash():
     assert len(connector.ocsf(found)) == len(connector.ecs(found)) == 1
 
 
+def test_the_texts_are_parsed_in_one_parse_and_text_by_text_when_that_fails(monkeypatch):
+    texts = ['{"id":"a","n":1}', '{"id":"b","s":"x,y]}"}', '{"id":"c","l":[{}]}']
+    parses = []
+    loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, **kw: parses.append(text) or loads(text, **kw))
+    assert _machines(texts) == [loads(text) for text in texts]
+    assert len(parses) == 1
+    assert _machines([]) == []
+    # A number past Python's digit limit: every text parsed, that one exactly.
+    big = f'{{"id":"d","osBuild":{BIG}}}'
+    machines = _machines(texts + [big])
+    assert machines[:3] == [loads(text) for text in texts]
+    assert str(machines[3]["osBuild"]) == BIG
+    # Texts that parse as an array of another length are parsed one by one.
+    with pytest.raises(InvalidResponse):
+        _machines(['{"id":"a"},{"id":"b"}'])
+
+
 def test_a_machine_python_cannot_parse_is_an_invalid_response_not_a_crash():
     with pytest.raises(InvalidResponse) as caught:
         _machine("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InvalidResponse):
+        _machines(['{"id":"a"}', "[" * 100_000 + "]" * 100_000])
     assert caught.value.reason == "a machine is JSON Python cannot read (RecursionError)"
     assert caught.value.excerpt == "[" * 200
 
