@@ -72,10 +72,14 @@ fn imports_exactly_the_worlds_interfaces() {
 /// 33-field machine record once per export that returns it (about 8 KB for
 /// each of `file-machines`, `user-machines`, `ip-machines`, `machine` and
 /// `lookup-query`, 3 KB more for a post-return); the input checks, routes
-/// and readers are about 15 KB. Both together: 598,113.
+/// and readers are about 15 KB. Both together: 598,113. Issue 27's speed:
+/// `lookup-texts` checking each machine without making its record
+/// (`Field::check`) made it 608,029; `opt-level = 2` rather than `"s"`,
+/// for a 500-machine lookup about a quarter faster (side by side in
+/// BENCHMARKS.md), 681,149.
 #[test]
 fn the_release_component_stays_small() {
-    const LIMIT: usize = 598_113 * 101 / 100;
+    const LIMIT: usize = 681_149 * 101 / 100;
     assert!(
         COMPONENT.len() <= LIMIT,
         "the component is {} bytes; the limit is {LIMIT}",

@@ -75,49 +75,49 @@ def bulk_convert_to_c(ffi, layout: tuple, original: Callable) -> Callable:
     return convert_to_c
 
 
-def _string_layout(ffi) -> Optional[tuple]:
-    """(size of one element, offset of its kind, offsets of its string's
-    length and data pointer, the string kind), or None."""
+def _string_cell(ffi) -> Optional[tuple]:
+    """A `struct` reading (kind, length, data pointer) from one element cell
+    of a list of strings, and the string kind; or None."""
     try:
         val = ffi.wasmtime_component_val_t
         union = ffi.wasmtime_component_valunion_t
         vec = ffi.wasm_byte_vec_t
+        kind_at = val.kind.offset
+        length_at = val.of.offset + union.string.offset + vec.size.offset
+        data_at = val.of.offset + union.string.offset + vec.data.offset
+        size, word = ctypes.sizeof(val), ctypes.sizeof(ctypes.c_size_t)
         if (
             ctypes.sizeof(dict(val._fields_)["kind"]) != 1
-            or ctypes.sizeof(dict(vec._fields_)["size"]) != ctypes.sizeof(ctypes.c_size_t)
+            or ctypes.sizeof(dict(vec._fields_)["size"]) != word
             or ctypes.sizeof(dict(vec._fields_)["data"]) != ctypes.sizeof(ctypes.c_void_p)
+            or not kind_at < length_at < data_at
         ):
             return None
-        string_at = val.of.offset + union.string.offset
-        return (
-            ctypes.sizeof(val),
-            val.kind.offset,
-            string_at + vec.size.offset,
-            string_at + vec.data.offset,
-            ffi.WASMTIME_COMPONENT_STRING.value,
+        cell = struct.Struct(
+            f"@{kind_at}xB{length_at - kind_at - 1}xN{data_at - length_at - word}xP"
+            f"{size - data_at - word}x"
         )
-    except (AttributeError, KeyError, TypeError):
+        if cell.size != size:
+            return None
+        return cell, ffi.WASMTIME_COMPONENT_STRING.value
+    except (AttributeError, KeyError, TypeError, struct.error):
         return None
 
 
 def bulk_convert_from_c(ffi, layout: tuple, original: Callable) -> Callable:
     """A `ListType.convert_from_c` that lifts a list of strings in bulk."""
-    size, kind_at, length_at, data_at, string_kind = layout
-    length_of = struct.Struct("@N").unpack_from
-    data_of = struct.Struct("@P").unpack_from
+    cell, string_kind = layout
 
     def convert_from_c(self, c) -> Any:
         n = c.of.list.size
         if n == 0 or c.kind != ffi.WASMTIME_COMPONENT_LIST.value or not self._is_strings():
             return original(self, c)
         try:
-            cells = ctypes.string_at(c.of.list.data, size * n)
+            cells = ctypes.string_at(c.of.list.data, cell.size * n)
             strings = []
-            for at in range(0, size * n, size):
-                if cells[at + kind_at] != string_kind:
+            for kind, length, data in cell.iter_unpack(cells):
+                if kind != string_kind:
                     raise TypeError("a list<string> element that is not a string")
-                (length,) = length_of(cells, at + length_at)
-                (data,) = data_of(cells, at + data_at)
                 strings.append(ctypes.string_at(data, length).decode("utf-8"))
             return strings
         finally:
@@ -169,7 +169,7 @@ def install() -> bool:
     if getattr(current, "bulk", False):
         return True
     layout = _layout(ffi)
-    string_layout = _string_layout(ffi)
+    string_layout = _string_cell(ffi)
     properties = [
         (getattr(_types, cls, None), name)
         for cls, names in CACHED_PROPERTIES.items()
