@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from mde_connector import Connector, __version__
+from mde_connector.connector import _machines
 from mde_connector.demo import fabrikam_machines  # the Rust fake tenant's
 from mde_connector.transport import Response
 
@@ -99,8 +100,8 @@ def main() -> None:
             lambda: same_size._sandbox.call("lookup-texts", "fabrikam.com"),
         ),
         (
-            "of (1): json.loads of the component's texts",
-            lambda: [json.loads(t) for t in found.machines_json],
+            "of (1): json.loads of the component's texts (as one array)",
+            lambda: _machines(found.machines_json),
         ),
         (
             "the `lookup` export: the same answer as typed records",

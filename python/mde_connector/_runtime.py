@@ -14,11 +14,13 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import Callable, Optional
 
 from wasmtime import Config, Engine, Store
+from wasmtime import _ffi as ffi
 from wasmtime.component import Component, Linker, Record, Variant
 
 from . import _conversions
@@ -34,13 +36,14 @@ BUNDLED_COMPONENT = Path(__file__).with_name("mde_connector.component.wasm")
 #: Most linear memory one instance may have, as in the Rust host.
 MEMORY_LIMIT = 64 * 1024 * 1024
 
-#: Guest work one call may do (wasmtime "fuel", about one unit per
-#: instruction; time spent in the host's imports, such as waiting on the
-#: network, costs none). A lookup of 500 machines (0.8 MB of JSON) as texts
-#: takes about 76 million, so the largest answer the transport admits (32 MiB)
-#: needs a few billion; a guest that spins is stopped after about a second of CPU here
-#: (the Rust host's deadline is five seconds of guest time).
-FUEL_PER_CALL = 20_000_000_000
+#: Most time one call may spend running guest code, in seconds; time in the
+#: host's imports (waiting on the network) does not count. As the Rust host.
+CPU_DEADLINE = 5.0
+
+#: How often the engine's epoch advances: the deadline's granularity. Epoch
+#: interruption rather than fuel: fuel's count of every instruction cost a
+#: fifth of a 500-machine lookup (BENCHMARKS.md); an epoch costs a tick.
+EPOCH_TICK = 0.01
 
 # Answers go into the guest in bulk, and types are asked once (see _conversions).
 _conversions.install()
@@ -60,9 +63,26 @@ def _shared_engine() -> Engine:
     with _engine_lock:
         if _engine is None:
             config = Config()
-            config.consume_fuel = True
+            config.epoch_interruption = True
             _engine = Engine(config)
+            _start_ticking(_engine)
         return _engine
+
+
+def _start_ticking(engine: Engine) -> None:
+    """Advances `engine`'s epoch every `EPOCH_TICK`, for the life of the process."""
+
+    def tick() -> None:
+        while True:
+            time.sleep(EPOCH_TICK)
+            engine.increment_epoch()
+
+    threading.Thread(target=tick, name="mde-connector-epoch", daemon=True).start()
+
+
+def _ticks(seconds: float) -> int:
+    """An epoch deadline `seconds` from now; at least the next tick."""
+    return max(1, int(seconds / EPOCH_TICK))
 
 
 def load_component(path: Path) -> Component:
@@ -286,18 +306,44 @@ class Sandbox:
         self._linker = self._link()
         self._store: Optional[Store] = None
         self._instance = None
+        # When the current call started, and how long it has spent in imports.
+        self._call_started, self._in_imports = 0.0, 0.0
 
     def _link(self) -> Linker:
         linker = Linker(self.component_engine)
         with linker.root() as root:
             with root.add_instance(f"mde:connector/http@{WIT_VERSION}") as http:
-                http.add_func("send", self._send)
+                http.add_func("send", self._import(self._send))
             with root.add_instance(f"mde:connector/settings@{WIT_VERSION}") as settings:
-                settings.add_func("get", lambda _store: self.settings())
-                settings.add_func("client-assertion", self._client_assertion)
+                settings.add_func("get", self._import(lambda _store: self.settings()))
+                settings.add_func("client-assertion", self._import(self._client_assertion))
             with root.add_instance(f"mde:connector/log@{WIT_VERSION}") as log_sink:
-                log_sink.add_func("emit", self._emit)
+                log_sink.add_func("emit", self._import(self._emit))
         return linker
+
+    def _import(self, func: Callable) -> Callable:
+        """`func` as an import. Its time is not the guest's: when it returns,
+        the guest's deadline is set again to what is left of `CPU_DEADLINE`."""
+
+        def run(store, *args):
+            entered = time.monotonic()
+            try:
+                return func(store, *args)
+            finally:
+                now = time.monotonic()
+                self._in_imports += now - entered
+                in_guest = now - self._call_started - self._in_imports
+                # The store's own context, as wasmtime-py hands it to imports.
+                ffi.wasmtime_context_set_epoch_deadline(
+                    store._context(), _ticks(CPU_DEADLINE - in_guest)
+                )
+
+        return run
+
+    def _start_deadline(self, store: Store) -> None:
+        """A call (or an instantiation) starts with the whole `CPU_DEADLINE`."""
+        self._call_started, self._in_imports = time.monotonic(), 0.0
+        store.set_epoch_deadline(_ticks(CPU_DEADLINE))
 
     @property
     def component_engine(self) -> Engine:
@@ -342,14 +388,14 @@ class Sandbox:
             if self._instance is None:
                 self._store = Store(self.component_engine)
                 self._store.set_limits(memory_size=MEMORY_LIMIT)
-                self._store.set_fuel(FUEL_PER_CALL)  # instantiation runs guest code too
+                self._start_deadline(self._store)  # instantiation runs guest code too
                 self._instance = self._linker.instantiate(self._store, self.component)
             store, instance = self._store, self._instance
             index = None
             if interface is not None:
                 index = instance.get_export_index(store, f"mde:connector/{interface}@{WIT_VERSION}")
             func = instance.get_func(store, instance.get_export_index(store, name, index))
-            store.set_fuel(FUEL_PER_CALL)
+            self._start_deadline(store)
             return func(store, *args)
         except Exception as e:
             # A trapped instance may be inconsistent: start afresh next time.

@@ -1,6 +1,8 @@
 """The sandbox: a guest that runs away or hoards memory is stopped, and a
 call that traps leaves the next call a fresh instance."""
 
+import time
+
 import pytest
 
 from mde_connector import ComponentTrap, Connector, _runtime
@@ -11,11 +13,37 @@ from helpers import Scripted, json_answer
 NONE_FOUND = {"value": []}
 
 
-def test_a_guest_that_never_returns_is_stopped_and_the_next_call_works(misbehaving_guest):
+def test_a_guest_that_never_returns_is_stopped_and_the_next_call_works(
+    misbehaving_guest, monkeypatch
+):
+    monkeypatch.setattr(_runtime, "CPU_DEADLINE", 0.3)
     connector = Connector(token="t0ken", replay=Scripted(), component=misbehaving_guest)
-    with pytest.raises(ComponentTrap, match="fuel"):
+    started = time.monotonic()
+    with pytest.raises(ComponentTrap, match="interrupt"):
         connector.lookup("spin.example")
+    # Stopped at its deadline, to the epoch's tick, not at once nor at the default.
+    assert 0.3 - 2 * _runtime.EPOCH_TICK <= time.monotonic() - started < 5
     assert connector.lookup("calm.example").machines == []
+
+
+class Slow:
+    """A network that takes its time: longer than the guest's whole deadline."""
+
+    def __init__(self, seconds: float, *answers):
+        self.seconds = seconds
+        self.script = Scripted(*answers)
+
+    def send(self, request):
+        time.sleep(self.seconds)
+        return self.script.send(request)
+
+
+def test_time_waiting_on_the_network_does_not_count_against_the_deadline(monkeypatch):
+    monkeypatch.setattr(_runtime, "CPU_DEADLINE", 0.1)
+    slow = Slow(0.3, json_answer(200, NONE_FOUND), json_answer(200, NONE_FOUND))
+    connector = Connector(token="t0ken", replay=slow)
+    assert connector.lookup("contoso.com").machines == []
+    assert connector.lookup("fabrikam.com").machines == []
 
 
 def test_a_guest_that_hoards_memory_is_stopped_and_the_next_call_works(misbehaving_guest):
