@@ -126,7 +126,7 @@ def main() -> None:
     print("|---|---|")
     for name, ms in rows:
         print(f"| {name} | {ms * 1000:.0f} µs |" if ms < 1 else f"| {name} | {ms:.1f} ms |")
-    print(f"| (1)/(2) | {rows[0][1] / rows[1][1]:.0f} |")
+    print(f"| (1)/(2) | {rows[0][1] / rows[1][1]:.2f} |")
 
 
 if __name__ == "__main__":
