@@ -188,6 +188,38 @@ proptest! {
     }
 }
 
+/// The answer's budget of typed list entries binds the texts' check as it
+/// binds the direct reader: past it, both leave the answer to the lenient
+/// reader, and the texts carry the same warnings as the machines.
+#[test]
+fn the_answers_list_budget_binds_the_texts_check_too() {
+    let tags = vec![r#""t""#; 999].join(",");
+    let machine = format!(r#"{{"id":"a","machineTags":[{tags}]}}"#);
+    let within = 50_000 / 999;
+    for (count, direct) in [(within, true), (within + 1, false)] {
+        let body = format!(
+            r#"{{"value":[{}]}}"#,
+            vec![machine.as_str(); count].join(",")
+        );
+        let read = machines_read_by::<Machine>(&body, &secrets(), false);
+        let checked = machines_read_by::<String>(&body, &secrets(), false);
+        assert_eq!(
+            (read.is_some(), checked.is_some()),
+            (direct, direct),
+            "{count}"
+        );
+        let answer = Response {
+            status: 200,
+            headers: Vec::new(),
+            body: body.into_bytes(),
+        };
+        let texts = response::texts(&answer, &secrets()).unwrap();
+        let machines = response::machines(&answer, &secrets()).unwrap();
+        assert_eq!(texts.warnings, machines.warnings);
+        assert_eq!(texts.warnings.is_empty(), direct);
+    }
+}
+
 /// The comparison above means something: the generator's answers are read
 /// directly often, and leniently often.
 #[test]

@@ -277,12 +277,7 @@ impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
             let Some(entry) = entry? else {
                 return Ok(entries);
             };
-            let limit = if entries.len() == MAX_LIST_ENTRIES {
-                format!("more than {MAX_LIST_ENTRIES} entries")
-            } else if reading.list_entries_left == 0 {
-                format!("more than {MAX_ANSWER_LIST_ENTRIES} list entries in the answer")
-            } else {
-                reading.list_entries_left -= 1;
+            let Err(limit) = take_entry(reading, entries.len()) else {
                 entries.push(entry);
                 continue;
             };
@@ -292,6 +287,21 @@ impl<'de, T: Field> Visitor<'de> for Entries<'_, '_, T> {
             }
             return Err(unusable());
         }
+    }
+}
+
+/// One more typed entry for a list holding `taken` already, from the
+/// answer's budget; or the limit it would break.
+fn take_entry(reading: &mut Reading, taken: usize) -> Result<(), String> {
+    if taken == MAX_LIST_ENTRIES {
+        Err(format!("more than {MAX_LIST_ENTRIES} entries"))
+    } else if reading.list_entries_left == 0 {
+        Err(format!(
+            "more than {MAX_ANSWER_LIST_ENTRIES} list entries in the answer"
+        ))
+    } else {
+        reading.list_entries_left -= 1;
+        Ok(())
     }
 }
 
@@ -309,10 +319,7 @@ impl<'de, T: Field> Visitor<'de> for CheckedEntries<'_, '_, T> {
         let reading = self.0;
         let mut entries = 0;
         while seq.next_element_seed(Check::<T>::new(reading))?.is_some() {
-            if entries == MAX_LIST_ENTRIES || reading.list_entries_left == 0 {
-                return Err(unusable());
-            }
-            reading.list_entries_left -= 1;
+            take_entry(reading, entries).map_err(|_| unusable())?;
             entries += 1;
         }
         Ok(())
