@@ -12,6 +12,7 @@ transport-error>` is a `Record` or a `Variant`), any other is a
 import bisect
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -78,6 +79,17 @@ def _start_ticking(engine: Engine) -> None:
             engine.increment_epoch()
 
     threading.Thread(target=tick, name="mde-connector-epoch", daemon=True).start()
+
+
+def _tick_again_after_fork() -> None:
+    """A forked child has no threads but the forking one: without its own
+    ticker, its guests would never meet their deadline."""
+    if _engine is not None:
+        _start_ticking(_engine)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_tick_again_after_fork)
 
 
 def _ticks(seconds: float) -> int:

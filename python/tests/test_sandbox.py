@@ -1,6 +1,8 @@
 """The sandbox: a guest that runs away or hoards memory is stopped, and a
 call that traps leaves the next call a fresh instance."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -24,6 +26,35 @@ def test_a_guest_that_never_returns_is_stopped_and_the_next_call_works(
     # Stopped at its deadline, to the epoch's tick, not at once nor at the default.
     assert 0.3 - 2 * _runtime.EPOCH_TICK <= time.monotonic() - started < 5
     assert connector.lookup("calm.example").machines == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_keeps_the_deadline(misbehaving_guest, monkeypatch):
+    """Pre-forking servers make the connector, then fork: the child's guests
+    are stopped at their deadline too."""
+    monkeypatch.setattr(_runtime, "CPU_DEADLINE", 0.3)
+    connector = Connector(token="t0ken", replay=Scripted(), component=misbehaving_guest)
+    assert connector.lookup("calm.example").machines == []  # the engine is made before the fork
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            connector.lookup("spin.example")
+        except ComponentTrap:
+            code = 0
+        finally:
+            os._exit(code)
+    waited_until = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > waited_until:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's spinning guest was never stopped")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 class Slow:
