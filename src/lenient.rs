@@ -15,7 +15,7 @@ mod fields;
 mod record;
 mod sent;
 
-pub use fields::{IdText, Scalar, check_scalar, read_scalar};
+pub use fields::{IdText, Scalar, read_scalar};
 pub use record::{Key, Record, check_record, index_of, read_record};
 pub use sent::{compact, serialize_record};
 

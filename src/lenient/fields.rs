@@ -80,16 +80,7 @@ pub fn read_scalar<'de, T: Field, D: Deserializer<'de>>(
     T::from_scalar(Scalar::of(d)?, reading).ok_or_else(unusable)
 }
 
-/// `check` for a type with [`Field::from_scalar`]: `Ok` when `read_scalar`
-/// would give a value.
-pub fn check_scalar<'de, T: Field, D: Deserializer<'de>>(
-    d: D,
-    reading: &Reading,
-) -> Result<(), D::Error> {
-    usable::<T, D::Error>(Scalar::of(d)?, reading)
-}
-
-/// Whether `T::from_scalar` gives a value for `scalar`. Any string is text
+/// `Ok` when `T::from_scalar` gives a value for `scalar`. Any string is text
 /// and an open enumeration's value, scrubbed or not: not copied to find out.
 #[inline(always)]
 fn usable<T: Field, E: de::Error>(scalar: Scalar, reading: &Reading) -> Result<(), E> {
@@ -107,7 +98,7 @@ impl Field for String {
         read_scalar(d, reading)
     }
     fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
-        check_scalar::<Self, D>(d, reading)
+        usable::<Self, D::Error>(Scalar::of(d)?, reading)
     }
     #[inline(always)]
     fn from_scalar(scalar: Scalar, reading: &Reading) -> Option<Self> {
@@ -151,14 +142,35 @@ impl Field for bool {
     }
 }
 
+/// Whether an `Option<T>` is read with one look at the value, not
+/// `deserialize_option`'s and then `T`'s: `T` is read from a scalar.
+const fn one_look<T: Field>() -> bool {
+    matches!(
+        T::KIND,
+        Kind::Text | Kind::Integer | Kind::Boolean | Kind::Choice(_)
+    )
+}
+
+/// `null`, or what `seed` reads from the value.
+struct Maybe<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Maybe<S> {
+    type Value = Option<S::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(d).map(Some)
+    }
+}
+
 impl<T: Field> Field for Option<T> {
     const KIND: Kind = T::KIND;
     fn read<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<Self, D::Error> {
-        if matches!(
-            T::KIND,
-            Kind::Text | Kind::Integer | Kind::Boolean | Kind::Choice(_)
-        ) {
-            // One look at the value, not `deserialize_option`'s and then T's.
+        if one_look::<T>() {
             return match Scalar::of(d)? {
                 Scalar::Null => Ok(None),
                 scalar => T::from_scalar(scalar, reading)
@@ -166,45 +178,17 @@ impl<T: Field> Field for Option<T> {
                     .ok_or_else(unusable),
             };
         }
-        struct Maybe<'r, 's, T>(Seed<'r, 's, T>);
-        impl<'de, T: Field> Visitor<'de> for Maybe<'_, '_, T> {
-            type Value = Option<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a value or null")
-            }
-            fn visit_none<E>(self) -> Result<Option<T>, E> {
-                Ok(None)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
-                self.0.deserialize(d).map(Some)
-            }
-        }
-        d.deserialize_option(Maybe(Seed::new(reading)))
+        d.deserialize_option(Maybe(Seed::<T>::new(reading)))
     }
     fn check<'de, D: Deserializer<'de>>(d: D, reading: &mut Reading) -> Result<(), D::Error> {
-        if matches!(
-            T::KIND,
-            Kind::Text | Kind::Integer | Kind::Boolean | Kind::Choice(_)
-        ) {
+        if one_look::<T>() {
             return match Scalar::of(d)? {
                 Scalar::Null => Ok(()),
                 scalar => usable::<T, D::Error>(scalar, reading),
             };
         }
-        struct Maybe<'r, 's, T>(Check<'r, 's, T>);
-        impl<'de, T: Field> Visitor<'de> for Maybe<'_, '_, T> {
-            type Value = ();
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a value or null")
-            }
-            fn visit_none<E>(self) -> Result<(), E> {
-                Ok(())
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-                self.0.deserialize(d)
-            }
-        }
         d.deserialize_option(Maybe(Check::<T>::new(reading)))
+            .map(drop)
     }
     fn read_text(raw: &str) -> Option<Self> {
         T::read_text(raw).map(Some)
