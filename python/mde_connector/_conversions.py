@@ -104,13 +104,18 @@ def _string_cell(ffi) -> Optional[tuple]:
         return None
 
 
-def bulk_convert_from_c(ffi, layout: tuple, original: Callable) -> Callable:
-    """A `ListType.convert_from_c` that lifts a list of strings in bulk."""
+def bulk_convert_from_c(ffi, layout: tuple, string_type: type, original: Callable) -> Callable:
+    """A `ListType.convert_from_c` that lifts a list of strings (elements of
+    `string_type`) in bulk."""
     cell, string_kind = layout
 
     def convert_from_c(self, c) -> Any:
         n = c.of.list.size
-        if n == 0 or c.kind != ffi.WASMTIME_COMPONENT_LIST.value or not self._is_strings():
+        if (
+            n == 0
+            or c.kind != ffi.WASMTIME_COMPONENT_LIST.value
+            or not isinstance(self.element, string_type)
+        ):
             return original(self, c)
         try:
             cells = ctypes.string_at(c.of.list.data, cell.size * n)
@@ -175,16 +180,17 @@ def install() -> bool:
         for cls, names in CACHED_PROPERTIES.items()
         for name in names
     ]
-    if layout is None or string_layout is None or not all(
-        isinstance(getattr(cls, name, None), property) for cls, name in properties
+    if (
+        layout is None
+        or string_layout is None
+        or not all(isinstance(getattr(cls, name, None), property) for cls, name in properties)
     ):
         return False
     for cls, name in properties:
         setattr(cls, name, _asked_once(getattr(cls, name), name))
     _types.ListType.convert_to_c = bulk_convert_to_c(ffi, layout, current)
-    _types.ListType._is_strings = lambda self: isinstance(self.element, _types.String)
     _types.ListType.convert_from_c = bulk_convert_from_c(
-        ffi, string_layout, _types.ListType.convert_from_c
+        ffi, string_layout, _types.String, _types.ListType.convert_from_c
     )
     return True
 
